@@ -1,0 +1,185 @@
+/**
+ * Backends and the kernel registry.
+ *
+ * A backend owns tensor storage and runs kernels. Storage is opaque outside its backend:
+ * WebAssembly memory detaches views when it grows and gpu.js textures must be freed, so
+ * nothing outside a backend may keep a raw view across calls. Read data out with
+ * `backend.read` (a copy), which is what `Tensor.dataSync()` does.
+ *
+ * Kernels are registered per (op, backend), as in tfjs-core's kernel registry. An op
+ * allocates its outputs on the active backend and asks the registry for the kernel. When
+ * the active backend has no kernel for an op, the `js` reference kernel runs on copies and
+ * the fallback is logged (never silent).
+ * @module
+ */
+import type { DType, TypedArray } from './dtype.ts';
+import { ChainruleError } from './errors.ts';
+
+/** Storage for one tensor's elements, owned by a backend. Reference-counted. */
+export interface Storage {
+  /** The backend that owns this storage. */
+  readonly backend: Backend;
+  /** How many tensors share this storage (reshape shares). Freed when it drops to 0. */
+  refs: number;
+}
+
+/** What a backend must provide. */
+export interface Backend {
+  /** The registry name, for example `js`. */
+  readonly name: string;
+  /** Zero-initialised storage for `size` elements of `dtype`. */
+  alloc(dtype: DType, size: number): Storage;
+  /** Storage holding a copy of `data`. */
+  fromTyped(data: TypedArray): Storage;
+  /** A copy of the elements, as a new typed array of the storage's dtype. */
+  read(storage: Storage, dtype: DType, size: number): TypedArray;
+  /** Release the storage. Called once, when its last tensor is disposed. */
+  free(storage: Storage): void;
+  /** Which dtypes this backend stores; others are a clear error. */
+  supportsDType(dtype: DType): boolean;
+  /** Free-form facts for `getBackendInfo()`, for example the gpu.js mode. */
+  info?(): Record<string, unknown>;
+}
+
+/** The arguments a kernel receives: tensors on its backend, already allocated outputs. */
+export interface KernelArgs<A = Record<string, unknown>> {
+  /** Inputs, all on the kernel's backend. */
+  readonly inputs: readonly import('./tensor.ts').Tensor[];
+  /** Outputs, allocated on the kernel's backend with their final shapes and dtypes. */
+  readonly outputs: readonly import('./tensor.ts').Tensor[];
+  /** Op attributes (axes, transpose flags, ...), already validated by the op. */
+  readonly attrs: A;
+}
+
+/** A kernel fills its outputs from its inputs. */
+export type KernelFunc = (args: KernelArgs<never>) => void;
+
+/** A registry entry. */
+export interface KernelConfig {
+  /** The op name, for example `matmul`. */
+  readonly op: string;
+  /** The backend name, for example `js`. */
+  readonly backend: string;
+  /** The implementation. */
+  // biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
+  readonly fn: (args: KernelArgs<any>) => void;
+}
+
+const backends = new Map<string, () => Backend>();
+const instances = new Map<string, Backend>();
+const kernels = new Map<string, KernelConfig>();
+let active: Backend | undefined;
+let logger: (message: string) => void = (message) => {
+  if (process.env.CHAINRULE_DEBUG) console.error(`[chainrule] ${message}`);
+};
+const fallbackCounts = new Map<string, number>();
+
+/** Register a backend factory under `name`. The factory runs on first use. */
+export function registerBackend(name: string, factory: () => Backend): void {
+  backends.set(name, factory);
+}
+
+/** Names of the registered backends. */
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}
+
+/** Register (or replace) a kernel for (op, backend). */
+export function registerKernel(config: KernelConfig): void {
+  kernels.set(`${config.op}@${config.backend}`, config);
+}
+
+/** The kernel for (op, backend), if one is registered. */
+export function getKernel(op: string, backend: string): KernelConfig | undefined {
+  return kernels.get(`${op}@${backend}`);
+}
+
+/** A backend instance by name, created on first use. Unknown names are a clear error. */
+export function backendByName(name: string): Backend {
+  let b = instances.get(name);
+  if (b) return b;
+  const factory = backends.get(name);
+  if (!factory) {
+    throw new ChainruleError(
+      'setBackend',
+      `unknown backend "${name}"; registered backends: ${listBackends().join(', ')}`,
+    );
+  }
+  b = factory();
+  instances.set(name, b);
+  return b;
+}
+
+/**
+ * Make `name` the active backend: new tensors and op results live there.
+ * @throws ChainruleError for an unknown name.
+ */
+export function setBackend(name: string): void {
+  active = backendByName(name);
+}
+
+/**
+ * The active backend. On first call it honours the environment variable
+ * `CHAINRULE_BACKEND`, else the default `js`.
+ */
+export function getBackend(): Backend {
+  if (!active) {
+    const fromEnv = process.env.CHAINRULE_BACKEND;
+    if (fromEnv) {
+      try {
+        active = backendByName(fromEnv);
+      } catch (e) {
+        throw new ChainruleError(
+          'CHAINRULE_BACKEND',
+          `${(e as Error).message.replace(/^setBackend: /, '')} (set in the environment)`,
+        );
+      }
+    } else active = backendByName('js');
+  }
+  return active;
+}
+
+/** Run `fn` with `name` as the active backend, then restore the previous one. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const previous = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    active = previous;
+  }
+}
+
+/** Facts about the active backend: its name, registered backends and backend-specific info. */
+export function getBackendInfo(): { name: string; registered: string[] } & Record<string, unknown> {
+  const b = getBackend();
+  return { name: b.name, registered: listBackends(), ...(b.info ? b.info() : {}) };
+}
+
+/** Route chainrule's debug messages (kernel fallbacks) somewhere; default: stderr when `CHAINRULE_DEBUG` is set. */
+export function setDebugLogger(fn: (message: string) => void): void {
+  logger = fn;
+}
+
+/** Log a debug message through the configured logger. */
+export function debugLog(message: string): void {
+  logger(message);
+}
+
+/** How many times each `op@backend` fell back to the `js` kernel, since start or reset. */
+export function getFallbackCounts(): Record<string, number> {
+  return Object.fromEntries(fallbackCounts);
+}
+
+/** Reset the fallback counters. */
+export function resetFallbackCounts(): void {
+  fallbackCounts.clear();
+}
+
+/** Record a fallback (used by the op runner). */
+export function noteFallback(op: string, backend: string): void {
+  const key = `${op}@${backend}`;
+  const n = (fallbackCounts.get(key) ?? 0) + 1;
+  fallbackCounts.set(key, n);
+  if (n === 1) debugLog(`kernel "${op}" has no ${backend} implementation; falling back to js`);
+}

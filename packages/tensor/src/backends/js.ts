@@ -1,0 +1,514 @@
+/**
+ * The `js` backend: plain TypeScript loops over Float32Array / Float64Array.
+ *
+ * This is the reference implementation. It is written to be read, and every other
+ * backend is tested against it. Each kernel receives validated inputs and outputs that
+ * are already allocated with their final shapes (see `run.ts`).
+ * @module
+ */
+import { type Backend, type KernelArgs, registerBackend, registerKernel, type Storage } from '../backend.ts';
+import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
+import { broadcastStrides, stridesOf } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+
+/** Storage of the `js` backend: a typed array. */
+export interface JsStorage extends Storage {
+  /** The elements, row-major. */
+  data: TypedArray;
+}
+
+/** The `js` backend object. */
+export const jsBackend: Backend = {
+  name: 'js',
+  alloc(dtype: DType, size: number): JsStorage {
+    return { backend: jsBackend, refs: 0, data: allocTyped(dtype, size) };
+  },
+  fromTyped(data: TypedArray): JsStorage {
+    return { backend: jsBackend, refs: 0, data: data.slice() };
+  },
+  read(storage: Storage): TypedArray {
+    return (storage as JsStorage).data.slice();
+  },
+  free(storage: Storage): void {
+    (storage as JsStorage).data = new Float32Array(0);
+  },
+  supportsDType(): boolean {
+    return true;
+  },
+  info() {
+    return { description: 'reference TypeScript loops' };
+  },
+};
+
+registerBackend('js', () => jsBackend);
+
+/** The typed array behind a `js` tensor (the live buffer, not a copy). */
+export function jsData(t: Tensor): TypedArray {
+  return (t.storage as JsStorage).data;
+}
+
+// ---------------------------------------------------------------- elementwise unary
+
+type Unary = (x: number) => number;
+
+function unaryKernel(f: Unary) {
+  return ({ inputs, outputs }: KernelArgs) => {
+    const x = jsData(inputs[0]!);
+    const y = jsData(outputs[0]!);
+    for (let i = 0; i < x.length; i++) y[i] = f(x[i]!);
+  };
+}
+
+/** The unary kernels of the `js` backend, by op name. */
+export const UNARY_FUNCS: Record<string, Unary> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  square: (x) => x * x,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : Number.isNaN(x) ? Number.NaN : 0),
+  reciprocal: (x) => 1 / x,
+  tanh: Math.tanh,
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
+};
+
+for (const [op, f] of Object.entries(UNARY_FUNCS)) registerKernel({ op, backend: 'js', fn: unaryKernel(f) });
+
+registerKernel({
+  op: 'clip',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ min: number; max: number }>) => {
+    const x = jsData(inputs[0]!);
+    const y = jsData(outputs[0]!);
+    const { min, max } = attrs;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      y[i] = Math.min(Math.max(v, min), max);
+    }
+  },
+});
+
+// ---------------------------------------------------------------- broadcasting loops
+
+/**
+ * Visit every element of `outShape` in row-major order, calling `body(o, offsets)` with
+ * the output index and, for each input, the offset to read under broadcasting.
+ */
+function forEachBroadcast(
+  outShape: readonly number[],
+  inShapes: readonly (readonly number[])[],
+  body: (o: number, offs: Int32Array) => void,
+): void {
+  const rank = outShape.length;
+  const n = inShapes.length;
+  const strides = inShapes.map((s) => broadcastStrides(s, outShape));
+  const offs = new Int32Array(n);
+  const idx = new Int32Array(rank);
+  let total = 1;
+  for (const d of outShape) total *= d;
+  for (let o = 0; o < total; o++) {
+    body(o, offs);
+    // advance the odometer
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      for (let k = 0; k < n; k++) offs[k]! += strides[k]![d]!;
+      if (idx[d]! < outShape[d]!) break;
+      for (let k = 0; k < n; k++) offs[k]! -= strides[k]![d]! * outShape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+type Binary = (a: number, b: number) => number;
+
+function binaryKernel(f: Binary) {
+  return ({ inputs, outputs }: KernelArgs) => {
+    const [ta, tb] = inputs as [Tensor, Tensor];
+    const out = outputs[0]!;
+    const a = jsData(ta);
+    const b = jsData(tb);
+    const y = jsData(out);
+    if (a.length === y.length && b.length === y.length) {
+      for (let i = 0; i < y.length; i++) y[i] = f(a[i]!, b[i]!);
+    } else if (b.length === 1 && a.length === y.length) {
+      const s = b[0]!;
+      for (let i = 0; i < y.length; i++) y[i] = f(a[i]!, s);
+    } else if (a.length === 1 && b.length === y.length) {
+      const s = a[0]!;
+      for (let i = 0; i < y.length; i++) y[i] = f(s, b[i]!);
+    } else {
+      forEachBroadcast(out.shape, [ta.shape, tb.shape], (o, offs) => {
+        y[o] = f(a[offs[0]!]!, b[offs[1]!]!);
+      });
+    }
+  };
+}
+
+/** The binary kernels of the `js` backend, by op name. Comparisons give 1 or 0. */
+export const BINARY_FUNCS: Record<string, Binary> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+  maximum: Math.max,
+  minimum: Math.min,
+  equal: (a, b) => (a === b ? 1 : 0),
+  notEqual: (a, b) => (a !== b ? 1 : 0),
+  less: (a, b) => (a < b ? 1 : 0),
+  lessEqual: (a, b) => (a <= b ? 1 : 0),
+  greater: (a, b) => (a > b ? 1 : 0),
+  greaterEqual: (a, b) => (a >= b ? 1 : 0),
+};
+
+for (const [op, f] of Object.entries(BINARY_FUNCS))
+  registerKernel({ op, backend: 'js', fn: binaryKernel(f) });
+
+registerKernel({
+  op: 'where',
+  backend: 'js',
+  fn: ({ inputs, outputs }: KernelArgs) => {
+    const [tc, ta, tb] = inputs as [Tensor, Tensor, Tensor];
+    const c = jsData(tc);
+    const a = jsData(ta);
+    const b = jsData(tb);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    forEachBroadcast(out.shape, [tc.shape, ta.shape, tb.shape], (o, offs) => {
+      y[o] = c[offs[0]!]! !== 0 ? a[offs[1]!]! : b[offs[2]!]!;
+    });
+  },
+});
+
+registerKernel({
+  op: 'broadcastTo',
+  backend: 'js',
+  fn: ({ inputs, outputs }: KernelArgs) => {
+    const x = jsData(inputs[0]!);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    forEachBroadcast(out.shape, [inputs[0]!.shape], (o, offs) => {
+      y[o] = x[offs[0]!]!;
+    });
+  },
+});
+
+// ---------------------------------------------------------------- reductions
+
+function reduceKernel(init: number, combine: (acc: number, v: number) => number) {
+  return ({ inputs, outputs, attrs }: KernelArgs<{ axes: number[] }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const y = jsData(outputs[0]!);
+    y.fill(init);
+    // Output strides laid over the input's dimensions, 0 on reduced axes.
+    const keepShape = t.shape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
+    const ostr = broadcastStrides(keepShape, t.shape).map((s, i) => (attrs.axes.includes(i) ? 0 : s));
+    const rank = t.rank;
+    const idx = new Int32Array(rank);
+    let o = 0;
+    for (let i = 0; i < x.length; i++) {
+      y[o] = combine(y[o]!, x[i]!);
+      for (let d = rank - 1; d >= 0; d--) {
+        idx[d]!++;
+        o += ostr[d]!;
+        if (idx[d]! < t.shape[d]!) break;
+        o -= ostr[d]! * t.shape[d]!;
+        idx[d] = 0;
+      }
+    }
+  };
+}
+
+registerKernel({ op: 'sum', backend: 'js', fn: reduceKernel(0, (acc, v) => acc + v) });
+// NaN propagates, as in NumPy.
+registerKernel({
+  op: 'max',
+  backend: 'js',
+  fn: reduceKernel(Number.NEGATIVE_INFINITY, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+});
+registerKernel({
+  op: 'min',
+  backend: 'js',
+  fn: reduceKernel(Number.POSITIVE_INFINITY, (acc, v) => (v < acc || Number.isNaN(v) ? v : acc)),
+});
+
+// ---------------------------------------------------------------- matmul
+
+/** Attributes of `matmul`. */
+export interface MatmulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/**
+ * C[m,n] = sum_k A'[m,k] B'[k,n] for one pair of matrices, where A' is A or Aᵀ and B' is B
+ * or Bᵀ. The loops run i-k-j so the innermost loop walks rows of B' and C contiguously.
+ */
+function matmul2d(
+  a: TypedArray,
+  aOff: number,
+  b: TypedArray,
+  bOff: number,
+  c: TypedArray,
+  cOff: number,
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean,
+): void {
+  // Strides of A' (m×k) and B' (k×n) in the stored arrays.
+  const aRow = transposeA ? 1 : k;
+  const aCol = transposeA ? m : 1;
+  const bRow = transposeB ? 1 : n;
+  const bCol = transposeB ? k : 1;
+  for (let i = 0; i < m; i++) {
+    const ci = cOff + i * n;
+    for (let j = 0; j < n; j++) c[ci + j] = 0;
+    for (let p = 0; p < k; p++) {
+      const av = a[aOff + i * aRow + p * aCol]!;
+      if (av === 0) continue;
+      const bp = bOff + p * bRow;
+      if (bCol === 1) {
+        for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j]!;
+      } else {
+        for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j * bCol]!;
+      }
+    }
+  }
+}
+
+registerKernel({
+  op: 'matmul',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
+    const [ta, tb] = inputs as [Tensor, Tensor];
+    const out = outputs[0]!;
+    const { transposeA, transposeB } = attrs;
+    const ra = ta.rank;
+    const rb = tb.rank;
+    const m = transposeA ? ta.shape[ra - 1]! : ta.shape[ra - 2]!;
+    const k = transposeA ? ta.shape[ra - 2]! : ta.shape[ra - 1]!;
+    const n = transposeB ? tb.shape[rb - 2]! : tb.shape[rb - 1]!;
+    let a = jsData(ta);
+    let b = jsData(tb);
+    let aT = transposeA;
+    let bT = transposeB;
+    // A transposed B makes the inner loop strided: transpose it into a scratch copy once.
+    if (bT) {
+      const bt = transposeLastTwo(b, tb.shape);
+      b = bt;
+      bT = false;
+    }
+    if (aT && m * k > 4096) {
+      a = transposeLastTwo(a, ta.shape);
+      aT = false;
+    }
+    const c = jsData(out);
+    const batchShape = out.shape.slice(0, -2);
+    const nBatch = batchShape.reduce((x, y) => x * y, 1);
+    const aStr = broadcastStrides(ta.shape.slice(0, -2), batchShape);
+    const bStr = broadcastStrides(tb.shape.slice(0, -2), batchShape);
+    const outStr = stridesOf(batchShape);
+    for (let bi = 0; bi < nBatch; bi++) {
+      let aIdx = 0;
+      let bIdx = 0;
+      let rem = bi;
+      for (let d = 0; d < batchShape.length; d++) {
+        const q = Math.floor(rem / outStr[d]!);
+        rem -= q * outStr[d]!;
+        aIdx += q * aStr[d]!;
+        bIdx += q * bStr[d]!;
+      }
+      matmul2d(a, aIdx * m * k, b, bIdx * k * n, c, bi * m * n, m, k, n, aT, bT);
+    }
+  },
+});
+
+function transposeLastTwo(x: TypedArray, shape: readonly number[]): TypedArray {
+  const r = shape.length;
+  const rows = shape[r - 2]!;
+  const cols = shape[r - 1]!;
+  const out = x instanceof Float64Array ? new Float64Array(x.length) : new Float32Array(x.length);
+  const mat = rows * cols;
+  for (let off = 0; off < x.length; off += mat) {
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) out[off + j * rows + i] = x[off + i * cols + j]!;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- fused dense
+
+/** Attributes of the fused dense forward `act(x @ W + b)`. */
+export interface FusedDenseAttrs {
+  activation: 'linear' | 'relu' | 'tanh' | 'sigmoid';
+}
+
+registerKernel({
+  op: 'fusedDense',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<FusedDenseAttrs>) => {
+    const [tx, tw, tbias] = inputs as [Tensor, Tensor, Tensor | undefined];
+    const [m, k] = tx.shape as [number, number];
+    const n = tw.shape[1]!;
+    const y = jsData(outputs[0]!);
+    matmul2d(jsData(tx), 0, jsData(tw), 0, y, 0, m, k, n, false, false);
+    const act = attrs.activation === 'linear' ? undefined : UNARY_FUNCS[attrs.activation]!;
+    const bias = tbias ? jsData(tbias) : undefined;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let v = y[i * n + j]! + (bias ? bias[j]! : 0);
+        if (act) v = act(v);
+        y[i * n + j] = v;
+      }
+    }
+  },
+});
+
+// ---------------------------------------------------------------- layout
+
+registerKernel({
+  op: 'transpose',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ perm: number[] }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    const inStr = stridesOf(t.shape);
+    // Reading strides: output dimension d walks input dimension perm[d].
+    const readStr = attrs.perm.map((p) => inStr[p]!);
+    forEachStrided(out.shape, readStr, (o, off) => {
+      y[o] = x[off]!;
+    });
+  },
+});
+
+/** Visit each element of `shape` in row-major order with an offset advanced by `strides`. */
+function forEachStrided(
+  shape: readonly number[],
+  strides: readonly number[],
+  body: (o: number, off: number) => void,
+  start = 0,
+): void {
+  const rank = shape.length;
+  const idx = new Int32Array(rank);
+  let total = 1;
+  for (const d of shape) total *= d;
+  let off = start;
+  for (let o = 0; o < total; o++) {
+    body(o, off);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      off += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      off -= strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+registerKernel({
+  op: 'slice',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ begin: number[] }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    const str = stridesOf(t.shape);
+    const start = attrs.begin.reduce((acc, b, i) => acc + b * str[i]!, 0);
+    forEachStrided(
+      out.shape,
+      str,
+      (o, off) => {
+        y[o] = x[off]!;
+      },
+      start,
+    );
+  },
+});
+
+registerKernel({
+  op: 'pad',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ paddings: [number, number][] }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    const str = stridesOf(out.shape);
+    const start = attrs.paddings.reduce((acc, [before], i) => acc + before * str[i]!, 0);
+    forEachStrided(
+      t.shape,
+      str,
+      (i, off) => {
+        y[off] = x[i]!;
+      },
+      start,
+    );
+  },
+});
+
+registerKernel({
+  op: 'concat',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ axis: number }>) => {
+    const out = outputs[0]!;
+    const y = jsData(out);
+    const axis = attrs.axis;
+    const outer = out.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const outRow = out.size / Math.max(outer, 1);
+    let colOffset = 0;
+    for (const t of inputs) {
+      const x = jsData(t);
+      const row = outer === 0 ? 0 : t.size / outer;
+      for (let o = 0; o < outer; o++) {
+        y.set(x.subarray(o * row, (o + 1) * row), o * outRow + colOffset);
+      }
+      colOffset += row;
+    }
+  },
+});
+
+registerKernel({
+  op: 'gather',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const y = jsData(outputs[0]!);
+    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const idx = attrs.indices;
+    for (let i = 0; i < idx.length; i++) y.set(x.subarray(idx[i]! * row, (idx[i]! + 1) * row), i * row);
+  },
+});
+
+registerKernel({
+  op: 'scatterAdd',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+    const t = inputs[0]!;
+    const x = jsData(t);
+    const y = jsData(outputs[0]!);
+    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const idx = attrs.indices;
+    for (let i = 0; i < idx.length; i++) {
+      const dst = idx[i]! * row;
+      const src = i * row;
+      for (let j = 0; j < row; j++) y[dst + j]! += x[src + j]!;
+    }
+  },
+});
+
+registerKernel({
+  op: 'cast',
+  backend: 'js',
+  fn: ({ inputs, outputs }: KernelArgs) => {
+    jsData(outputs[0]!).set(jsData(inputs[0]!));
+  },
+});

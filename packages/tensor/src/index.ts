@@ -1,0 +1,67 @@
+/**
+ * @chainrule/tensor: tensors, shapes, broadcasting, a seeded RNG and a kernel registry
+ * with pluggable backends. The `js` backend (plain loops) is the readable reference.
+ * @module
+ */
+import './backends/js.ts';
+
+export {
+  type Backend,
+  backendByName,
+  debugLog,
+  getBackend,
+  getBackendInfo,
+  getFallbackCounts,
+  getKernel,
+  type KernelArgs,
+  type KernelConfig,
+  listBackends,
+  registerBackend,
+  registerKernel,
+  resetFallbackCounts,
+  type Storage,
+  setBackend,
+  setDebugLogger,
+  withBackend,
+} from './backend.ts';
+export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
+export {
+  arange,
+  type CreateOptions,
+  eye,
+  full,
+  linspace,
+  ones,
+  onesLike,
+  rand,
+  randn,
+  scalar,
+  tensor,
+  uniform,
+  zeros,
+  zerosLike,
+} from './create.ts';
+export {
+  allocTyped,
+  bytesPerElement,
+  DTYPES,
+  type DType,
+  dtypeOf,
+  isDType,
+  type TypedArray,
+} from './dtype.ts';
+export { ChainruleError, fmtShape } from './errors.ts';
+export * from './ops.ts';
+export { Rng, type RngState } from './rng.ts';
+export { type OutSpec, runKernel } from './run.ts';
+export {
+  assertValidShape,
+  broadcastShapes,
+  broadcastStrides,
+  normalizeAxes,
+  normalizeAxis,
+  type Shape,
+  shapesEqual,
+  stridesOf,
+} from './shape.ts';
+export { inferReshape, type NestedArray, Tensor } from './tensor.ts';

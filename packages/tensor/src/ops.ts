@@ -1,0 +1,548 @@
+/**
+ * Ops. Each op validates its input, computes the output shape and dtype, then runs the
+ * kernel of the active backend (see `run.ts`). Errors name the op, the shapes or values
+ * given and what was expected.
+ * @module
+ */
+import type { FusedDenseAttrs } from './backends/js.ts';
+import { allocTyped, type DType, isDType } from './dtype.ts';
+import { ChainruleError, fmtShape } from './errors.ts';
+import { runKernel } from './run.ts';
+import {
+  assertValidShape,
+  broadcastShapes,
+  normalizeAxes,
+  normalizeAxis,
+  type Shape,
+  shapesEqual,
+  sizeOf,
+} from './shape.ts';
+import { inferReshape, Tensor } from './tensor.ts';
+
+/** A tensor, or a plain number that is treated as a scalar of the other operand's dtype. */
+export type TensorLike = Tensor | number;
+
+function checkTensor(op: string, x: unknown, name = 'x'): Tensor {
+  if (!(x instanceof Tensor)) {
+    throw new ChainruleError(op, `${name} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  }
+  return x;
+}
+
+function scalarTensor(value: number, dtype: DType): Tensor {
+  const data = allocTyped(dtype, 1);
+  data[0] = value;
+  return Tensor.fromTyped(data, []);
+}
+
+// ---------------------------------------------------------------- unary
+
+function unary(op: string, x: Tensor, attrs: Record<string, unknown> = {}): Tensor {
+  checkTensor(op, x);
+  return runKernel(op, [x], [{ shape: x.shape, dtype: x.dtype }], attrs)[0]!;
+}
+
+/** Elementwise −x. */
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** Elementwise eˣ. */
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Elementwise natural logarithm (−Infinity at 0, NaN below 0, as in IEEE arithmetic). */
+export const log = (x: Tensor): Tensor => unary('log', x);
+/** Elementwise square root (NaN below 0). */
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Elementwise x². */
+export const square = (x: Tensor): Tensor => unary('square', x);
+/** Elementwise |x|. */
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** Elementwise sign: −1, 0 or 1. */
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+/** Elementwise 1/x. */
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);
+/** Elementwise tanh. */
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** Elementwise logistic sigmoid 1/(1+e⁻ˣ), computed without overflow. */
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Elementwise max(x, 0). */
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+
+/** Elementwise clamp to [min, max]. */
+export function clip(x: Tensor, min: number, max: number): Tensor {
+  if (Number.isNaN(min) || Number.isNaN(max) || min > max) {
+    throw new ChainruleError('clip', `expected min <= max (not NaN), got min=${min}, max=${max}`);
+  }
+  return unary('clip', x, { min, max });
+}
+
+/** The names of the elementwise unary ops (without attributes). */
+export const UNARY_OPS = [
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'square',
+  'abs',
+  'sign',
+  'reciprocal',
+  'tanh',
+  'sigmoid',
+  'relu',
+] as const;
+
+// ---------------------------------------------------------------- binary
+
+function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') {
+    throw new ChainruleError(op, 'at least one operand must be a Tensor, got two numbers');
+  }
+  const ta = typeof a === 'number' ? scalarTensor(a, (b as Tensor).dtype) : checkTensor(op, a, 'a');
+  const tb = typeof b === 'number' ? scalarTensor(b, ta.dtype) : checkTensor(op, b, 'b');
+  if (ta.dtype !== tb.dtype) {
+    throw new ChainruleError(op, `dtype mismatch: a is ${ta.dtype}, b is ${tb.dtype}; cast one with cast()`);
+  }
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  const out = runKernel(op, [ta, tb], [{ shape, dtype: ta.dtype }])[0]!;
+  if (ta !== a) ta.dispose();
+  if (tb !== b) tb.dispose();
+  return out;
+}
+
+/** a + b, with NumPy broadcasting. */
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+/** a − b, with broadcasting. */
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+/** a · b elementwise, with broadcasting. */
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+/** a / b elementwise, with broadcasting. */
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+/** aᵇ elementwise, with broadcasting. */
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
+/** The larger of a and b elementwise (NaN if either is NaN). */
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+/** The smaller of a and b elementwise (NaN if either is NaN). */
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/** 1 where a == b, else 0. */
+export const equal = (a: TensorLike, b: TensorLike): Tensor => binary('equal', a, b);
+/** 1 where a != b, else 0. */
+export const notEqual = (a: TensorLike, b: TensorLike): Tensor => binary('notEqual', a, b);
+/** 1 where a < b, else 0. */
+export const less = (a: TensorLike, b: TensorLike): Tensor => binary('less', a, b);
+/** 1 where a <= b, else 0. */
+export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => binary('lessEqual', a, b);
+/** 1 where a > b, else 0. */
+export const greater = (a: TensorLike, b: TensorLike): Tensor => binary('greater', a, b);
+/** 1 where a >= b, else 0. */
+export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => binary('greaterEqual', a, b);
+
+/** The names of the elementwise binary ops. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+/** The names of the comparison ops (results are 0/1). */
+export const COMPARISON_OPS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
+
+/** Pick `a` where `cond` is non-zero, else `b`; all three broadcast together. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  checkTensor('where', cond, 'cond');
+  const dtype = a instanceof Tensor ? a.dtype : b instanceof Tensor ? b.dtype : cond.dtype;
+  const ta = typeof a === 'number' ? scalarTensor(a, dtype) : checkTensor('where', a, 'a');
+  const tb = typeof b === 'number' ? scalarTensor(b, dtype) : checkTensor('where', b, 'b');
+  if (ta.dtype !== tb.dtype || cond.dtype !== ta.dtype) {
+    throw new ChainruleError(
+      'where',
+      `dtype mismatch: cond ${cond.dtype}, a ${ta.dtype}, b ${tb.dtype}; expected one dtype`,
+    );
+  }
+  const shape = broadcastShapes('where', cond.shape, ta.shape, tb.shape);
+  const out = runKernel('where', [cond, ta, tb], [{ shape, dtype: ta.dtype }])[0]!;
+  if (ta !== a) ta.dispose();
+  if (tb !== b) tb.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------- reductions
+
+/** Axes to reduce: one axis, several, or all when omitted. */
+export type Axes = number | readonly number[] | undefined;
+
+function reduce(op: 'sum' | 'max' | 'min', x: Tensor, axes: Axes, keepDims: boolean): Tensor {
+  checkTensor(op, x);
+  const ax = normalizeAxes(op, axes, x.rank);
+  if (op !== 'sum' && ax.some((a) => x.shape[a] === 0)) {
+    throw new ChainruleError(op, `cannot reduce over an empty dimension of shape ${fmtShape(x.shape)}`);
+  }
+  const keepShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const out = runKernel(op, [x], [{ shape: keepShape, dtype: x.dtype }], { axes: ax })[0]!;
+  if (keepDims) return out;
+  const r = out.reshape(x.shape.filter((_, i) => !ax.includes(i)));
+  out.dispose();
+  return r;
+}
+
+/** Sum over `axes` (default: all). */
+export const sum = (x: Tensor, axes?: Axes, keepDims = false): Tensor => reduce('sum', x, axes, keepDims);
+/** Maximum over `axes` (default: all). NaN propagates. */
+export const max = (x: Tensor, axes?: Axes, keepDims = false): Tensor => reduce('max', x, axes, keepDims);
+/** Minimum over `axes` (default: all). NaN propagates. */
+export const min = (x: Tensor, axes?: Axes, keepDims = false): Tensor => reduce('min', x, axes, keepDims);
+
+/** The number of elements reduced over `axes`. */
+export function reducedCount(op: string, shape: Shape, axes: Axes): number {
+  return normalizeAxes(op, axes, shape.length).reduce((n, a) => n * shape[a]!, 1);
+}
+
+/** Mean over `axes` (default: all). A composite: sum / count. */
+export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
+  checkTensor('mean', x);
+  const n = reducedCount('mean', x.shape, axes);
+  if (n === 0)
+    throw new ChainruleError('mean', `cannot average over an empty dimension of shape ${fmtShape(x.shape)}`);
+  const s = sum(x, axes, keepDims);
+  const out = div(s, n);
+  s.dispose();
+  return out;
+}
+
+/**
+ * Variance over `axes` (default: all): mean((x − mean)²) / (n − correction).
+ * `correction` 0 (default) is the biased (population) variance; 1 is the unbiased one.
+ */
+export function variance(x: Tensor, axes?: Axes, keepDims = false, correction = 0): Tensor {
+  checkTensor('variance', x);
+  const n = reducedCount('variance', x.shape, axes);
+  if (n - correction <= 0) {
+    throw new ChainruleError(
+      'variance',
+      `need more than ${correction} element(s) to reduce, got ${n} over shape ${fmtShape(x.shape)}`,
+    );
+  }
+  const m = mean(x, axes, true);
+  const d = sub(x, m);
+  const d2 = square(d);
+  const s = sum(d2, axes, keepDims);
+  const out = div(s, n - correction);
+  for (const t of [m, d, d2, s]) t.dispose();
+  return out;
+}
+
+// ---------------------------------------------------------------- matmul
+
+/** Options for `matmul`. */
+export interface MatmulOptions {
+  /** Use aᵀ (the last two dimensions swapped). */
+  transposeA?: boolean;
+  /** Use bᵀ (the last two dimensions swapped). */
+  transposeB?: boolean;
+}
+
+/** The output shape of matmul, or a clear error. */
+export function matmulShape(aShape: Shape, bShape: Shape, options: MatmulOptions = {}): number[] {
+  const { transposeA = false, transposeB = false } = options;
+  const flags = `(transposeA=${transposeA}, transposeB=${transposeB})`;
+  if (aShape.length < 2 || bShape.length < 2) {
+    throw new ChainruleError(
+      'matmul',
+      `expected tensors of rank >= 2, got a ${fmtShape(aShape)} and b ${fmtShape(bShape)}; reshape vectors to [1,n] or [n,1]`,
+    );
+  }
+  const ra = aShape.length;
+  const rb = bShape.length;
+  const m = transposeA ? aShape[ra - 1]! : aShape[ra - 2]!;
+  const ka = transposeA ? aShape[ra - 2]! : aShape[ra - 1]!;
+  const kb = transposeB ? bShape[rb - 1]! : bShape[rb - 2]!;
+  const n = transposeB ? bShape[rb - 2]! : bShape[rb - 1]!;
+  if (ka !== kb) {
+    throw new ChainruleError(
+      'matmul',
+      `inner dimensions differ: a ${fmtShape(aShape)} gives k=${ka}, b ${fmtShape(bShape)} gives k=${kb} ${flags}; expected equal`,
+    );
+  }
+  const batch = broadcastShapes('matmul', aShape.slice(0, -2), bShape.slice(0, -2));
+  return [...batch, m, n];
+}
+
+/** Matrix product a·b over the last two dimensions; leading (batch) dimensions broadcast. */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  checkTensor('matmul', a, 'a');
+  checkTensor('matmul', b, 'b');
+  if (a.dtype !== b.dtype)
+    throw new ChainruleError('matmul', `dtype mismatch: a is ${a.dtype}, b is ${b.dtype}`);
+  const shape = matmulShape(a.shape, b.shape, options);
+  const attrs = { transposeA: options.transposeA ?? false, transposeB: options.transposeB ?? false };
+  return runKernel('matmul', [a, b], [{ shape, dtype: a.dtype }], attrs)[0]!;
+}
+
+/** The activations `fusedDense` supports. */
+export type DenseActivation = FusedDenseAttrs['activation'];
+
+/**
+ * The fused dense forward `act(x @ w + b)`, for x [batch, in], w [in, out], b [out].
+ * Backends may implement it as one kernel; the result equals the unfused ops.
+ */
+export function fusedDense(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | undefined,
+  activation: DenseActivation = 'linear',
+): Tensor {
+  checkTensor('fusedDense', x);
+  checkTensor('fusedDense', w, 'w');
+  if (!['linear', 'relu', 'tanh', 'sigmoid'].includes(activation)) {
+    throw new ChainruleError(
+      'fusedDense',
+      `unknown activation "${activation}"; expected linear, relu, tanh or sigmoid`,
+    );
+  }
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
+    throw new ChainruleError(
+      'fusedDense',
+      `expected x [batch, in] and w [in, out], got x ${fmtShape(x.shape)} and w ${fmtShape(w.shape)}`,
+    );
+  }
+  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[1])) {
+    throw new ChainruleError(
+      'fusedDense',
+      `expected bias of shape [${w.shape[1]}], got ${fmtShape(b.shape)}`,
+    );
+  }
+  if (x.dtype !== w.dtype || (b && b.dtype !== x.dtype)) {
+    throw new ChainruleError('fusedDense', `dtype mismatch: x ${x.dtype}, w ${w.dtype}, b ${b?.dtype}`);
+  }
+  const inputs = b ? [x, w, b] : [x, w];
+  return runKernel('fusedDense', inputs, [{ shape: [x.shape[0]!, w.shape[1]!], dtype: x.dtype }], {
+    activation,
+  })[0]!;
+}
+
+// ---------------------------------------------------------------- shape ops
+
+/** A tensor with a new shape and the same elements (one dimension may be −1). Shares storage. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  checkTensor('reshape', x);
+  return new Tensor(inferReshape('reshape', x.shape, shape), x.dtype, x.storage);
+}
+
+/** Insert a dimension of size 1 at `axis`. */
+export function expandDims(x: Tensor, axis: number): Tensor {
+  checkTensor('expandDims', x);
+  const a = normalizeAxis('expandDims', axis, x.rank + 1);
+  const shape = [...x.shape];
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Remove dimensions of size 1 (all, or those in `axes`, which must be 1). */
+export function squeeze(x: Tensor, axes?: Axes): Tensor {
+  checkTensor('squeeze', x);
+  const ax =
+    axes === undefined
+      ? x.shape.flatMap((d: number, i: number) => (d === 1 ? [i] : []))
+      : normalizeAxes('squeeze', axes, x.rank);
+  for (const a of ax) {
+    if (x.shape[a] !== 1)
+      throw new ChainruleError(
+        'squeeze',
+        `axis ${a} of shape ${fmtShape(x.shape)} has size ${x.shape[a]}, expected 1`,
+      );
+  }
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !ax.includes(i)),
+  );
+}
+
+/** Permute dimensions: output dimension i is input dimension perm[i]. Default: reverse. */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  checkTensor('transpose', x);
+  const p = perm ? [...perm] : x.shape.map((_, i) => x.rank - 1 - i);
+  const sorted = [...p].sort((a, b) => a - b);
+  if (p.length !== x.rank || !sorted.every((v, i) => v === i)) {
+    throw new ChainruleError(
+      'transpose',
+      `perm ${JSON.stringify(perm)} is not a permutation of 0..${x.rank - 1} for shape ${fmtShape(x.shape)}`,
+    );
+  }
+  const shape = p.map((i) => x.shape[i]!);
+  return runKernel('transpose', [x], [{ shape, dtype: x.dtype }], { perm: p })[0]!;
+}
+
+/** Alias of {@link transpose} with an explicit permutation. */
+export const permute = (x: Tensor, perm: readonly number[]): Tensor => transpose(x, perm);
+
+/** Broadcast `x` to `shape` under NumPy's rules (a materialised copy). */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  checkTensor('broadcastTo', x);
+  assertValidShape('broadcastTo', shape);
+  const b = broadcastShapes('broadcastTo', x.shape, shape);
+  if (!shapesEqual(b, shape)) {
+    throw new ChainruleError('broadcastTo', `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  }
+  return runKernel('broadcastTo', [x], [{ shape, dtype: x.dtype }])[0]!;
+}
+
+/**
+ * The block starting at `begin` with extent `size` (−1 means "to the end") in each dimension.
+ * Missing trailing entries take the whole dimension.
+ */
+export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
+  checkTensor('slice', x);
+  if (begin.length > x.rank || (size && size.length !== begin.length)) {
+    throw new ChainruleError(
+      'slice',
+      `begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)} must have equal length <= rank ${x.rank} of ${fmtShape(x.shape)}`,
+    );
+  }
+  const b = x.shape.map((_, i) => begin[i] ?? 0);
+  const s = x.shape.map((d, i) => {
+    const want = size?.[i] ?? -1;
+    return want === -1 ? d - b[i]! : want;
+  });
+  for (let i = 0; i < x.rank; i++) {
+    const ok =
+      Number.isInteger(b[i]) &&
+      Number.isInteger(s[i]) &&
+      b[i]! >= 0 &&
+      s[i]! >= 0 &&
+      b[i]! + s[i]! <= x.shape[i]!;
+    if (!ok) {
+      throw new ChainruleError(
+        'slice',
+        `out of range in dimension ${i}: begin ${b[i]} size ${s[i]} for shape ${fmtShape(x.shape)}; expected 0 <= begin and begin + size <= ${x.shape[i]}`,
+      );
+    }
+  }
+  return runKernel('slice', [x], [{ shape: s, dtype: x.dtype }], { begin: b })[0]!;
+}
+
+/** Pad with zeros: `paddings[i] = [before, after]` for each dimension. */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[]): Tensor {
+  checkTensor('pad', x);
+  if (
+    paddings.length !== x.rank ||
+    !paddings.every((p) => p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0))
+  ) {
+    throw new ChainruleError(
+      'pad',
+      `expected ${x.rank} pairs of non-negative integers for shape ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}`,
+    );
+  }
+  const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
+  return runKernel('pad', [x], [{ shape, dtype: x.dtype }], {
+    paddings: paddings.map((p) => [p[0], p[1]]),
+  })[0]!;
+}
+
+/** Join tensors along an existing axis; the other dimensions must agree. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0) {
+    throw new ChainruleError('concat', 'expected a non-empty array of tensors');
+  }
+  for (let i = 0; i < tensors.length; i++) checkTensor('concat', tensors[i], `tensors[${i}]`);
+  const first = tensors[0]!;
+  const ax = normalizeAxis('concat', axis, first.rank);
+  let total = 0;
+  for (const t of tensors) {
+    const same = t.rank === first.rank && t.shape.every((d, i) => i === ax || d === first.shape[i]);
+    if (!same) {
+      throw new ChainruleError(
+        'concat',
+        `shapes ${tensors.map((u) => fmtShape(u.shape)).join(', ')} differ outside axis ${ax}; expected equal other dimensions`,
+      );
+    }
+    if (t.dtype !== first.dtype) {
+      throw new ChainruleError('concat', `dtype mismatch: ${tensors.map((u) => u.dtype).join(', ')}`);
+    }
+    total += t.shape[ax]!;
+  }
+  const shape = [...first.shape];
+  shape[ax] = total;
+  return runKernel('concat', tensors, [{ shape, dtype: first.dtype }], { axis: ax })[0]!;
+}
+
+/** Join tensors of equal shape along a new axis. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (!Array.isArray(tensors as unknown) || tensors.length === 0) {
+    throw new ChainruleError('stack', 'expected a non-empty array of tensors');
+  }
+  const first = checkTensor('stack', tensors[0], 'tensors[0]');
+  for (const t of tensors) {
+    checkTensor('stack', t, 'tensors[i]');
+    if (!shapesEqual(t.shape, first.shape)) {
+      throw new ChainruleError(
+        'stack',
+        `shapes ${tensors.map((u) => fmtShape(u.shape)).join(', ')} differ; expected all equal`,
+      );
+    }
+  }
+  const ax = normalizeAxis('stack', axis, first.rank + 1);
+  const expanded = tensors.map((t) => expandDims(t, ax));
+  const out = concat(expanded, ax);
+  for (const e of expanded) e.dispose();
+  return out;
+}
+
+function checkIndices(op: string, indices: ArrayLike<number>, rows: number): Int32Array {
+  const idx = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i]!;
+    if (!Number.isInteger(v) || v < 0 || v >= rows) {
+      throw new ChainruleError(
+        op,
+        `index ${v} at position ${i} is out of range; expected an integer in [0, ${rows})`,
+      );
+    }
+    idx[i] = v;
+  }
+  return idx;
+}
+
+/** Rows of `x` (along axis 0) at `indices`: out[i] = x[indices[i]]. */
+export function gather(x: Tensor, indices: ArrayLike<number>): Tensor {
+  checkTensor('gather', x);
+  if (x.rank === 0) throw new ChainruleError('gather', 'cannot gather rows of a scalar; expected rank >= 1');
+  const idx = checkIndices('gather', indices, x.shape[0]!);
+  const shape = [idx.length, ...x.shape.slice(1)];
+  return runKernel('gather', [x], [{ shape, dtype: x.dtype }], { indices: idx })[0]!;
+}
+
+/**
+ * The adjoint of {@link gather}: a tensor of `rows` rows, zero except that row
+ * `indices[i]` accumulates `updates[i]` (repeated indices add up).
+ */
+export function scatterAdd(updates: Tensor, indices: ArrayLike<number>, rows: number): Tensor {
+  checkTensor('scatterAdd', updates, 'updates');
+  if (updates.rank === 0 || updates.shape[0] !== indices.length) {
+    throw new ChainruleError(
+      'scatterAdd',
+      `updates ${fmtShape(updates.shape)} must have one row per index (${indices.length})`,
+    );
+  }
+  if (!Number.isInteger(rows) || rows < 0)
+    throw new ChainruleError('scatterAdd', `rows must be a non-negative integer, got ${rows}`);
+  const idx = checkIndices('scatterAdd', indices, rows);
+  const shape = [rows, ...updates.shape.slice(1)];
+  return runKernel('scatterAdd', [updates], [{ shape, dtype: updates.dtype }], { indices: idx })[0]!;
+}
+
+/** Convert to another dtype (a copy, even when the dtype is the same). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  checkTensor('cast', x);
+  if (!isDType(dtype))
+    throw new ChainruleError(
+      'cast',
+      `unknown dtype ${JSON.stringify(dtype)}; expected 'float32' or 'float64'`,
+    );
+  return runKernel('cast', [x], [{ shape: x.shape, dtype }])[0]!;
+}
+
+/** A copy with its own storage. */
+export function clone(x: Tensor): Tensor {
+  return cast(x, x.dtype);
+}
+
+/** True when every element is finite (no NaN or ±Infinity). Reads the data. */
+export function allFinite(x: Tensor): boolean {
+  const d = x.dataSync();
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false;
+  return true;
+}
+
+/** The number of elements of a shape. Re-exported for convenience. */
+export { sizeOf };

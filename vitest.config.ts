@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    // gpujs parity tests run through their own script (pnpm test:gpujs).
+    exclude: ['**/node_modules/**', '**/*.gpujs.test.ts'],
+    testTimeout: 60_000,
+    pool: 'forks',
+  },
+});
