@@ -1,0 +1,190 @@
+/**
+ * The gradient table: one rule per primitive op.
+ *
+ * A rule receives the upstream gradient `g` (shaped like the op's output) and the node's
+ * inputs and output, and returns one gradient per input, or `null` for "no gradient".
+ * Rules are written with the differentiable ops of `ops.ts`, so when backward runs with
+ * `createGraph`, the backward pass is itself recorded and can be differentiated again.
+ *
+ * A rule may return a gradient with the *output's* broadcast shape: the engine sums it back
+ * to the input's shape in one place (`unbroadcast` in engine.ts). No rule un-broadcasts.
+ * @module
+ */
+import type { DenseActivation } from '@chainrule/tensor';
+import * as op from './ops.ts';
+import type { Var } from './var.ts';
+
+/** What a rule sees. */
+export interface RuleContext {
+  /** The op's inputs, in order. */
+  readonly inputs: readonly Var[];
+  /** The op's output. */
+  readonly output: Var;
+  /** The op's attributes. */
+  readonly attrs: Readonly<Record<string, any>>;
+  /** Which inputs need a gradient; a rule may skip work for the others. */
+  readonly needs: readonly boolean[];
+}
+
+/** A gradient rule: upstream gradient in, one gradient (or null) per input out. */
+export type GradRule = (g: Var, ctx: RuleContext) => (Var | null)[];
+
+/** The inverse of a permutation. */
+function inversePerm(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
+  return inv;
+}
+
+/** Reinsert reduced axes as size-1 dimensions so `g` broadcasts against the input. */
+function keepDimsShape(inputShape: readonly number[], axes: readonly number[]): number[] {
+  return inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+/** For max and min: share g equally between the elements equal to the extreme value. */
+const extremeRule: GradRule = (g, { inputs: [x], output: y, attrs }) => {
+  const keep = keepDimsShape(x!.shape, attrs.axes);
+  const yk = op.reshape(y, keep);
+  const mask = op.equal(x!, yk); // constant: which elements attained the extreme
+  const count = op.sum(mask, attrs.axes, true);
+  return [op.div(op.mul(op.reshape(g, keep), mask), count)];
+};
+
+/** The table. Keys are the op names that `ops.ts` records. */
+export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
+  // ---- elementwise unary: d/dx f(x) = f'(x), times g
+  neg: (g) => [op.neg(g)],
+  exp: (g, { output: y }) => [op.mul(g, y)],
+  log: (g, { inputs: [x] }) => [op.div(g, x!)],
+  sqrt: (g, { output: y }) => [op.div(g, op.mul(y, 2))],
+  square: (g, { inputs: [x] }) => [op.mul(g, op.mul(x!, 2))],
+  // Subgradient at 0: sign(0) = 0.
+  abs: (g, { inputs: [x] }) => [op.mul(g, op.sign(x!))],
+  // The derivative of sign is 0 wherever it exists; we use 0 everywhere.
+  sign: () => [null],
+  reciprocal: (g, { output: y }) => [op.neg(op.mul(g, op.square(y)))],
+  tanh: (g, { output: y }) => [op.mul(g, op.sub(1, op.square(y)))],
+  sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
+  // Subgradient at 0: 0 (the mask is x > 0).
+  relu: (g, { inputs: [x] }) => [op.mul(g, op.greater(x!, 0))],
+  // 1 on the closed interval [min, max], 0 outside.
+  clip: (g, { inputs: [x], attrs }) => [
+    op.mul(g, op.mul(op.greaterEqual(x!, attrs.min), op.lessEqual(x!, attrs.max))),
+  ],
+
+  // ---- elementwise binary (the engine un-broadcasts the results)
+  add: (g) => [g, g],
+  sub: (g) => [g, op.neg(g)],
+  mul: (g, { inputs: [a, b] }) => [op.mul(g, b!), op.mul(g, a!)],
+  div: (g, { inputs: [a, b], needs }) => [
+    op.div(g, b!),
+    needs[1] ? op.neg(op.div(op.mul(g, a!), op.square(b!))) : null,
+  ],
+  // d/da aᵇ = b·aᵇ⁻¹;  d/db aᵇ = aᵇ·ln a (only computed when b needs it: ln a is NaN for a < 0).
+  pow: (g, { inputs: [a, b], output: y, needs }) => [
+    needs[0] ? op.mul(g, op.mul(b!, op.pow(a!, op.sub(b!, 1)))) : null,
+    needs[1] ? op.mul(g, op.mul(y, op.log(a!))) : null,
+  ],
+  // At ties (a == b) the whole gradient goes to a.
+  maximum: (g, { inputs: [a, b] }) => {
+    const toA = op.greaterEqual(a!, b!);
+    return [op.mul(g, toA), op.mul(g, op.sub(1, toA))];
+  },
+  minimum: (g, { inputs: [a, b] }) => {
+    const toA = op.lessEqual(a!, b!);
+    return [op.mul(g, toA), op.mul(g, op.sub(1, toA))];
+  },
+  where: (g, { inputs: [c] }) => [null, op.where(c!, g, 0), op.where(c!, 0, g)],
+
+  // ---- reductions: spread g back over the reduced axes
+  sum: (g, { inputs: [x], attrs }) => [
+    op.broadcastTo(op.reshape(g, keepDimsShape(x!.shape, attrs.axes)), x!.shape),
+  ],
+  max: extremeRule,
+  min: extremeRule,
+
+  // ---- matmul. With C = op(A)·op(B), op = identity or transpose:
+  //   C = A B    : dA = g Bᵀ,   dB = Aᵀ g
+  //   C = Aᵀ B   : dA = B gᵀ,   dB = A g
+  //   C = A Bᵀ   : dA = g B,    dB = gᵀ A
+  //   C = Aᵀ Bᵀ  : dA = Bᵀ gᵀ,  dB = gᵀ Aᵀ
+  // Broadcast batch dimensions are summed by the engine's un-broadcast.
+  matmul: (g, { inputs: [a, b], attrs, needs }) => {
+    const { transposeA: tA, transposeB: tB } = attrs as { transposeA: boolean; transposeB: boolean };
+    let da: Var | null = null;
+    let db: Var | null = null;
+    if (!tA && !tB) {
+      if (needs[0]) da = op.matmul(g, b!, { transposeB: true });
+      if (needs[1]) db = op.matmul(a!, g, { transposeA: true });
+    } else if (tA && !tB) {
+      if (needs[0]) da = op.matmul(b!, g, { transposeB: true });
+      if (needs[1]) db = op.matmul(a!, g);
+    } else if (!tA && tB) {
+      if (needs[0]) da = op.matmul(g, b!);
+      if (needs[1]) db = op.matmul(g, a!, { transposeA: true });
+    } else {
+      if (needs[0]) da = op.matmul(b!, g, { transposeA: true, transposeB: true });
+      if (needs[1]) db = op.matmul(g, a!, { transposeA: true, transposeB: true });
+    }
+    return [da, db];
+  },
+
+  // ---- fused dense y = act(z), z = x W + b: first through the activation, then as matmul + add.
+  fusedDense: (g, { inputs: [x, w, b], output: y, attrs, needs }) => {
+    const dz = activationGrad(g, y, attrs.activation as DenseActivation);
+    return [
+      needs[0] ? op.matmul(dz, w!, { transposeB: true }) : null,
+      needs[1] ? op.matmul(x!, dz, { transposeA: true }) : null,
+      b && needs[2] ? op.sum(dz, 0) : null,
+    ];
+  },
+
+  // ---- shape ops: move g back to where each element came from
+  reshape: (g, { inputs: [x] }) => [op.reshape(g, x!.shape)],
+  transpose: (g, { attrs }) => [op.transpose(g, inversePerm(attrs.perm))],
+  broadcastTo: (g) => [g], // the engine's un-broadcast does the summing
+  slice: (g, { inputs: [x], attrs }) => [
+    op.pad(
+      g,
+      x!.shape.map((d, i) => [attrs.begin[i], d - attrs.begin[i] - attrs.size[i]] as [number, number]),
+    ),
+  ],
+  pad: (g, { inputs: [x], attrs }) => [
+    op.slice(
+      g,
+      attrs.paddings.map((p: [number, number]) => p[0]),
+      x!.shape,
+    ),
+  ],
+  concat: (g, { inputs, attrs }) => {
+    let offset = 0;
+    return inputs.map((x, i) => {
+      const begin = x.shape.map((_, d) => (d === attrs.axis ? offset : 0));
+      offset += attrs.sizes[i];
+      return op.slice(g, begin, x.shape);
+    });
+  },
+  gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.rows)],
+  scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices)],
+  cast: (g, { inputs: [x] }) => [op.cast(g, x!.dtype)],
+};
+
+/**
+ * dL/dz for y = act(z), given dL/dy = g. The derivative is written with y itself: y is the
+ * output of this fused node, so under `createGraph` its own gradient flows back through
+ * this same rule, and second derivatives come out right.
+ */
+function activationGrad(g: Var, y: Var, act: DenseActivation): Var {
+  switch (act) {
+    case 'linear':
+      return g;
+    case 'relu':
+      return op.mul(g, op.greater(y, 0)); // y > 0 exactly where z > 0; subgradient 0 at 0
+    case 'tanh':
+      return op.mul(g, op.sub(1, op.square(y)));
+    case 'sigmoid':
+      return op.mul(g, op.mul(y, op.sub(1, y)));
+  }
+}
