@@ -546,3 +546,48 @@ export function allFinite(x: Tensor): boolean {
 
 /** The number of elements of a shape. Re-exported for convenience. */
 export { sizeOf };
+
+/** Hyperparameters of {@link adamUpdate}. */
+export interface AdamUpdateOptions {
+  /** Learning rate. */
+  lr: number;
+  /** β₁, the first-moment decay. */
+  beta1: number;
+  /** β₂, the second-moment decay. */
+  beta2: number;
+  /** ε added to √v̂. */
+  eps: number;
+  /** Weight decay: L2 added to the gradient, or decoupled (AdamW) when `decoupled`. */
+  weightDecay: number;
+  /** Decoupled weight decay (AdamW) instead of L2. */
+  decoupled: boolean;
+  /** Use the maximum of past second moments (AMSGrad); then `vmax` is required. */
+  amsgrad: boolean;
+  /** The 1-based step number t, for bias correction. */
+  step: number;
+}
+
+/**
+ * One bias-corrected Adam step for one parameter (Kingma & Ba 2015, Algorithm 1, with
+ * PyTorch's L2 / AdamW weight decay). A fused kernel: returns the new parameter and the
+ * new moment estimates `[p, m, v]` (and `vmax` with AMSGrad).
+ */
+export function adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, vmax: Tensor | undefined, options: AdamUpdateOptions): Tensor[] {
+  for (const [name, t] of [['grad', g], ['m', m], ['v', v], ...(vmax ? [['vmax', vmax]] : [])] as [string, Tensor][]) {
+    checkTensor('adamUpdate', t, name);
+    if (!shapesEqual(t.shape, p.shape) || t.dtype !== p.dtype) {
+      throw new ChainruleError(
+        'adamUpdate',
+        `${name} is ${t.dtype} ${fmtShape(t.shape)}; expected the parameter's ${p.dtype} ${fmtShape(p.shape)}`,
+      );
+    }
+  }
+  if (options.amsgrad && !vmax) throw new ChainruleError('adamUpdate', 'amsgrad needs the vmax state');
+  if (!Number.isInteger(options.step) || options.step < 1) {
+    throw new ChainruleError('adamUpdate', `step must be an integer >= 1, got ${options.step}`);
+  }
+  const spec = { shape: p.shape, dtype: p.dtype };
+  const inputs = options.amsgrad ? [p, g, m, v, vmax!] : [p, g, m, v];
+  const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
+  return runKernel('adamUpdate', inputs, outs, { ...options });
+}

@@ -159,7 +159,12 @@ export class Rng {
 
   /** Fill `out` with uniform draws in [low, high) and return it. */
   fillUniform<T extends Float32Array | Float64Array>(out: T, low = 0, high = 1): T {
-    for (let i = 0; i < out.length; i++) out[i] = this.uniform(low, high);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = this.uniform(low, high);
+      // Rounding (to float32 above all: float32(1 - 2^-27) is 1) can store exactly `high`;
+      // draw again so the result stays in [low, high). Bounded in case no stored value is below high.
+      for (let retry = 0; out[i]! >= high && low < high && retry < 16; retry++) out[i] = this.uniform(low, high);
+    }
     return out;
   }
 
@@ -185,8 +190,10 @@ export class Rng {
       state === null ||
       typeof state !== 'object' ||
       state.algorithm !== 'pcg32' ||
-      !hex.test(String(state.state)) ||
-      !hex.test(String(state.inc)) ||
+      typeof state.state !== 'string' ||
+      typeof state.inc !== 'string' ||
+      !hex.test(state.state) ||
+      !hex.test(state.inc) ||
       (Number.parseInt(state.inc.slice(15), 16) & 1) !== 1
     ) {
       throw new TypeError(

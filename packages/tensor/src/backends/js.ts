@@ -269,8 +269,8 @@ function matmul2d(
     const ci = cOff + i * n;
     for (let j = 0; j < n; j++) c[ci + j] = 0;
     for (let p = 0; p < k; p++) {
+      // No `av === 0` shortcut: 0·NaN and 0·∞ must give NaN, as in IEEE arithmetic.
       const av = a[aOff + i * aRow + p * aCol]!;
-      if (av === 0) continue;
       const bp = bOff + p * bRow;
       if (bCol === 1) {
         for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j]!;
@@ -510,5 +510,56 @@ registerKernel({
   backend: 'js',
   fn: ({ inputs, outputs }: KernelArgs) => {
     jsData(outputs[0]!).set(jsData(inputs[0]!));
+  },
+});
+
+// ---------------------------------------------------------------- optimiser kernels
+
+/** Attributes of the fused Adam update (see `adamUpdate` in ops.ts). */
+export interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  amsgrad: boolean;
+  step: number;
+}
+
+registerKernel({
+  op: 'adamUpdate',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
+    const p = jsData(inputs[0]!);
+    const g = jsData(inputs[1]!);
+    const m = jsData(inputs[2]!);
+    const v = jsData(inputs[3]!);
+    const vmax = attrs.amsgrad ? jsData(inputs[4]!) : undefined;
+    const pOut = jsData(outputs[0]!);
+    const mOut = jsData(outputs[1]!);
+    const vOut = jsData(outputs[2]!);
+    const vmaxOut = attrs.amsgrad ? jsData(outputs[3]!) : undefined;
+    const { lr, beta1, beta2, eps, weightDecay, decoupled, step } = attrs;
+    const bc1 = 1 - beta1 ** step;
+    const bc2 = 1 - beta2 ** step;
+    for (let i = 0; i < p.length; i++) {
+      let w = p[i]!;
+      let gi = g[i]!;
+      if (weightDecay !== 0) {
+        if (decoupled) w -= lr * weightDecay * w;
+        else gi += weightDecay * w; // L2 added to the gradient, as in PyTorch's Adam
+      }
+      const mi = beta1 * m[i]! + (1 - beta1) * gi;
+      const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
+      mOut[i] = mi;
+      vOut[i] = vi;
+      let vHat = vi;
+      if (vmax && vmaxOut) {
+        vHat = Math.max(vmax[i]!, vi);
+        vmaxOut[i] = vHat;
+      }
+      pOut[i] = w - (lr * (mi / bc1)) / (Math.sqrt(vHat / bc2) + eps);
+    }
   },
 });
