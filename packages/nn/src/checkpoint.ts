@@ -1,0 +1,64 @@
+/**
+ * Tensors to and from safetensors files.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { ChainruleError, type Tensor, tensor } from '@chainrule/tensor';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
+import type { StateDict } from './module.ts';
+import { decodeSafetensors, encodeSafetensors, loadSafetensors, type RawTensor } from './safetensors.ts';
+
+function toRaw(tensors: StateDict): Record<string, RawTensor> {
+  const raw: Record<string, RawTensor> = {};
+  for (const [k, t] of Object.entries(tensors)) {
+    if (!t || typeof (t as Tensor).dataSync !== 'function')
+      throw new ChainruleError('save', `entry "${k}" is not a Tensor`);
+    raw[k] = { dtype: t.dtype, shape: [...t.shape], data: t.dataSync() };
+  }
+  return raw;
+}
+
+function fromRaw(raw: Record<string, RawTensor>): StateDict {
+  const out: StateDict = {};
+  for (const [k, r] of Object.entries(raw)) out[k] = tensor(r.data, { shape: r.shape, dtype: r.dtype });
+  return out;
+}
+
+/** Encode tensors (for example a `stateDict()`) and string metadata as safetensors bytes. */
+export function encode(tensors: StateDict, metadata?: Record<string, string>): Uint8Array {
+  return encodeSafetensors(toRaw(tensors), metadata);
+}
+
+/** Decode safetensors bytes into tensors and metadata. */
+export function decode(
+  bytes: Uint8Array,
+  source?: string,
+): { tensors: StateDict; metadata: Record<string, string> } {
+  const d = decodeSafetensors(bytes, source ? { source } : undefined);
+  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
+}
+
+/** Write tensors to a safetensors file, atomically (temporary file, then rename). */
+export async function save(
+  path: string,
+  tensors: StateDict,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await writeFileAtomic(path, encode(tensors, metadata));
+}
+
+/** {@link save}, synchronously. */
+export function saveSync(path: string, tensors: StateDict, metadata?: Record<string, string>): void {
+  writeFileAtomicSync(path, encode(tensors, metadata));
+}
+
+/** Read a safetensors file. A truncated or corrupt file is a clear `SafetensorsError`; nothing is half-loaded. */
+export async function load(path: string): Promise<{ tensors: StateDict; metadata: Record<string, string> }> {
+  const d = await loadSafetensors(path);
+  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
+}
+
+/** {@link load}, synchronously. */
+export function loadSync(path: string): { tensors: StateDict; metadata: Record<string, string> } {
+  return decode(readFileSync(path), path);
+}

@@ -1,0 +1,336 @@
+/**
+ * Optimisers (Adam, AdamW, SGD), gradient clipping and target-network updates.
+ * @module
+ */
+import type { Var } from '@chainrule/autograd';
+import * as T from '@chainrule/tensor';
+import { ChainruleError, fmtShape, shapesEqual, type Tensor } from '@chainrule/tensor';
+import type { Module } from './module.ts';
+
+/** Saved optimiser state: hyperparameters, the step count and per-parameter tensors. */
+export interface OptimizerState {
+  /** `adam` or `sgd`. */
+  kind: string;
+  /** Steps taken. */
+  step: number;
+  /** Hyperparameters, for checking on load. */
+  hyper: Record<string, number | boolean>;
+  /** Per-parameter state, keyed `${index}.${slot}` (for example `0.m`). */
+  tensors: Record<string, Tensor>;
+}
+
+/** The base class: a list of parameters and `step()` reading their `.grad`. */
+export abstract class Optimizer {
+  /** Steps taken so far. */
+  stepCount = 0;
+  constructor(readonly params: readonly Var[]) {
+    if (params.length === 0) throw new ChainruleError(this.constructor.name, 'got an empty parameter list');
+  }
+  /** Apply one update from the current `.grad` of each parameter (parameters without a grad are skipped). */
+  abstract step(): void;
+  /** Clear `.grad` on every parameter. */
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+  /** A snapshot of the state, for checkpoints. */
+  abstract stateDict(): OptimizerState;
+  /** Restore a snapshot; mismatched kinds, shapes or keys are a clear error. */
+  abstract loadStateDict(state: OptimizerState): void;
+
+  protected checkState(state: OptimizerState, kind: string, slots: string[]): void {
+    if (state.kind !== kind)
+      throw new ChainruleError(`${kind}.loadStateDict`, `state is for "${state.kind}", expected "${kind}"`);
+    const problems: string[] = [];
+    this.params.forEach((p, i) => {
+      for (const s of slots) {
+        const t = state.tensors[`${i}.${s}`];
+        if (t && (!shapesEqual(t.shape, p.shape) || t.dtype !== p.dtype)) {
+          problems.push(
+            `${i}.${s} is ${t.dtype} ${fmtShape(t.shape)}, parameter is ${p.dtype} ${fmtShape(p.shape)}`,
+          );
+        }
+      }
+    });
+    for (const k of Object.keys(state.tensors)) {
+      const [i, s] = k.split('.');
+      if (Number(i) >= this.params.length || !slots.includes(s!)) problems.push(`unexpected key ${k}`);
+    }
+    if (problems.length) throw new ChainruleError(`${kind}.loadStateDict`, problems.join('; '));
+  }
+}
+
+function checkFinite(op: string, name: string, v: number, min = 0): void {
+  if (!Number.isFinite(v) || v < min)
+    throw new ChainruleError(op, `${name} must be a finite number >= ${min}, got ${v}`);
+}
+
+/** Options for {@link Adam}. */
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr?: number;
+  /** [β₁, β₂] (default [0.9, 0.999]). */
+  betas?: [number, number];
+  /** ε (default 1e-8). */
+  eps?: number;
+  /** Weight decay (default 0): L2 added to the gradient, as in PyTorch's Adam. */
+  weightDecay?: number;
+  /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) instead of L2. */
+  decoupledWeightDecay?: boolean;
+  /** AMSGrad (default false). */
+  amsgrad?: boolean;
+}
+
+/**
+ * Adam (Kingma & Ba 2015, Algorithm 1), bias-corrected. `weightDecay` adds λθ to the
+ * gradient (PyTorch's Adam; the DDPG paper's critic uses 1e-2), or with
+ * `decoupledWeightDecay` multiplies θ by (1 − lr·λ) first (AdamW). Runs the fused
+ * `adamUpdate` kernel per parameter.
+ */
+export class Adam extends Optimizer {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly decoupled: boolean;
+  readonly amsgrad: boolean;
+  private m: Tensor[];
+  private v: Tensor[];
+  private vmax: Tensor[];
+
+  constructor(params: readonly Var[], options: AdamOptions = {}) {
+    super(params);
+    this.lr = options.lr ?? 1e-3;
+    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+    this.weightDecay = options.weightDecay ?? 0;
+    this.decoupled = options.decoupledWeightDecay ?? false;
+    this.amsgrad = options.amsgrad ?? false;
+    checkFinite('Adam', 'lr', this.lr);
+    checkFinite('Adam', 'eps', this.eps);
+    checkFinite('Adam', 'weightDecay', this.weightDecay);
+    for (const b of [this.beta1, this.beta2]) {
+      if (!(b >= 0 && b < 1))
+        throw new ChainruleError('Adam', `betas must be in [0, 1), got [${this.beta1}, ${this.beta2}]`);
+    }
+    this.m = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
+    this.v = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
+    this.vmax = this.amsgrad ? params.map((p) => T.zeros(p.shape, { dtype: p.dtype })) : [];
+  }
+
+  step(): void {
+    this.stepCount++;
+    const opts = {
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      decoupled: this.decoupled,
+      amsgrad: this.amsgrad,
+      step: this.stepCount,
+    };
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      const out = T.adamUpdate(
+        p.value,
+        p.grad,
+        this.m[i]!,
+        this.v[i]!,
+        this.amsgrad ? this.vmax[i] : undefined,
+        opts,
+      );
+      p.value = out[0]!;
+      this.m[i] = out[1]!;
+      this.v[i] = out[2]!;
+      if (this.amsgrad) this.vmax[i] = out[3]!;
+    });
+  }
+
+  stateDict(): OptimizerState {
+    const tensors: Record<string, Tensor> = {};
+    this.params.forEach((_, i) => {
+      tensors[`${i}.m`] = T.clone(this.m[i]!);
+      tensors[`${i}.v`] = T.clone(this.v[i]!);
+      if (this.amsgrad) tensors[`${i}.vmax`] = T.clone(this.vmax[i]!);
+    });
+    return {
+      kind: 'adam',
+      step: this.stepCount,
+      hyper: {
+        lr: this.lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: this.weightDecay,
+        decoupled: this.decoupled,
+        amsgrad: this.amsgrad,
+      },
+      tensors,
+    };
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    const slots = this.amsgrad ? ['m', 'v', 'vmax'] : ['m', 'v'];
+    this.checkState(state, 'adam', slots);
+    const missing = this.params.flatMap((_, i) =>
+      slots.filter((s) => !state.tensors[`${i}.${s}`]).map((s) => `${i}.${s}`),
+    );
+    if (missing.length) throw new ChainruleError('adam.loadStateDict', `missing keys: ${missing.join(', ')}`);
+    this.stepCount = state.step;
+    this.m = this.params.map((_, i) => T.clone(state.tensors[`${i}.m`]!));
+    this.v = this.params.map((_, i) => T.clone(state.tensors[`${i}.v`]!));
+    if (this.amsgrad) this.vmax = this.params.map((_, i) => T.clone(state.tensors[`${i}.vmax`]!));
+  }
+}
+
+/** Options for {@link SGD}. */
+export interface SGDOptions {
+  /** Learning rate (required). */
+  lr: number;
+  /** Momentum (default 0). */
+  momentum?: number;
+  /** Dampening of the momentum (default 0). */
+  dampening?: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and dampening 0). */
+  nesterov?: boolean;
+  /** L2 weight decay added to the gradient (default 0). */
+  weightDecay?: number;
+}
+
+/** Stochastic gradient descent with PyTorch's momentum, dampening and Nesterov semantics. */
+export class SGD extends Optimizer {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  private buf: (Tensor | null)[];
+
+  constructor(params: readonly Var[], options: SGDOptions) {
+    super(params);
+    this.lr = options.lr;
+    this.momentum = options.momentum ?? 0;
+    this.dampening = options.dampening ?? 0;
+    this.nesterov = options.nesterov ?? false;
+    this.weightDecay = options.weightDecay ?? 0;
+    checkFinite('SGD', 'lr', this.lr);
+    checkFinite('SGD', 'momentum', this.momentum);
+    checkFinite('SGD', 'weightDecay', this.weightDecay);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new ChainruleError('SGD', 'nesterov needs momentum > 0 and dampening 0');
+    }
+    this.buf = params.map(() => null);
+  }
+
+  step(): void {
+    this.stepCount++;
+    this.params.forEach((p, i) => {
+      if (!p.grad) return;
+      let g = p.grad;
+      if (this.weightDecay !== 0) g = T.add(g, T.mul(p.value, this.weightDecay));
+      if (this.momentum !== 0) {
+        const prev = this.buf[i];
+        const b = prev ? T.add(T.mul(prev, this.momentum), T.mul(g, 1 - this.dampening)) : T.clone(g);
+        this.buf[i] = b;
+        g = this.nesterov ? T.add(g, T.mul(b, this.momentum)) : b;
+      }
+      p.value = T.sub(p.value, T.mul(g, this.lr));
+    });
+  }
+
+  stateDict(): OptimizerState {
+    const tensors: Record<string, Tensor> = {};
+    this.buf.forEach((b, i) => {
+      if (b) tensors[`${i}.momentum`] = T.clone(b);
+    });
+    return {
+      kind: 'sgd',
+      step: this.stepCount,
+      hyper: {
+        lr: this.lr,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        nesterov: this.nesterov,
+        weightDecay: this.weightDecay,
+      },
+      tensors,
+    };
+  }
+
+  loadStateDict(state: OptimizerState): void {
+    this.checkState(state, 'sgd', ['momentum']);
+    this.stepCount = state.step;
+    this.buf = this.params.map((_, i) => {
+      const t = state.tensors[`${i}.momentum`];
+      return t ? T.clone(t) : null;
+    });
+  }
+}
+
+/**
+ * Scale gradients so their global L2 norm is at most `maxNorm` (as PyTorch's
+ * clip_grad_norm_). Returns the norm before clipping.
+ */
+export function clipGradNorm(params: readonly Var[], maxNorm: number): number {
+  if (!(maxNorm > 0)) throw new ChainruleError('clipGradNorm', `maxNorm must be > 0, got ${maxNorm}`);
+  let sq = 0;
+  for (const p of params) {
+    if (!p.grad) continue;
+    const d = p.grad.dataSync();
+    for (let i = 0; i < d.length; i++) sq += d[i]! * d[i]!;
+  }
+  const norm = Math.sqrt(sq);
+  const scale = maxNorm / (norm + 1e-6);
+  if (scale < 1) for (const p of params) if (p.grad) p.grad = T.mul(p.grad, scale);
+  return norm;
+}
+
+function pairParams(op: string, target: Module, source: Module): [Var, Var][] {
+  const t = target.namedParameters();
+  const s = new Map(source.namedParameters());
+  if (t.length !== s.size)
+    throw new ChainruleError(op, `target has ${t.length} parameters, source has ${s.size}`);
+  return t.map(([n, p]) => {
+    const q = s.get(n);
+    if (!q || !shapesEqual(p.shape, q.shape)) {
+      throw new ChainruleError(op, `parameter "${n}" is missing from the source or has another shape`);
+    }
+    return [p, q];
+  });
+}
+
+/**
+ * Polyak averaging for target networks: θ′ ← τ·θ + (1 − τ)·θ′ for every parameter.
+ * Buffers (BatchNorm running statistics) are copied from the source by default
+ * (`buffers: 'copy'`), averaged with `'polyak'`, or left alone with `'none'`.
+ */
+export function softUpdate(
+  target: Module,
+  source: Module,
+  tau: number,
+  options: { buffers?: 'copy' | 'polyak' | 'none' } = {},
+): void {
+  if (!(tau >= 0 && tau <= 1)) throw new ChainruleError('softUpdate', `tau must be in [0, 1], got ${tau}`);
+  for (const [p, q] of pairParams('softUpdate', target, source)) {
+    p.value = T.add(T.mul(q.value, tau), T.mul(p.value, 1 - tau));
+  }
+  const mode = options.buffers ?? 'copy';
+  if (mode === 'none') return;
+  const tb = new Map(target.namedBuffers());
+  for (const [n, b] of source.namedBuffers()) {
+    const cur = tb.get(n);
+    if (!cur) throw new ChainruleError('softUpdate', `buffer "${n}" is missing from the target`);
+    target.assignBuffer(n, mode === 'copy' ? T.clone(b) : T.add(T.mul(b, tau), T.mul(cur, 1 - tau)));
+  }
+}
+
+/** Copy every parameter **and** buffer (BatchNorm running statistics) from source to target. */
+export function hardUpdate(target: Module, source: Module): void {
+  for (const [p, q] of pairParams('hardUpdate', target, source)) p.value = T.clone(q.value);
+  const tb = new Map(target.namedBuffers());
+  for (const [n, b] of source.namedBuffers()) {
+    if (!tb.has(n)) throw new ChainruleError('hardUpdate', `buffer "${n}" is missing from the target`);
+    target.assignBuffer(n, T.clone(b));
+  }
+}
