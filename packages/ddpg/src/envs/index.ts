@@ -1,0 +1,38 @@
+/**
+ * Gymnasium-semantics continuous-control environments (Pendulum-v1,
+ * MountainCarContinuous-v0, LQR-v0), spaces, wrappers and the `makeEnv` registry.
+ * Observations and actions are plain `Float64Array`s.
+ * @module
+ */
+export { BaseEnv, type BaseEnvOptions, seededRng, type Transition, validateAction } from './base.ts';
+export { EnvError } from './errors.ts';
+export { type EvaluateOptions, type EvaluationResult, evaluatePolicy, type Policy } from './evaluate.ts';
+export { type DareOptions, type DareSolution, dareResidual, type Matrix, solveDare } from './linalg.ts';
+export { LQR_DEFAULT_HORIZON, LqrEnv, type LqrOptions } from './lqr.ts';
+export { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountain_car.ts';
+export { angleNormalize, PendulumEnv, type PendulumOptions } from './pendulum.ts';
+export {
+  type EnvId,
+  type EnvOptionTypes,
+  type EnvSpec,
+  type EnvTypes,
+  envSpec,
+  listEnvs,
+  type MakeEnvOptions,
+  makeEnv,
+} from './registry.ts';
+export { Box } from './spaces.ts';
+export type { Env, EnvState, JsonValue, ResetOptions, ResetResult, StepResult } from './types.ts';
+export {
+  type EpisodeRecord,
+  findEnv,
+  NormalizeObservation,
+  type NormalizeObservationOptions,
+  RecordEpisode,
+  RescaleAction,
+  RunningMeanStd,
+  type RunningMeanStdState,
+  ScaleReward,
+  TimeLimit,
+  Wrapper,
+} from './wrappers.ts';

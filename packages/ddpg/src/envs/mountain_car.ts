@@ -1,0 +1,116 @@
+/**
+ * MountainCarContinuous-v0 with Gymnasium's exact constants and update
+ * (gymnasium/envs/classic_control/continuous_mountain_car.py).
+ * @module
+ */
+import type { Rng } from '@chainrule/tensor';
+import { BaseEnv, type BaseEnvOptions, type Transition } from './base.ts';
+import { EnvError } from './errors.ts';
+import { Box } from './spaces.ts';
+import type { JsonValue } from './types.ts';
+
+/** Constructor options of {@link MountainCarContinuousEnv}. */
+export interface MountainCarContinuousOptions extends BaseEnvOptions {
+  /** The velocity the car must have (at least) at the goal (Gymnasium's `goal_velocity`, default 0). */
+  goalVelocity?: number;
+}
+
+/**
+ * MountainCarContinuous-v0: an under-powered car in a valley must rock back and forth to
+ * reach the flag on the right hill.
+ *
+ * - State / observation `[position, velocity]` in `[-1.2, 0.6] x [-0.07, 0.07]`; the track
+ *   height is `sin(3 position)`.
+ * - Action: force in `[-1, 1]` (clipped).
+ * - Update, in this order: `velocity += force * 0.0015 - 0.0025 cos(3 position)`; clip the
+ *   velocity to ±0.07; `position += velocity`; clip the position to `[-1.2, 0.6]`; if the
+ *   car is at the left wall (`position == -1.2`) moving left, `velocity = 0` (inelastic).
+ * - `terminated = position >= 0.45 && velocity >= goalVelocity`.
+ * - Reward `-0.1 action[0]²`, plus 100 on the terminating step.
+ * - Reset: position ~ U(-0.6, -0.4), velocity 0.
+ * - The registry adds the 999-step `TimeLimit`.
+ *
+ * Gymnasium computes the action penalty from the *raw* `action[0]` (only the force is
+ * clipped). Here the whole action is clipped into the action space first (the contract of
+ * every env in this package), so the penalty uses the clipped action: both agree for every
+ * action inside `[-1, 1]`, and e.g. an action of 3 costs 0.1 here instead of 0.9. Other
+ * difference: the state is float64 (Gymnasium rounds it to float32 every step).
+ */
+export class MountainCarContinuousEnv extends BaseEnv {
+  /** `'MountainCarContinuous-v0'`. */
+  readonly id = 'MountainCarContinuous-v0';
+  /** Smallest force (-1). */
+  readonly minAction = -1.0;
+  /** Largest force (1). */
+  readonly maxAction = 1.0;
+  /** Left wall (-1.2). */
+  readonly minPosition = -1.2;
+  /** Right end of the track (0.6). */
+  readonly maxPosition = 0.6;
+  /** Speed limit (0.07). */
+  readonly maxSpeed = 0.07;
+  /** Position of the flag (0.45). */
+  readonly goalPosition = 0.45;
+  /** Minimum velocity at the flag (default 0). */
+  readonly goalVelocity: number;
+  /** Force multiplier (0.0015). */
+  readonly power = 0.0015;
+  /** `[position, velocity]` in `[-1.2, -0.07]` .. `[0.6, 0.07]`. */
+  readonly observationSpace = new Box([-1.2, -0.07], [0.6, 0.07]);
+  /** Force in `[-1, 1]`, shape `[1]`. */
+  readonly actionSpace = new Box(-1, 1, [1]);
+  /** `['position', 'velocity']`. */
+  readonly stateNames = ['position', 'velocity'] as const;
+
+  /** @param options see {@link MountainCarContinuousOptions}. */
+  constructor(options: MountainCarContinuousOptions = {}) {
+    super(options);
+    const gv = options.goalVelocity ?? 0;
+    if (typeof gv !== 'number' || !Number.isFinite(gv)) {
+      throw new EnvError(this.id, 'constructor', `goalVelocity must be a finite number, got ${String(gv)}`);
+    }
+    this.goalVelocity = gv;
+  }
+
+  /** Rejects a user-supplied state outside the observation space. */
+  protected override checkInitialState(state: Float64Array): void {
+    if (!this.observationSpace.contains(state)) {
+      throw new EnvError(
+        this.id,
+        'reset',
+        `initialState { position: ${state[0]}, velocity: ${state[1]} } is outside ` +
+          `position [${this.minPosition}, ${this.maxPosition}] x velocity [${-this.maxSpeed}, ${this.maxSpeed}]`,
+      );
+    }
+  }
+
+  protected override sampleInitialState(rng: Rng): Float64Array {
+    return Float64Array.of(rng.uniform(-0.6, -0.4), 0);
+  }
+
+  protected override transition(state: Float64Array, action: Float64Array): Transition {
+    let position = state[0]!;
+    let velocity = state[1]!;
+    const force = Math.min(Math.max(action[0]!, this.minAction), this.maxAction);
+    velocity += force * this.power - 0.0025 * Math.cos(3 * position);
+    if (velocity > this.maxSpeed) velocity = this.maxSpeed;
+    if (velocity < -this.maxSpeed) velocity = -this.maxSpeed;
+    position += velocity;
+    if (position > this.maxPosition) position = this.maxPosition;
+    if (position < this.minPosition) position = this.minPosition;
+    if (position === this.minPosition && velocity < 0) velocity = 0;
+    const terminated = position >= this.goalPosition && velocity >= this.goalVelocity;
+    let reward = 0;
+    if (terminated) reward = 100.0;
+    reward -= action[0]! ** 2 * 0.1;
+    return { state: Float64Array.of(position, velocity), reward, terminated };
+  }
+
+  protected override observe(state: Float64Array): Float64Array {
+    return Float64Array.from(state);
+  }
+
+  protected override config(): JsonValue {
+    return { goalVelocity: this.goalVelocity };
+  }
+}
