@@ -37,6 +37,12 @@ export interface Backend {
   free(storage: Storage): void;
   /** Which dtypes this backend stores; others are a clear error. */
   supportsDType(dtype: DType): boolean;
+  /**
+   * When true, a tensor's reference to its storage is also released when the tensor is
+   * garbage-collected (FinalizationRegistry), so code that never calls `dispose()` does
+   * not leak backend memory. Backends whose memory is JavaScript arrays leave it false.
+   */
+  readonly releaseOnGC?: boolean;
   /** Free-form facts for `getBackendInfo()`, for example the gpu.js mode. */
   info?(): Record<string, unknown>;
 }
@@ -63,6 +69,12 @@ export interface KernelConfig {
   /** The implementation. */
   // biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
   readonly fn: (args: KernelArgs<any>) => void;
+  /**
+   * Optional: whether this kernel handles these inputs (for example only float32). When it
+   * returns false the op falls back to the `js` kernel, logged like a missing kernel.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
+  readonly supports?: (args: { inputs: readonly import('./tensor.ts').Tensor[]; attrs: any }) => boolean;
 }
 
 const backends = new Map<string, () => Backend>();

@@ -572,8 +572,18 @@ export interface AdamUpdateOptions {
  * PyTorch's L2 / AdamW weight decay). A fused kernel: returns the new parameter and the
  * new moment estimates `[p, m, v]` (and `vmax` with AMSGrad).
  */
-export function adamUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, vmax: Tensor | undefined, options: AdamUpdateOptions): Tensor[] {
-  for (const [name, t] of [['grad', g], ['m', m], ['v', v], ...(vmax ? [['vmax', vmax]] : [])] as [string, Tensor][]) {
+export function adamUpdate(
+  p: Tensor,
+  g: Tensor,
+  m: Tensor,
+  v: Tensor,
+  vmax: Tensor | undefined,
+  options: AdamUpdateOptions,
+): Tensor[] {
+  for (const [name, t] of [['grad', g], ['m', m], ['v', v], ...(vmax ? [['vmax', vmax]] : [])] as [
+    string,
+    Tensor,
+  ][]) {
     checkTensor('adamUpdate', t, name);
     if (!shapesEqual(t.shape, p.shape) || t.dtype !== p.dtype) {
       throw new ChainruleError(

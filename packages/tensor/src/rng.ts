@@ -163,7 +163,9 @@ export class Rng {
       out[i] = this.uniform(low, high);
       // Rounding (to float32 above all: float32(1 - 2^-27) is 1) can store exactly `high`;
       // draw again so the result stays in [low, high). Bounded in case no stored value is below high.
-      for (let retry = 0; out[i]! >= high && low < high && retry < 16; retry++) out[i] = this.uniform(low, high);
+      for (let retry = 0; out[i]! >= high && low < high && retry < 16; retry++) {
+        out[i] = this.uniform(low, high);
+      }
     }
     return out;
   }

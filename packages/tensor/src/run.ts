@@ -35,7 +35,7 @@ export function runKernel(
     if (t.isDisposed) throw new ChainruleError(op, 'an input tensor was disposed before use');
   }
   const kernel = getKernel(op, backend.name);
-  if (kernel) {
+  if (kernel && (!kernel.supports || kernel.supports({ inputs, attrs }))) {
     const moved: Tensor[] = [];
     const ins = inputs.map((t) => {
       if (t.backend === backend) return t;

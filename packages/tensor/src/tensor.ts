@@ -7,6 +7,12 @@ import type { DType, TypedArray } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
 import { type Shape, sizeOf } from './shape.ts';
 
+/** Releases storage references of tensors that were garbage-collected without dispose(). */
+const finalizer = new FinalizationRegistry<Storage>((storage) => {
+  storage.refs--;
+  if (storage.refs === 0) storage.backend.free(storage);
+});
+
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
 export type NestedArray = number | NestedArray[];
 
@@ -36,6 +42,7 @@ export class Tensor {
     this.rank = shape.length;
     this._storage = storage;
     storage.refs++;
+    if (storage.backend.releaseOnGC) finalizer.register(this, storage, this);
   }
 
   /** Allocate a zero-filled tensor on `backend` (default: the active backend). */
@@ -123,6 +130,7 @@ export class Tensor {
     const s = this._storage;
     if (!s) return;
     this._storage = undefined;
+    if (s.backend.releaseOnGC) finalizer.unregister(this);
     s.refs--;
     if (s.refs === 0) s.backend.free(s);
   }

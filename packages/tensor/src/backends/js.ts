@@ -244,8 +244,10 @@ export interface MatmulAttrs {
 }
 
 /**
- * C[m,n] = sum_k A'[m,k] B'[k,n] for one pair of matrices, where A' is A or Aᵀ and B' is B
- * or Bᵀ. The loops run i-k-j so the innermost loop walks rows of B' and C contiguously.
+ * C[m,n] = sum_k A[m,k] B[k,n] for one pair of row-major matrices (no transposes: the
+ * caller copies transposed operands first). The loops run i-k-j, so the innermost loop
+ * walks rows of B and C contiguously; four rows of C are updated per pass over a row of B
+ * to reuse each loaded B element four times.
  */
 function matmul2d(
   a: TypedArray,
@@ -257,26 +259,36 @@ function matmul2d(
   m: number,
   k: number,
   n: number,
-  transposeA: boolean,
-  transposeB: boolean,
 ): void {
-  // Strides of A' (m×k) and B' (k×n) in the stored arrays.
-  const aRow = transposeA ? 1 : k;
-  const aCol = transposeA ? m : 1;
-  const bRow = transposeB ? 1 : n;
-  const bCol = transposeB ? k : 1;
-  for (let i = 0; i < m; i++) {
-    const ci = cOff + i * n;
-    for (let j = 0; j < n; j++) c[ci + j] = 0;
+  c.fill(0, cOff, cOff + m * n);
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const c0 = cOff + i * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
+    const r0 = aOff + i * k;
     for (let p = 0; p < k; p++) {
-      // No `av === 0` shortcut: 0·NaN and 0·∞ must give NaN, as in IEEE arithmetic.
-      const av = a[aOff + i * aRow + p * aCol]!;
-      const bp = bOff + p * bRow;
-      if (bCol === 1) {
-        for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j]!;
-      } else {
-        for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j * bCol]!;
+      const a0 = a[r0 + p]!;
+      const a1 = a[r0 + k + p]!;
+      const a2 = a[r0 + 2 * k + p]!;
+      const a3 = a[r0 + 3 * k + p]!;
+      const bp = bOff + p * n;
+      for (let j = 0; j < n; j++) {
+        const bv = b[bp + j]!;
+        c[c0 + j]! += a0 * bv;
+        c[c1 + j]! += a1 * bv;
+        c[c2 + j]! += a2 * bv;
+        c[c3 + j]! += a3 * bv;
       }
+    }
+  }
+  for (; i < m; i++) {
+    const ci = cOff + i * n;
+    for (let p = 0; p < k; p++) {
+      const av = a[aOff + i * k + p]!;
+      const bp = bOff + p * n;
+      for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j]!;
     }
   }
 }
@@ -293,20 +305,9 @@ registerKernel({
     const m = transposeA ? ta.shape[ra - 1]! : ta.shape[ra - 2]!;
     const k = transposeA ? ta.shape[ra - 2]! : ta.shape[ra - 1]!;
     const n = transposeB ? tb.shape[rb - 2]! : tb.shape[rb - 1]!;
-    let a = jsData(ta);
-    let b = jsData(tb);
-    let aT = transposeA;
-    let bT = transposeB;
-    // A transposed B makes the inner loop strided: transpose it into a scratch copy once.
-    if (bT) {
-      const bt = transposeLastTwo(b, tb.shape);
-      b = bt;
-      bT = false;
-    }
-    if (aT && m * k > 4096) {
-      a = transposeLastTwo(a, ta.shape);
-      aT = false;
-    }
+    // Transposed operands are copied into row-major scratch once, so one loop serves all four cases.
+    const a = transposeA ? transposeLastTwo(jsData(ta), ta.shape) : jsData(ta);
+    const b = transposeB ? transposeLastTwo(jsData(tb), tb.shape) : jsData(tb);
     const c = jsData(out);
     const batchShape = out.shape.slice(0, -2);
     const nBatch = batchShape.reduce((x, y) => x * y, 1);
@@ -323,7 +324,7 @@ registerKernel({
         aIdx += q * aStr[d]!;
         bIdx += q * bStr[d]!;
       }
-      matmul2d(a, aIdx * m * k, b, bIdx * k * n, c, bi * m * n, m, k, n, aT, bT);
+      matmul2d(a, aIdx * m * k, b, bIdx * k * n, c, bi * m * n, m, k, n);
     }
   },
 });
@@ -356,7 +357,7 @@ registerKernel({
     const [m, k] = tx.shape as [number, number];
     const n = tw.shape[1]!;
     const y = jsData(outputs[0]!);
-    matmul2d(jsData(tx), 0, jsData(tw), 0, y, 0, m, k, n, false, false);
+    matmul2d(jsData(tx), 0, jsData(tw), 0, y, 0, m, k, n);
     const act = attrs.activation === 'linear' ? undefined : UNARY_FUNCS[attrs.activation]!;
     const bias = tbias ? jsData(tbias) : undefined;
     for (let i = 0; i < m; i++) {
