@@ -1,0 +1,43 @@
+/**
+ * Machine information recorded with every run.
+ *
+ * @module
+ */
+
+import os from 'node:os';
+
+/** tfjs details; `wasm` is `null` when the wasm backend was not initialised. */
+export interface TfjsInfo {
+  readonly version: string;
+  readonly wasm: { readonly simd: boolean; readonly threads: boolean } | null;
+}
+
+export interface MachineInfo {
+  /** CPU model string. */
+  readonly cpu: string;
+  /** Logical cores available to this process. */
+  readonly cores: number;
+  /** Node version, e.g. `v20.19.0`. */
+  readonly node: string;
+  /** ISO-8601 time of the run. */
+  readonly date: string;
+  /** `platform-arch (os release)`. */
+  readonly platform: string;
+  /** The gpu.js mode chainrule's GPU backend ran in, or `null` when it was not used. */
+  readonly gpujsMode: string | null;
+  /** tfjs version and wasm features, or `null` when no tfjs contender ran. */
+  readonly tfjs: TfjsInfo | null;
+}
+
+export function machineInfo(extra: { gpujsMode?: string | null; tfjs?: TfjsInfo | null } = {}): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    node: process.version,
+    date: new Date().toISOString(),
+    platform: `${process.platform}-${process.arch} (${os.release()})`,
+    gpujsMode: extra.gpujsMode ?? null,
+    tfjs: extra.tfjs ?? null,
+  };
+}
