@@ -15,7 +15,7 @@ import * as T from '@chainrule/tensor';
 import { ChainruleError, type Tensor } from '@chainrule/tensor';
 import * as op from './ops.ts';
 import { GRAD_RULES } from './rules.ts';
-import { enableGrad, isAnomalyMode, type Node, noGrad, setBackwardHook, Var } from './var.ts';
+import { enableGrad, isAnomalyMode, type Node, noGrad, setAnomalyMode, setBackwardHook, Var } from './var.ts';
 
 // ---------------------------------------------------------------- tracing
 
@@ -220,23 +220,34 @@ function propagate(
       if (!needs.some(Boolean)) continue;
       const rule = GRAD_RULES[node.op];
       if (!rule) throw new ChainruleError(opName, `no gradient rule for op "${node.op}"`);
-      const raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
+      // In anomaly mode the rule's own ops must not run their forward checks: a NaN or
+      // Infinity made here would be blamed on an internal op (`div` for sqrt's rule) as a
+      // forward-pass anomaly. Suspend them and check the rule's results below, naming this op.
+      const anomaly = isAnomalyMode();
+      if (anomaly) setAnomalyMode(false);
+      let raw: (Var | null)[];
+      let results: (Var | null)[];
       const unbroadcasts: Unbroadcast[] = [];
-      const results = inputs.map((u, i) => {
-        const gi = raw[i];
-        if (!needs[i] || !gi) return null;
-        if (!T.shapesEqual(gi.shape, u.shape)) {
-          unbroadcasts.push({
-            input: i,
-            from: gi.shape,
-            to: u.shape,
-            axes: unbroadcastAxes(gi.shape, u.shape),
-          });
-          return unbroadcast(gi, u.shape);
-        }
-        return gi;
-      });
-      if (isAnomalyMode()) checkGradFinite(node, results);
+      try {
+        raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
+        results = inputs.map((u, i) => {
+          const gi = raw[i];
+          if (!needs[i] || !gi) return null;
+          if (!T.shapesEqual(gi.shape, u.shape)) {
+            unbroadcasts.push({
+              input: i,
+              from: gi.shape,
+              to: u.shape,
+              axes: unbroadcastAxes(gi.shape, u.shape),
+            });
+            return unbroadcast(gi, u.shape);
+          }
+          return gi;
+        });
+      } finally {
+        if (anomaly) setAnomalyMode(true);
+      }
+      if (anomaly) checkGradFinite(node, results);
       if (activeTrace) {
         activeTrace.push({
           op: node.op,

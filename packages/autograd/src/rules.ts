@@ -7,7 +7,8 @@
  * `createGraph`, the backward pass is itself recorded and can be differentiated again.
  *
  * A rule may return a gradient with the *output's* broadcast shape: the engine sums it back
- * to the input's shape in one place (`unbroadcast` in engine.ts). No rule un-broadcasts.
+ * to the input's shape in one place (`unbroadcast` in engine.ts). The one exception is
+ * `fusedDense`, whose bias gradient is the sum of dz over the batch by definition.
  * @module
  */
 import type { DenseActivation } from '@chainrule/tensor';
@@ -75,11 +76,11 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   ],
 
   // ---- elementwise binary (the engine un-broadcasts the results)
-  add: (g) => [g, g],
-  sub: (g) => [g, op.neg(g)],
-  mul: (g, { inputs: [a, b] }) => [op.mul(g, b!), op.mul(g, a!)],
+  add: (g, { needs }) => [needs[0] ? g : null, needs[1] ? g : null],
+  sub: (g, { needs }) => [needs[0] ? g : null, needs[1] ? op.neg(g) : null],
+  mul: (g, { inputs: [a, b], needs }) => [needs[0] ? op.mul(g, b!) : null, needs[1] ? op.mul(g, a!) : null],
   div: (g, { inputs: [a, b], needs }) => [
-    op.div(g, b!),
+    needs[0] ? op.div(g, b!) : null,
     needs[1] ? op.neg(op.div(op.mul(g, a!), op.square(b!))) : null,
   ],
   // d/da aᵇ = b·aᵇ⁻¹;  d/db aᵇ = aᵇ·ln a (only computed when b needs it: ln a is NaN for a < 0).

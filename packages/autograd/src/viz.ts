@@ -32,8 +32,11 @@ interface GraphNode {
 function collect(roots: readonly Var[]): { nodes: GraphNode[]; edges: [number, number][] } {
   const seen = new Map<Var, GraphNode>();
   const edges: [number, number][] = [];
-  const visit = (v: Var) => {
-    if (seen.has(v)) return;
+  // An explicit stack rather than recursion, so deep graphs do not overflow the call stack.
+  const stack: Var[] = [...roots];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
     const what = v.node ? `${v.node.op}` : v.requiresGrad ? 'leaf' : 'constant';
     const label = [
       `${v.name ? `${v.name} · ` : ''}${what} #${v.id}`,
@@ -43,11 +46,10 @@ function collect(roots: readonly Var[]): { nodes: GraphNode[]; edges: [number, n
     if (v.grad) label.push(`grad ${summarize(v.grad)}`);
     seen.set(v, { v, label });
     for (const u of v.node?.inputs ?? []) {
-      visit(u);
       edges.push([u.id, v.id]);
+      stack.push(u);
     }
-  };
-  roots.forEach(visit);
+  }
   return { nodes: [...seen.values()], edges };
 }
 
