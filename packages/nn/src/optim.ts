@@ -52,8 +52,9 @@ export abstract class Optimizer {
       }
     });
     for (const k of Object.keys(state.tensors)) {
-      const [i, s] = k.split('.');
-      if (Number(i) >= this.params.length || !slots.includes(s!)) problems.push(`unexpected key ${k}`);
+      const m = /^(0|[1-9]\d*)\.([^.]+)$/.exec(k); // `${index}.${slot}`
+      if (!m || Number(m[1]) >= this.params.length || !slots.includes(m[2]!))
+        problems.push(`unexpected key ${k}`);
     }
     if (problems.length) throw new ChainruleError(`${kind}.loadStateDict`, problems.join('; '));
   }
@@ -300,6 +301,16 @@ function pairParams(op: string, target: Module, source: Module): [Var, Var][] {
   });
 }
 
+/** The source's buffers with the target's current value of each (checked before anything changes). */
+function pairBuffers(op: string, target: Module, source: Module): [string, Tensor, Tensor][] {
+  const tb = new Map(target.namedBuffers());
+  return source.namedBuffers().map(([n, b]) => {
+    const cur = tb.get(n);
+    if (!cur) throw new ChainruleError(op, `buffer "${n}" is missing from the target`);
+    return [n, cur, b];
+  });
+}
+
 /**
  * Polyak averaging for target networks: θ′ ← τ·θ + (1 − τ)·θ′ for every parameter.
  * Buffers (BatchNorm running statistics) are copied from the source by default
@@ -312,25 +323,21 @@ export function softUpdate(
   options: { buffers?: 'copy' | 'polyak' | 'none' } = {},
 ): void {
   if (!(tau >= 0 && tau <= 1)) throw new ChainruleError('softUpdate', `tau must be in [0, 1], got ${tau}`);
-  for (const [p, q] of pairParams('softUpdate', target, source)) {
-    p.value = T.add(T.mul(q.value, tau), T.mul(p.value, 1 - tau));
-  }
+  const pairs = pairParams('softUpdate', target, source);
   const mode = options.buffers ?? 'copy';
-  if (mode === 'none') return;
-  const tb = new Map(target.namedBuffers());
-  for (const [n, b] of source.namedBuffers()) {
-    const cur = tb.get(n);
-    if (!cur) throw new ChainruleError('softUpdate', `buffer "${n}" is missing from the target`);
-    target.assignBuffer(n, mode === 'copy' ? T.clone(b) : T.add(T.mul(b, tau), T.mul(cur, 1 - tau)));
+  const buffers = mode === 'none' ? [] : pairBuffers('softUpdate', target, source);
+  for (const [p, q] of pairs) {
+    p.value = T.lerp(p.value, q.value, tau);
+  }
+  for (const [n, cur, b] of buffers) {
+    target.assignBuffer(n, mode === 'copy' ? T.clone(b) : T.lerp(cur, b, tau));
   }
 }
 
 /** Copy every parameter **and** buffer (BatchNorm running statistics) from source to target. */
 export function hardUpdate(target: Module, source: Module): void {
-  for (const [p, q] of pairParams('hardUpdate', target, source)) p.value = T.clone(q.value);
-  const tb = new Map(target.namedBuffers());
-  for (const [n, b] of source.namedBuffers()) {
-    if (!tb.has(n)) throw new ChainruleError('hardUpdate', `buffer "${n}" is missing from the target`);
-    target.assignBuffer(n, T.clone(b));
-  }
+  const pairs = pairParams('hardUpdate', target, source);
+  const buffers = pairBuffers('hardUpdate', target, source);
+  for (const [p, q] of pairs) p.value = T.clone(q.value);
+  for (const [n, , b] of buffers) target.assignBuffer(n, T.clone(b));
 }

@@ -601,3 +601,20 @@ export function adamUpdate(
   const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
   return runKernel('adamUpdate', inputs, outs, { ...options });
 }
+
+/**
+ * Linear interpolation a + t·(b − a) for tensors of one shape and dtype, in one pass. Target
+ * networks use it for Polyak averaging: lerp(target, online, τ).
+ */
+export function lerp(a: Tensor, b: Tensor, t: number): Tensor {
+  checkTensor('lerp', a, 'a');
+  checkTensor('lerp', b, 'b');
+  if (!shapesEqual(a.shape, b.shape) || a.dtype !== b.dtype) {
+    throw new ChainruleError(
+      'lerp',
+      `a is ${a.dtype} ${fmtShape(a.shape)} and b is ${b.dtype} ${fmtShape(b.shape)}; expected the same shape and dtype`,
+    );
+  }
+  if (!Number.isFinite(t)) throw new ChainruleError('lerp', `t must be finite, got ${t}`);
+  return runKernel('lerp', [a, b], [{ shape: a.shape, dtype: a.dtype }], { t })[0]!;
+}

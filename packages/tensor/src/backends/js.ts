@@ -138,12 +138,27 @@ function binaryKernel(f: Binary) {
     } else if (a.length === 1 && b.length === y.length) {
       const s = a[0]!;
       for (let i = 0; i < y.length; i++) y[i] = f(s, b[i]!);
+    } else if (a.length === y.length && isRowVector(tb.shape, out.shape)) {
+      // [..., n] op [n]: the bias-add pattern
+      const n = b.length;
+      for (let i = 0; i < y.length; i += n) for (let j = 0; j < n; j++) y[i + j] = f(a[i + j]!, b[j]!);
+    } else if (b.length === y.length && isRowVector(ta.shape, out.shape)) {
+      const n = a.length;
+      for (let i = 0; i < y.length; i += n) for (let j = 0; j < n; j++) y[i + j] = f(a[j]!, b[i + j]!);
     } else {
       forEachBroadcast(out.shape, [ta.shape, tb.shape], (o, offs) => {
         y[o] = f(a[offs[0]!]!, b[offs[1]!]!);
       });
     }
   };
+}
+
+/** True when `shape` broadcasts to `outShape` as one row repeated: [1, ..., 1, n] with n the last dimension. */
+function isRowVector(shape: readonly number[], outShape: readonly number[]): boolean {
+  const n = outShape[outShape.length - 1];
+  if (shape.length === 0 || shape[shape.length - 1] !== n) return false;
+  for (let i = 0; i < shape.length - 1; i++) if (shape[i] !== 1) return false;
+  return true;
 }
 
 /** The binary kernels of the `js` backend, by op name. Comparisons give 1 or 0. */
@@ -203,6 +218,15 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
     const x = jsData(t);
     const y = jsData(outputs[0]!);
     y.fill(init);
+    // Fast path: the leading axis of a 2-D tensor (column sums, as in bias gradients).
+    if (t.rank === 2 && attrs.axes.length === 1 && attrs.axes[0] === 0) {
+      const [rows, cols] = t.shape as [number, number];
+      for (let i = 0; i < rows; i++) {
+        const off = i * cols;
+        for (let j = 0; j < cols; j++) y[j] = combine(y[j]!, x[off + j]!);
+      }
+      return;
+    }
     // Output strides laid over the input's dimensions, 0 on reduced axes.
     const keepShape = t.shape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
     const ostr = broadcastStrides(keepShape, t.shape).map((s, i) => (attrs.axes.includes(i) ? 0 : s));
@@ -562,5 +586,22 @@ registerKernel({
       }
       pOut[i] = w - (lr * (mi / bc1)) / (Math.sqrt(vHat / bc2) + eps);
     }
+  },
+});
+
+/** Attributes of `lerp`. */
+export interface LerpAttrs {
+  t: number;
+}
+
+registerKernel({
+  op: 'lerp',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<LerpAttrs>) => {
+    const a = jsData(inputs[0]!);
+    const b = jsData(inputs[1]!);
+    const y = jsData(outputs[0]!);
+    const t = attrs.t;
+    for (let i = 0; i < y.length; i++) y[i] = a[i]! + t * (b[i]! - a[i]!);
   },
 });
