@@ -1,0 +1,162 @@
+/**
+ * Hyperparameters and presets. `paper` follows Lillicrap et al. 2016 (§7); `td3` follows
+ * Fujimoto et al. 2018. Every field can be overridden; the schema validates them.
+ * @module
+ */
+import { z } from 'zod';
+
+/** The validated hyperparameters of a run. */
+export const configSchema = z
+  .object({
+    algo: z.enum(['ddpg', 'td3', 'dpg']),
+    preset: z.enum(['paper', 'td3', 'dpg']),
+    actorHidden: z.array(z.number().int().positive()).min(1),
+    criticHidden: z.array(z.number().int().positive()).min(1),
+    /** BatchNorm in the actor and in the critic's state path (the paper). */
+    batchNorm: z.boolean(),
+    /** The critic layer (1-based) whose input the action joins: 2 in the paper, 1 in TD3. */
+    actionLayer: z.number().int().min(1),
+    /** Final-layer init U(±finalInit); hidden layers use fan-in init. */
+    finalInit: z.number().positive(),
+    actorLr: z.number().positive(),
+    criticLr: z.number().positive(),
+    criticWeightDecay: z.number().min(0),
+    gamma: z.number().min(0).max(1),
+    tau: z.number().min(0).max(1),
+    /** Copy the online networks into the targets every C updates instead of Polyak averaging (0 = soft updates). */
+    hardUpdateEvery: z.number().int().min(0),
+    batchSize: z.number().int().min(2),
+    bufferSize: z.number().int().positive(),
+    /** Uniform random actions for this many env steps before the policy acts. */
+    startSteps: z.number().int().min(0),
+    /** No updates before the buffer holds this many transitions. */
+    learningStarts: z.number().int().min(1),
+    noise: z.enum(['ou', 'gaussian', 'param', 'none']),
+    noiseSigma: z.number().min(0),
+    /** Per-step σ decay factor (1 = constant). */
+    noiseDecay: z.number().positive().max(1),
+    /** The actor update: the explicit chain rule (default) or the surrogate −mean Q. */
+    actorUpdate: z.enum(['chain', 'surrogate']),
+    /** TD3: actor and target updates every this many critic updates. */
+    policyDelay: z.number().int().positive(),
+    /** TD3: target policy smoothing noise σ and clip. */
+    targetNoise: z.number().min(0),
+    targetNoiseClip: z.number().min(0),
+    rewardScale: z.number().positive(),
+    normalizeObs: z.boolean(),
+  })
+  .strict();
+
+/** The hyperparameters of a run. */
+export type AgentConfig = z.infer<typeof configSchema>;
+
+/** The named presets. */
+export const PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
+  paper: {
+    algo: 'ddpg',
+    preset: 'paper',
+    actorHidden: [400, 300],
+    criticHidden: [400, 300],
+    batchNorm: true,
+    actionLayer: 2,
+    finalInit: 3e-3,
+    actorLr: 1e-4,
+    criticLr: 1e-3,
+    criticWeightDecay: 1e-2,
+    gamma: 0.99,
+    tau: 1e-3,
+    hardUpdateEvery: 0,
+    batchSize: 64,
+    bufferSize: 1_000_000,
+    startSteps: 0,
+    learningStarts: 64,
+    noise: 'ou',
+    noiseSigma: 0.2,
+    noiseDecay: 1,
+    actorUpdate: 'chain',
+    policyDelay: 1,
+    targetNoise: 0,
+    targetNoiseClip: 0,
+    rewardScale: 1,
+    normalizeObs: false,
+  },
+  td3: {
+    algo: 'td3',
+    preset: 'td3',
+    actorHidden: [256, 256],
+    criticHidden: [256, 256],
+    batchNorm: false,
+    actionLayer: 1,
+    finalInit: 3e-3,
+    actorLr: 1e-3,
+    criticLr: 1e-3,
+    criticWeightDecay: 0,
+    gamma: 0.99,
+    tau: 5e-3,
+    hardUpdateEvery: 0,
+    batchSize: 256,
+    bufferSize: 1_000_000,
+    startSteps: 1000,
+    learningStarts: 1000,
+    noise: 'gaussian',
+    noiseSigma: 0.1,
+    noiseDecay: 1,
+    actorUpdate: 'chain',
+    policyDelay: 2,
+    targetNoise: 0.2,
+    targetNoiseClip: 0.5,
+    rewardScale: 1,
+    normalizeObs: false,
+  },
+  dpg: {
+    algo: 'dpg',
+    preset: 'dpg',
+    actorHidden: [32],
+    criticHidden: [64, 64],
+    batchNorm: false,
+    actionLayer: 1,
+    finalInit: 3e-3,
+    actorLr: 1e-4,
+    criticLr: 1e-3,
+    criticWeightDecay: 0,
+    gamma: 0.99,
+    tau: 1,
+    hardUpdateEvery: 0,
+    batchSize: 2,
+    bufferSize: 1,
+    startSteps: 0,
+    learningStarts: 1,
+    noise: 'gaussian',
+    noiseSigma: 0.3,
+    noiseDecay: 1,
+    actorUpdate: 'chain',
+    policyDelay: 1,
+    targetNoise: 0,
+    targetNoiseClip: 0,
+    rewardScale: 1,
+    normalizeObs: false,
+  },
+};
+
+/** A preset with overrides applied and validated; a bad value is a clear error naming the field. */
+export function makeConfig(preset: keyof typeof PRESETS, overrides: Partial<AgentConfig> = {}): AgentConfig {
+  const base = PRESETS[preset];
+  if (!base) throw new Error(`unknown preset "${preset}"; known presets: ${Object.keys(PRESETS).join(', ')}`);
+  const merged = {
+    ...base,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`invalid hyperparameters: ${issues}`);
+  }
+  if (parsed.data.actionLayer > parsed.data.criticHidden.length) {
+    throw new Error(
+      `invalid hyperparameters: actionLayer ${parsed.data.actionLayer} exceeds the critic's ${parsed.data.criticHidden.length} hidden layers`,
+    );
+  }
+  return parsed.data;
+}
