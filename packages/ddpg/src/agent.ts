@@ -16,7 +16,7 @@ import * as T from '@chainrule/tensor';
 import { Rng, type RngState, type Tensor } from '@chainrule/tensor';
 import type { AgentConfig } from './config.ts';
 import { Actor, Critic } from './networks.ts';
-import { makeNoise, type NoiseProcess } from './noise.ts';
+import { AdaptiveParamNoise, makeNoise, type NoiseProcess } from './noise.ts';
 import { type Batch, ReplayBuffer } from './replay.ts';
 
 /** One environment transition. */
@@ -110,6 +110,8 @@ export class DDPG {
   readonly criticOpt: Adam;
   readonly replay: ReplayBuffer;
   readonly noise: NoiseProcess | undefined;
+  /** Adaptive parameter-space noise (`noise: 'param'`), with the perturbed actor copies it uses. */
+  readonly paramNoise: { noise: AdaptiveParamNoise; perturbed: Actor; adaptive: Actor } | undefined;
   /** Updates done so far. */
   updates = 0;
   protected readonly initRng: Rng;
@@ -132,9 +134,11 @@ export class DDPG {
       finalInit: config.finalInit,
       rng: this.initRng,
     });
-    this.actor = new Actor(obsDim, actDim, actionLow, actionHigh, net(config.actorHidden));
+    // Parameter-space noise perturbs weights; LayerNorm keeps perturbations comparable across layers.
+    const actorNet = { ...net(config.actorHidden), layerNorm: config.noise === 'param' };
+    this.actor = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);
     this.critic = new Critic(obsDim, actDim, config.actionLayer, net(config.criticHidden));
-    this.actorTarget = new Actor(obsDim, actDim, actionLow, actionHigh, net(config.actorHidden));
+    this.actorTarget = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);
     this.criticTarget = new Critic(obsDim, actDim, config.actionLayer, net(config.criticHidden));
     hardUpdate(this.actorTarget, this.actor);
     hardUpdate(this.criticTarget, this.critic);
@@ -144,7 +148,17 @@ export class DDPG {
       weightDecay: config.criticWeightDecay,
     });
     this.replay = new ReplayBuffer(config.bufferSize, obsDim, actDim);
-    this.noise = makeNoise(config, actDim, this.noiseRng);
+    if (config.noise === 'param') {
+      this.noise = undefined;
+      this.paramNoise = {
+        noise: new AdaptiveParamNoise({ initialStddev: 0.1, desiredActionStddev: config.noiseSigma }),
+        perturbed: new Actor(obsDim, actDim, actionLow, actionHigh, actorNet),
+        adaptive: new Actor(obsDim, actDim, actionLow, actionHigh, actorNet),
+      };
+    } else {
+      this.noise = makeNoise(config, actDim, this.noiseRng);
+      this.paramNoise = undefined;
+    }
   }
 
   /**
@@ -152,10 +166,12 @@ export class DDPG {
    * plus exploration noise when `explore`, clipped to the action bounds.
    */
   act(obs: ArrayLike<number>, options: { explore: boolean }): Float64Array {
+    // With parameter noise, exploration acts with the perturbed copy of the actor.
+    const policy = options.explore && this.paramNoise ? this.paramNoise.perturbed : this.actor;
     const a = noGrad(() => {
-      this.actor.eval();
-      const out = this.actor.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
-      this.actor.train();
+      policy.eval();
+      const out = policy.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
+      policy.train();
       return out.value.dataSync();
     });
     const action = Float64Array.from(a);
@@ -178,6 +194,25 @@ export class DDPG {
   /** Start of an episode: reset the exploration noise. */
   onEpisodeStart(): void {
     this.noise?.reset();
+    if (this.paramNoise) this.paramNoise.noise.perturb(this.actor, this.paramNoise.perturbed, this.noiseRng);
+  }
+
+  /**
+   * Parameter noise: perturb a fresh copy with the current σ, measure the distance between
+   * its actions and the actor's on a batch of states, and adapt σ (Plappert et al. 2018).
+   */
+  protected adaptParamNoise(obs: Tensor): void {
+    const pn = this.paramNoise;
+    if (!pn) return;
+    pn.noise.perturb(this.actor, pn.adaptive, this.noiseRng);
+    const d = noGrad(() => {
+      const s = A.variable(obs);
+      for (const m of [this.actor, pn.adaptive]) m.eval();
+      const dist = pn.noise.distance(this.actor.forward(s).value, pn.adaptive.forward(s).value);
+      for (const m of [this.actor, pn.adaptive]) m.train();
+      return dist;
+    });
+    pn.noise.adapt(d);
   }
 
   /** Store a transition in the replay buffer (the reward is scaled by `rewardScale`). */
@@ -248,6 +283,7 @@ export class DDPG {
     this.updates++;
     this.updateTargets();
     this.noise?.step?.();
+    if (this.paramNoise && this.updates % 50 === 0) this.adaptParamNoise(b.obs);
     return { criticLoss: loss, actorLoss, meanQ: T.mean(q).item(), maxQ: T.max(q).item() };
   }
 
@@ -295,7 +331,7 @@ export class DDPG {
         sample: this.sampleRng.getState(),
         noise: this.noiseRng.getState(),
       },
-      noise: this.noise?.getState() ?? null,
+      noise: this.noise?.getState() ?? this.paramNoise?.noise.getState() ?? null,
       optimizers,
     };
   }
@@ -323,6 +359,7 @@ export class DDPG {
     this.sampleRng.setState(meta.rng.sample);
     this.noiseRng.setState(meta.rng.noise);
     if (this.noise && meta.noise) this.noise.setState(meta.noise as never);
+    if (this.paramNoise && meta.noise) this.paramNoise.noise.setState(meta.noise as never);
   }
 }
 

@@ -5,7 +5,7 @@
 
 import type { Var } from '@chainrule/autograd';
 import * as A from '@chainrule/autograd';
-import { BatchNorm1d, Linear, Module } from '@chainrule/nn';
+import { BatchNorm1d, type LayerNorm, Linear, Module } from '@chainrule/nn';
 import type { Rng } from '@chainrule/tensor';
 import * as T from '@chainrule/tensor';
 
@@ -13,18 +13,20 @@ import * as T from '@chainrule/tensor';
 export interface NetworkOptions {
   hidden: readonly number[];
   batchNorm: boolean;
+  /** Actor only: LayerNorm after each hidden Linear (parameter-space noise needs it; Plappert et al. 2018). */
+  layerNorm?: boolean;
   finalInit: number;
   rng: Rng;
 }
 
 /**
- * The deterministic policy: hidden layers Linear → (BatchNorm) → ReLU, then a final
+ * The deterministic policy: hidden layers Linear → (BatchNorm or LayerNorm) → ReLU, then a final
  * Linear drawn from U(±finalInit) and tanh, scaled to the action bounds:
  * a = low + (tanh(z) + 1)/2 · (high − low).
  */
 export class Actor extends Module {
   readonly layers: Linear[] = [];
-  readonly norms: BatchNorm1d[] = [];
+  readonly norms: (BatchNorm1d | LayerNorm)[] = [];
   readonly out: Linear;
   private readonly scale: Var;
   private readonly offset: Var;

@@ -363,7 +363,11 @@ export async function train(
       avgMaxQ: nUpdates ? sumMaxQ / nUpdates : null,
       criticLoss: last ? last.criticLoss : null,
       actorLoss: last && Number.isFinite(last.actorLoss) ? last.actorLoss : null,
-      sigma: agent.noise ? agent.noise.sigma : null,
+      sigma: agent.noise
+        ? agent.noise.sigma
+        : agent instanceof DDPG && agent.paramNoise
+          ? agent.paramNoise.noise.currentStddev
+          : null,
       wallSeconds: wall(),
     });
     options.onProgress?.({
