@@ -276,7 +276,11 @@ export class DDPG {
   /** One DDPG update from a uniformly sampled batch. Returns null while the buffer is too small. */
   update(): UpdateStats | null {
     if (!this.ready) return null;
-    const b = this.replay.sample(this.config.batchSize, this.sampleRng);
+    return this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng));
+  }
+
+  /** One DDPG update on a given batch: the critic step, the actor step, the target update. */
+  updateOn(b: Batch): UpdateStats {
     const y = this.targetQ(b);
     const { loss, q } = this.updateCritic(this.critic, this.criticOpt, b, y);
     const actorLoss = this.updateActor(b.obs);
@@ -410,9 +414,8 @@ export class TD3 extends DDPG {
     });
   }
 
-  override update(): UpdateStats | null {
-    if (!this.ready) return null;
-    const b = this.replay.sample(this.config.batchSize, this.sampleRng);
+  /** One TD3 cycle on a given batch: both critics, and every `policyDelay` cycles the actor and targets. */
+  override updateOn(b: Batch): UpdateStats {
     const y = this.targetQ(b);
     const c1 = this.updateCritic(this.critic, this.criticOpt, b, y);
     const c2 = this.updateCritic(this.critic2, this.critic2Opt, b, y);
