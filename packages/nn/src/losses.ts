@@ -59,6 +59,9 @@ export function smoothL1Loss(
   target: Var,
   options: { reduction?: Reduction; beta?: number } = {},
 ): Var {
+  const reduction = options.reduction ?? 'mean';
   const beta = options.beta ?? 1;
-  return A.div(huberLoss(pred, target, { reduction: options.reduction ?? 'mean', delta: beta }), beta);
+  checkPair('smoothL1Loss', pred, target, reduction);
+  if (!(beta > 0)) throw new ChainruleError('smoothL1Loss', `beta must be > 0, got ${beta}`);
+  return A.div(huberLoss(pred, target, { reduction, delta: beta }), beta);
 }

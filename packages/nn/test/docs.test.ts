@@ -1,0 +1,295 @@
+/**
+ * The code of docs/nn.md, run. Every ```ts block of the document (without its import lines)
+ * must appear in this file between `docs:begin` / `docs:end` markers, whitespace aside, and
+ * every name the blocks import must be exported by the package they import it from.
+ */
+import * as fs from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as A from '@chainrule/autograd';
+import { noGrad, type Var, variable } from '@chainrule/autograd';
+import * as nn from '@chainrule/nn';
+import {
+  Adam,
+  BatchNorm1d,
+  hardUpdate,
+  type Init,
+  Linear,
+  loadSync,
+  Module,
+  mseLoss,
+  type StateDict,
+  saveSync,
+  softUpdate,
+} from '@chainrule/nn';
+import * as T from '@chainrule/tensor';
+import { Rng } from '@chainrule/tensor';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DOC = join(HERE, '../../../docs/nn.md');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const arr = (x: Var | T.Tensor) => Array.from((x instanceof A.Var ? x.value : x).dataSync());
+
+// docs:begin networks
+const FINAL: Init = { uniform: [-3e-3, 3e-3] };
+
+/** μ(s): obs → 400 (BatchNorm, ReLU) → 300 (BatchNorm, ReLU) → act, tanh · bound. */
+class Actor extends Module {
+  readonly fc1: Linear;
+  readonly bn1: BatchNorm1d;
+  readonly fc2: Linear;
+  readonly bn2: BatchNorm1d;
+  readonly out: Linear;
+  readonly bound: number;
+  constructor(obsDim: number, actDim: number, bound: number, rng: Rng) {
+    super();
+    this.bound = bound;
+    // Hidden layers keep the default init, U(±1/√fanIn), for weights and biases.
+    this.fc1 = this.registerModule('fc1', new Linear(obsDim, 400, { rng }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm1d(400));
+    this.fc2 = this.registerModule('fc2', new Linear(400, 300, { rng }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm1d(300));
+    const last = new Linear(300, actDim, { rng, init: FINAL, activation: 'tanh' });
+    this.out = this.registerModule('out', last);
+  }
+  forward(obs: Var): Var {
+    const h1 = A.relu(this.bn1.forward(this.fc1.forward(obs)));
+    const h2 = A.relu(this.bn2.forward(this.fc2.forward(h1)));
+    return A.mul(this.out.forward(h2), this.bound);
+  }
+}
+
+/** Q(s, a): obs → 400 (BatchNorm, ReLU); the action joins at layer 2 → 300 (ReLU) → 1. */
+class Critic extends Module {
+  readonly fc1: Linear;
+  readonly bn1: BatchNorm1d;
+  readonly fc2: Linear;
+  readonly out: Linear;
+  constructor(obsDim: number, actDim: number, rng: Rng) {
+    super();
+    this.fc1 = this.registerModule('fc1', new Linear(obsDim, 400, { rng }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm1d(400));
+    const fc2 = new Linear(400 + actDim, 300, { rng, activation: 'relu' });
+    this.fc2 = this.registerModule('fc2', fc2);
+    this.out = this.registerModule('out', new Linear(300, 1, { rng, init: FINAL }));
+  }
+  forward(obs: Var, action: Var): Var {
+    const h1 = A.relu(this.bn1.forward(this.fc1.forward(obs)));
+    const h2 = this.fc2.forward(A.concat([h1, action], 1));
+    return this.out.forward(h2);
+  }
+}
+// docs:end
+
+// docs:begin pytorch
+/** A PyTorch state dict (e.g. from safetensors.torch.save_file) in our layout. */
+function fromPyTorch(sd: StateDict): StateDict {
+  const out: StateDict = {};
+  for (const [key, t] of Object.entries(sd)) {
+    if (key.endsWith('.num_batches_tracked')) continue; // we keep no such counter
+    const name = key.replace(/\.running_mean$/, '.runningMean').replace(/\.running_var$/, '.runningVar');
+    // nn.Linear.weight is [out, in], ours is [in, out]; BatchNorm's weight is 1-D.
+    out[name] = t.rank === 2 && key.endsWith('.weight') ? T.transpose(t) : t;
+  }
+  return out;
+}
+// docs:end
+
+describe('docs/nn.md', () => {
+  it('builds, trains, acts with and checkpoints the DDPG actor and critic', () => {
+    // docs:begin setup
+    const rng = new Rng(0);
+    const [obsDim, actDim, bound] = [3, 1, 2];
+    const actor = new Actor(obsDim, actDim, bound, rng);
+    const critic = new Critic(obsDim, actDim, rng);
+    const actorTarget = new Actor(obsDim, actDim, bound, rng);
+    const criticTarget = new Critic(obsDim, actDim, rng);
+    hardUpdate(actorTarget, actor); // parameters and BatchNorm running statistics
+    hardUpdate(criticTarget, critic);
+    const actorOpt = new Adam(actor.parameters(), { lr: 1e-4 });
+    const criticOpt = new Adam(critic.parameters(), { lr: 1e-3, weightDecay: 1e-2 });
+    // docs:end
+
+    expect(actor.namedParameters().map(([n]) => n)).toEqual([
+      'fc1.weight',
+      'fc1.bias',
+      'bn1.weight',
+      'bn1.bias',
+      'fc2.weight',
+      'fc2.bias',
+      'bn2.weight',
+      'bn2.bias',
+      'out.weight',
+      'out.bias',
+    ]);
+    expect(critic.fc2.weight.shape).toEqual([401, 300]);
+    expect(Math.max(...arr(actor.out.weight).map(Math.abs))).toBeLessThanOrEqual(3e-3);
+    expect(Math.max(...arr(critic.out.bias!).map(Math.abs))).toBeLessThanOrEqual(3e-3);
+    expect(Math.max(...arr(actor.fc1.weight).map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(3));
+    expect(Math.max(...arr(critic.fc2.weight).map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(401));
+    const criticBefore = arr(critic.out.weight);
+    const actorBefore = arr(actor.fc1.weight);
+    const targetBefore = arr(criticTarget.out.weight);
+    expect(targetBefore).toEqual(criticBefore);
+
+    // docs:begin update
+    // One update from a minibatch of 64 (random numbers stand in for a replay buffer).
+    const n = 64;
+    const s = variable(T.randn([n, obsDim], rng));
+    const a = variable(T.uniform([n, actDim], -bound, bound, rng));
+    const r = variable(T.randn([n, 1], rng));
+    const s2 = variable(T.randn([n, obsDim], rng));
+    const [gamma, tau] = [0.99, 0.001];
+
+    // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
+    const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));
+    criticOpt.zeroGrad();
+    mseLoss(critic.forward(s, a), y).backward();
+    criticOpt.step();
+
+    // Actor: minimise −mean Q(s, μ(s)). This also fills the critic's .grad, which
+    // criticOpt.zeroGrad() clears before the next critic step; only actorOpt steps here.
+    actorOpt.zeroGrad();
+    A.neg(A.mean(critic.forward(s, actor.forward(s)))).backward();
+    actorOpt.step();
+
+    // The targets trail the online networks (running statistics are copied).
+    softUpdate(actorTarget, actor, tau);
+    softUpdate(criticTarget, critic, tau);
+    // docs:end
+
+    expect(y.requiresGrad).toBe(false);
+    expect(arr(critic.out.weight)).not.toEqual(criticBefore);
+    expect(arr(actor.fc1.weight)).not.toEqual(actorBefore);
+    const expectedTarget = targetBefore.map((t, i) => 0.001 * arr(critic.out.weight)[i]! + 0.999 * t);
+    arr(criticTarget.out.weight).forEach((v, i) => {
+      expect(v).toBeCloseTo(expectedTarget[i]!, 7);
+    });
+    expect(arr(criticTarget.bn1.runningMean)).toEqual(arr(critic.bn1.runningMean));
+
+    // docs:begin act
+    // Acting: eval mode, so BatchNorm uses its running statistics (one row is fine).
+    actor.eval();
+    const action = noGrad(() => actor.forward(variable(T.randn([1, obsDim], rng))));
+    actor.train();
+    // docs:end
+
+    expect(action.shape).toEqual([1, actDim]);
+    expect(Math.abs(action.item())).toBeLessThanOrEqual(bound);
+    expect(actor.training && actor.bn1.training).toBe(true);
+
+    // docs:begin checkpoint
+    const dir = mkdtempSync(join(tmpdir(), 'ddpg-'));
+    // Model: the state dict as safetensors, written atomically (temporary file + rename).
+    saveSync(join(dir, 'actor.safetensors'), actor.stateDict(), { step: '1' });
+    const restored = new Actor(obsDim, actDim, bound, new Rng(123));
+    restored.loadStateDict(loadSync(join(dir, 'actor.safetensors')).tensors);
+
+    // Optimiser: its tensors as safetensors, the rest as string metadata.
+    const st = criticOpt.stateDict();
+    const meta = { kind: st.kind, step: String(st.step), hyper: JSON.stringify(st.hyper) };
+    saveSync(join(dir, 'critic-adam.safetensors'), st.tensors, meta);
+    const opt = new Adam(critic.parameters(), { lr: 1e-3, weightDecay: 1e-2 });
+    const { tensors, metadata } = loadSync(join(dir, 'critic-adam.safetensors'));
+    const { kind, step, hyper } = metadata;
+    opt.loadStateDict({ kind, step: Number(step), hyper: JSON.parse(hyper), tensors });
+    // docs:end
+    dirs.push(dir);
+
+    const original = actor.stateDict();
+    const loaded = restored.stateDict();
+    for (const k of Object.keys(original)) expect(arr(loaded[k]!), k).toEqual(arr(original[k]!));
+    expect(opt.stepCount).toBe(1);
+    const a1 = opt.stateDict();
+    for (const k of Object.keys(st.tensors)) expect(arr(a1.tensors[k]!), k).toEqual(arr(st.tensors[k]!));
+  });
+
+  it('imports a PyTorch-layout state dict', () => {
+    // docs:begin pytorch-linear
+    // PyTorch: nn.Linear(2, 3) with weight [[1, 2], [3, 4], [5, 6]] and bias [0.1, 0.2, 0.3].
+    const torchSd: StateDict = {
+      'fc.weight': T.tensor([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      'fc.bias': T.tensor([0.1, 0.2, 0.3]),
+    };
+    const ours = fromPyTorch(torchSd);
+    const fc = new Linear(2, 3, { init: 'zeros' });
+    fc.loadStateDict({ weight: ours['fc.weight']!, bias: ours['fc.bias']! });
+    fc.forward(variable(T.tensor([[1, 1]]))); // [[3.1, 7.2, 11.3]], as in PyTorch
+    // docs:end
+    const yv = arr(fc.forward(variable(T.tensor([[1, 1]]))));
+    [3.1, 7.2, 11.3].forEach((v, i) => {
+      expect(yv[i]).toBeCloseTo(v, 5);
+    });
+    expect(fc.weight.shape).toEqual([2, 3]);
+
+    // A whole critic through PyTorch's names and layout and back.
+    const critic = new Critic(3, 1, new Rng(5));
+    critic.forward(variable(T.randn([4, 3], new Rng(6))), variable(T.randn([4, 1], new Rng(7))));
+    const torchStyle: StateDict = { 'bn1.num_batches_tracked': T.tensor([1]) };
+    for (const [k, t] of Object.entries(critic.stateDict())) {
+      const name = k.replace('runningMean', 'running_mean').replace('runningVar', 'running_var');
+      torchStyle[name] = t.rank === 2 ? T.transpose(t) : t;
+    }
+    expect(torchStyle['fc2.weight']!.shape).toEqual([300, 401]);
+    const copy = new Critic(3, 1, new Rng(8));
+    copy.loadStateDict(fromPyTorch(torchStyle));
+    const sd = critic.stateDict();
+    const sd2 = copy.stateDict();
+    for (const k of Object.keys(sd)) expect(arr(sd2[k]!), k).toEqual(arr(sd[k]!));
+  });
+
+  it('every ts block of docs/nn.md is in this file and imports only exported names', async () => {
+    const doc = readFileSync(DOC, 'utf8');
+    const self = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+    const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+    const regions = [...self.matchAll(/\/\/ docs:begin [\w-]+\n([\s\S]*?)\/\/ docs:end/g)].map((m) =>
+      squash(m[1]!),
+    );
+    const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(regions.length);
+    const packages: Record<string, object> = {
+      '@chainrule/nn': nn,
+      '@chainrule/autograd': A,
+      '@chainrule/tensor': T,
+      'node:fs': fs,
+      'node:os': os,
+      'node:path': path,
+    };
+    const importRe = /^import\s+(type\s+)?(\{[\s\S]*?\}|\*\s+as\s+\w+)\s+from\s+'([^']+)';\s*$/gm;
+    for (const block of blocks) {
+      for (const m of block.matchAll(importRe)) {
+        const mod = packages[m[3]!];
+        expect(mod, `docs import from ${m[3]}`).toBeDefined();
+        if (m[2]!.startsWith('{') && !m[1]) {
+          const names = m[2]!
+            .slice(1, -1)
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x && !x.startsWith('type '));
+          for (const name of names) expect(Object.keys(mod!), `${name} from ${m[3]}`).toContain(name);
+        }
+      }
+      const code = squash(block.replace(importRe, ''));
+      if (code === '') continue;
+      expect(
+        regions.some((r) => r === code),
+        `this docs block is not in docs.test.ts:\n${block}`,
+      ).toBe(true);
+    }
+    // And every region appears in the docs.
+    const docBlocks = blocks.map((b) => squash(b.replace(importRe, '')));
+    for (const r of regions) expect(docBlocks, r.slice(0, 80)).toContain(r);
+  });
+});
