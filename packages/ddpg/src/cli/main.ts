@@ -218,7 +218,7 @@ function runRender(flags: {
 export function buildProgram(): Command {
   const program = new Command('chainrule-ddpg')
     .description('Train, evaluate and render DDPG / TD3 / DPG agents on Gymnasium-style environments.')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   const envs = listEnvs() as string[];
 
@@ -303,6 +303,10 @@ export function buildProgram(): Command {
     )
     .option('--no-save-replay', 'do not save the replay buffer with checkpoints')
     .option('--no-progress', 'no progress display')
+    .addHelpText(
+      'after',
+      '\nOther commands:\n  eval --run <dir>     evaluate a trained run\n  render --run <dir>   animated SVG of an episode\n\nExample:\n  pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0',
+    )
     .action(async (flags: TrainFlags) => runTrain(flags));
 
   program
@@ -328,7 +332,9 @@ export function buildProgram(): Command {
 
 /** Run the CLI with `argv` (without node and the script). A literal leading `--` is ignored. */
 export async function main(argv: string[]): Promise<number> {
-  const args = argv[0] === '--' ? argv.slice(1) : argv;
+  let args = argv[0] === '--' ? argv.slice(1) : argv;
+  // Flags straight after the script name mean `train`: `pnpm train --steps 1000`, `pnpm train --help`.
+  if (!['train', 'eval', 'render', 'help'].includes(args[0] ?? '')) args = ['train', ...args];
   const program = buildProgram();
   try {
     await program.parseAsync(args, { from: 'user' });
