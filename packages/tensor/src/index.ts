@@ -25,6 +25,7 @@ export {
   withBackend,
 } from './backend.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
+export { type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
 export {
   arange,
   type CreateOptions,

@@ -1,0 +1,533 @@
+/**
+ * Kernels of the `wasm` backend.
+ *
+ * Float32 math runs in the hand-written SIMD module (kernels/*.wat): matmul and the fused
+ * dense layer, elementwise unary and binary ops (with broadcasting), sum/max/min and the
+ * fused Adam step. Those kernels declare `supports: float32 only`, so float64 tensors fall
+ * back to the js reference (logged and counted), which keeps gradient checks exact.
+ *
+ * Data movement (transpose, slice, pad, concat, gather, scatterAdd, broadcastTo, where,
+ * cast) and the ops without a SIMD version (log, pow) are TypeScript loops over fresh
+ * views of the wasm memory, for either dtype: the data stays resident in wasm memory.
+ *
+ * Views are created after the last allocation of a kernel (outputs are allocated before a
+ * kernel runs; the matmul scratch is taken before any view): growing the memory detaches
+ * them.
+ * @module
+ */
+import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
+import type { TypedArray } from '../../dtype.ts';
+import { broadcastStrides, stridesOf } from '../../shape.ts';
+import type { Tensor } from '../../tensor.ts';
+import type { AdamAttrs, FusedDenseAttrs, MatmulAttrs } from '../js.ts';
+import { ptrOf, runtime, viewOf } from './backend.ts';
+
+const B = 'wasm';
+
+/** True when every input is float32: the SIMD kernels' precondition. */
+const float32Only: KernelConfig['supports'] = ({ inputs }) => inputs.every((t) => t.dtype === 'float32');
+
+function reg(op: string, fn: KernelConfig['fn'], simd = true): void {
+  registerKernel(simd ? { op, backend: B, fn, supports: float32Only } : { op, backend: B, fn });
+}
+
+// ---------------------------------------------------------------- shape helpers
+
+/**
+ * Merge dimensions that every operand walks contiguously (stride[d] = stride[d+1]·shape[d+1])
+ * and drop dimensions of size 1, so most broadcasts become one or two loops.
+ */
+export function collapseDims(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStr: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStr[k]![last] === s[d]! * n)) {
+      outShape[last]! *= n;
+      strides.forEach((s, k) => {
+        outStr[k]![last] = s[d]!;
+      });
+    } else {
+      outShape.push(n);
+      strides.forEach((s, k) => {
+        outStr[k]!.push(s[d]!);
+      });
+    }
+  }
+  return { shape: outShape, strides: outStr };
+}
+
+/**
+ * Call `body(offsets)` for each index of `shape` (row-major), with one running offset per
+ * stride list. A small odometer; `offsets` is reused between calls.
+ */
+function forEachIndex(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  body: (offs: Int32Array) => void,
+): void {
+  const rank = shape.length;
+  const n = strides.length;
+  const offs = new Int32Array(n);
+  const idx = new Int32Array(rank);
+  let total = 1;
+  for (const d of shape) total *= d;
+  for (let o = 0; o < total; o++) {
+    body(offs);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++;
+      for (let k = 0; k < n; k++) offs[k]! += strides[k]![d]!;
+      if (idx[d]! < shape[d]!) break;
+      for (let k = 0; k < n; k++) offs[k]! -= strides[k]![d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * dst[dstStart + row-major index over `shape`] = src[srcStart + Σ idx·srcStrides], with the
+ * innermost dimension as a block copy when contiguous and a fill when broadcast.
+ */
+function stridedCopy(
+  src: TypedArray,
+  srcStart: number,
+  srcStrides: readonly number[],
+  shape: readonly number[],
+  dst: TypedArray,
+  dstStart: number,
+  dstStrides: readonly number[] = stridesOf(shape),
+): void {
+  const c = collapseDims(shape, [srcStrides, dstStrides]);
+  const r = c.shape.length;
+  if (r === 0) {
+    if (src.length > srcStart && dst.length > dstStart) dst[dstStart] = src[srcStart]!;
+    return;
+  }
+  const inner = c.shape[r - 1]!;
+  const si = c.strides[0]![r - 1]!;
+  const di = c.strides[1]![r - 1]!;
+  const outer = c.shape.slice(0, r - 1);
+  const os = [c.strides[0]!.slice(0, r - 1), c.strides[1]!.slice(0, r - 1)];
+  forEachIndex(outer, os, (offs) => {
+    const s0 = srcStart + offs[0]!;
+    const d0 = dstStart + offs[1]!;
+    if (si === 1 && di === 1) dst.set(src.subarray(s0, s0 + inner), d0);
+    else if (si === 0 && di === 1) dst.fill(src[s0]!, d0, d0 + inner);
+    else for (let j = 0; j < inner; j++) dst[d0 + j * di] = src[s0 + j * si]!;
+  });
+}
+
+// ---------------------------------------------------------------- elementwise unary (SIMD)
+
+for (const op of ['neg', 'exp', 'sqrt', 'square', 'abs', 'sign', 'reciprocal', 'tanh', 'sigmoid', 'relu']) {
+  const name = `un_${op}`;
+  reg(op, ({ inputs, outputs }: KernelArgs) => {
+    const x = inputs[0]!;
+    runtime().k[name]!(ptrOf(x), ptrOf(outputs[0]!), x.size, 0, 0);
+  });
+}
+
+reg('clip', ({ inputs, outputs, attrs }: KernelArgs<{ min: number; max: number }>) => {
+  const x = inputs[0]!;
+  runtime().k.un_clip!(ptrOf(x), ptrOf(outputs[0]!), x.size, attrs.min, attrs.max);
+});
+
+// log has no SIMD approximation: Math.log over the view (exactly the reference's result).
+reg(
+  'log',
+  ({ inputs, outputs }: KernelArgs) => {
+    const x = viewOf(inputs[0]!);
+    const y = viewOf(outputs[0]!);
+    for (let i = 0; i < x.length; i++) y[i] = Math.log(x[i]!);
+  },
+  false,
+);
+
+// ---------------------------------------------------------------- elementwise binary (SIMD)
+
+const BINARY_SIMD = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'maximum',
+  'minimum',
+  'equal',
+  'notEqual',
+  'less',
+  'lessEqual',
+  'greater',
+  'greaterEqual',
+];
+
+/**
+ * Run `bin_<op>` over a broadcast: collapse the dimensions, let the kernel do the last two
+ * (rows × cols, each operand contiguous or broadcast along each), loop over the rest here.
+ */
+function binarySimd(name: string) {
+  return ({ inputs, outputs }: KernelArgs) => {
+    const [ta, tb] = inputs as [Tensor, Tensor];
+    const out = outputs[0]!;
+    if (out.size === 0) return;
+    const f = runtime().k[name]!;
+    const pa = ptrOf(ta);
+    const pb = ptrOf(tb);
+    const po = ptrOf(out);
+    const c = collapseDims(out.shape, [
+      broadcastStrides(ta.shape, out.shape),
+      broadcastStrides(tb.shape, out.shape),
+    ]);
+    const r = c.shape.length;
+    if (r === 0) {
+      f(pa, 0, 1, pb, 0, 1, po, 1, 1);
+      return;
+    }
+    const [sa, sb] = c.strides as [number[], number[]];
+    const cols = c.shape[r - 1]!;
+    const rows = r >= 2 ? c.shape[r - 2]! : 1;
+    const ars = r >= 2 ? sa[r - 2]! * 4 : 0;
+    const brs = r >= 2 ? sb[r - 2]! * 4 : 0;
+    const acs = sa[r - 1]!;
+    const bcs = sb[r - 1]!;
+    if (r <= 2) {
+      f(pa, ars, acs, pb, brs, bcs, po, rows, cols);
+      return;
+    }
+    const block = rows * cols * 4;
+    let o = po;
+    forEachIndex(c.shape.slice(0, r - 2), [sa.slice(0, r - 2), sb.slice(0, r - 2)], (offs) => {
+      f(pa + offs[0]! * 4, ars, acs, pb + offs[1]! * 4, brs, bcs, o, rows, cols);
+      o += block;
+    });
+  };
+}
+
+for (const op of BINARY_SIMD) reg(op, binarySimd(`bin_${op}`));
+
+/** A broadcasting binary loop over views, for ops without SIMD code (pow) and for `where`. */
+function broadcastLoop(
+  out: Tensor,
+  ins: readonly Tensor[],
+  body: (o: number, offs: Int32Array, views: TypedArray[]) => void,
+): void {
+  const c = collapseDims(
+    out.shape,
+    ins.map((t) => broadcastStrides(t.shape, out.shape)),
+  );
+  const views = ins.map(viewOf);
+  let o = 0;
+  forEachIndex(c.shape, c.strides, (offs) => {
+    body(o++, offs, views);
+  });
+}
+
+reg(
+  'pow',
+  ({ inputs, outputs }: KernelArgs) => {
+    const out = outputs[0]!;
+    const y = viewOf(out);
+    broadcastLoop(out, inputs, (o, offs, [a, b]) => {
+      y[o] = a![offs[0]!]! ** b![offs[1]!]!;
+    });
+  },
+  false,
+);
+
+reg(
+  'where',
+  ({ inputs, outputs }: KernelArgs) => {
+    const out = outputs[0]!;
+    const y = viewOf(out);
+    broadcastLoop(out, inputs, (o, offs, [c, a, b]) => {
+      y[o] = c![offs[0]!]! !== 0 ? a![offs[1]!]! : b![offs[2]!]!;
+    });
+  },
+  false,
+);
+
+reg(
+  'broadcastTo',
+  ({ inputs, outputs }: KernelArgs) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    stridedCopy(viewOf(x), 0, broadcastStrides(x.shape, out.shape), out.shape, viewOf(out), 0);
+  },
+  false,
+);
+
+// ---------------------------------------------------------------- reductions (SIMD)
+
+const REDUCE_INIT = { sum: 0, max: Number.NEGATIVE_INFINITY, min: Number.POSITIVE_INFINITY };
+
+function reduceSimd(op: 'sum' | 'max' | 'min') {
+  const combine =
+    op === 'sum'
+      ? (acc: number, v: number) => acc + v
+      : op === 'max'
+        ? (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc)
+        : (acc: number, v: number) => (v < acc || Number.isNaN(v) ? v : acc);
+  return ({ inputs, outputs, attrs }: KernelArgs<{ axes: number[] }>) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    const k = runtime().k;
+    if (x.size === 0) {
+      viewOf(out).fill(REDUCE_INIT[op]);
+      return;
+    }
+    // Drop size-1 dimensions and merge neighbours that are both reduced or both kept.
+    const groups: { n: number; red: boolean }[] = [];
+    x.shape.forEach((n, i) => {
+      if (n === 1) return;
+      const red = attrs.axes.includes(i);
+      const last = groups[groups.length - 1];
+      if (last && last.red === red) last.n *= n;
+      else groups.push({ n, red });
+    });
+    const px = ptrOf(x);
+    const po = ptrOf(out);
+    const pattern = groups.map((g) => (g.red ? 'R' : 'K')).join('');
+    const g = groups.map((q) => q.n);
+    switch (pattern) {
+      case '':
+      case 'R':
+        viewOf(out)[0] = k[`red_all_${op}`]!(px, x.size);
+        return;
+      case 'K':
+        viewOf(out).set(viewOf(x));
+        return;
+      case 'KR':
+        k[`red_rows_${op}`]!(px, g[0]!, g[1]!, po);
+        return;
+      case 'RK':
+        k[`red_cols_${op}`]!(px, g[0]!, g[1]!, po);
+        return;
+      case 'KRK': {
+        const f = k[`red_cols_${op}`]!;
+        for (let i = 0; i < g[0]!; i++) f(px + i * g[1]! * g[2]! * 4, g[1]!, g[2]!, po + i * g[2]! * 4);
+        return;
+      }
+    }
+    // Anything else (R K R ...): the reference's odometer over views.
+    const xv = viewOf(x);
+    const y = viewOf(out);
+    y.fill(REDUCE_INIT[op]);
+    const keepShape = x.shape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
+    const ostr = broadcastStrides(keepShape, x.shape).map((s, i) => (attrs.axes.includes(i) ? 0 : s));
+    let i = 0;
+    forEachIndex(x.shape, [ostr], (offs) => {
+      const o = offs[0]!;
+      y[o] = combine(y[o]!, xv[i++]!);
+    });
+  };
+}
+
+for (const op of ['sum', 'max', 'min'] as const) reg(op, reduceSimd(op));
+
+// ---------------------------------------------------------------- matmul (SIMD)
+
+/** k is processed in blocks of this many, so a packed 8-column panel of B (8 KB) stays in L1. */
+const KC = 256;
+const ACT = { linear: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
+
+/** Scratch for packing: A' as 4-row panels of one k block, B' as one 8-column panel. */
+function packScratch(m: number, k: number): { packA: number; packB: number } {
+  const kc = Math.max(1, Math.min(k, KC));
+  const aBytes = Math.ceil(m / 4) * 4 * kc * 4;
+  const packA = runtime().scratch(aBytes + 8 * kc * 4);
+  return { packA, packB: packA + aBytes };
+}
+
+reg('matmul', ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
+  const [ta, tb] = inputs as [Tensor, Tensor];
+  const out = outputs[0]!;
+  if (out.size === 0) return;
+  const { transposeA, transposeB } = attrs;
+  const ra = ta.rank;
+  const rb = tb.rank;
+  const m = transposeA ? ta.shape[ra - 1]! : ta.shape[ra - 2]!;
+  const k = transposeA ? ta.shape[ra - 2]! : ta.shape[ra - 1]!;
+  const n = transposeB ? tb.shape[rb - 2]! : tb.shape[rb - 1]!;
+  const { packA, packB } = packScratch(m, k);
+  const mm = runtime().k.matmul!;
+  const pa = ptrOf(ta);
+  const pb = ptrOf(tb);
+  const pc = ptrOf(out);
+  const ta_ = transposeA ? 1 : 0;
+  const tb_ = transposeB ? 1 : 0;
+  const batchShape = out.shape.slice(0, -2);
+  if (batchShape.length === 0) {
+    mm(pa, pb, pc, m, k, n, ta_, tb_, packA, packB, KC, 0, 0);
+    return;
+  }
+  const aStr = broadcastStrides(ta.shape.slice(0, -2), batchShape);
+  const bStr = broadcastStrides(tb.shape.slice(0, -2), batchShape);
+  const aMat = m * k * 4;
+  const bMat = k * n * 4;
+  let c = pc;
+  forEachIndex(batchShape, [aStr, bStr], (offs) => {
+    mm(pa + offs[0]! * aMat, pb + offs[1]! * bMat, c, m, k, n, ta_, tb_, packA, packB, KC, 0, 0);
+    c += m * n * 4;
+  });
+});
+
+reg('fusedDense', ({ inputs, outputs, attrs }: KernelArgs<FusedDenseAttrs>) => {
+  const [tx, tw, tbias] = inputs as [Tensor, Tensor, Tensor | undefined];
+  const out = outputs[0]!;
+  if (out.size === 0) return;
+  const [m, k] = tx.shape as [number, number];
+  const n = tw.shape[1]!;
+  const { packA, packB } = packScratch(m, k);
+  runtime().k.matmul!(
+    ptrOf(tx),
+    ptrOf(tw),
+    ptrOf(out),
+    m,
+    k,
+    n,
+    0,
+    0,
+    packA,
+    packB,
+    KC,
+    tbias ? ptrOf(tbias) : 0,
+    ACT[attrs.activation],
+  );
+});
+
+// ---------------------------------------------------------------- layout (TS over views, any dtype)
+
+reg(
+  'transpose',
+  ({ inputs, outputs, attrs }: KernelArgs<{ perm: number[] }>) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    const inStr = stridesOf(x.shape);
+    stridedCopy(
+      viewOf(x),
+      0,
+      attrs.perm.map((p) => inStr[p]!),
+      out.shape,
+      viewOf(out),
+      0,
+    );
+  },
+  false,
+);
+
+reg(
+  'slice',
+  ({ inputs, outputs, attrs }: KernelArgs<{ begin: number[] }>) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    if (out.size === 0) return;
+    const str = stridesOf(x.shape);
+    const start = attrs.begin.reduce((acc, b, i) => acc + b * str[i]!, 0);
+    stridedCopy(viewOf(x), start, str, out.shape, viewOf(out), 0);
+  },
+  false,
+);
+
+reg(
+  'pad',
+  ({ inputs, outputs, attrs }: KernelArgs<{ paddings: [number, number][] }>) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    if (x.size === 0) return;
+    const str = stridesOf(out.shape);
+    const start = attrs.paddings.reduce((acc, [before], i) => acc + before * str[i]!, 0);
+    stridedCopy(viewOf(x), 0, stridesOf(x.shape), x.shape, viewOf(out), start, str);
+  },
+  false,
+);
+
+reg(
+  'concat',
+  ({ inputs, outputs, attrs }: KernelArgs<{ axis: number }>) => {
+    const out = outputs[0]!;
+    const y = viewOf(out);
+    const outer = out.shape.slice(0, attrs.axis).reduce((a, b) => a * b, 1);
+    const outRow = outer === 0 ? 0 : out.size / outer;
+    let colOffset = 0;
+    for (const t of inputs) {
+      const x = viewOf(t);
+      const row = outer === 0 ? 0 : t.size / outer;
+      for (let o = 0; o < outer; o++) y.set(x.subarray(o * row, (o + 1) * row), o * outRow + colOffset);
+      colOffset += row;
+    }
+  },
+  false,
+);
+
+reg(
+  'gather',
+  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+    const t = inputs[0]!;
+    const x = viewOf(t);
+    const y = viewOf(outputs[0]!);
+    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const idx = attrs.indices;
+    for (let i = 0; i < idx.length; i++) y.set(x.subarray(idx[i]! * row, (idx[i]! + 1) * row), i * row);
+  },
+  false,
+);
+
+reg(
+  'scatterAdd',
+  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+    const t = inputs[0]!;
+    const x = viewOf(t);
+    const y = viewOf(outputs[0]!);
+    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const idx = attrs.indices;
+    for (let i = 0; i < idx.length; i++) {
+      const dst = idx[i]! * row;
+      const src = i * row;
+      for (let j = 0; j < row; j++) y[dst + j]! += x[src + j]!;
+    }
+  },
+  false,
+);
+
+reg(
+  'cast',
+  ({ inputs, outputs }: KernelArgs) => {
+    viewOf(outputs[0]!).set(viewOf(inputs[0]!));
+  },
+  false,
+);
+
+// ---------------------------------------------------------------- Adam (SIMD)
+
+reg('adamUpdate', ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
+  const [p, g, m, v, vmax] = inputs;
+  const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, step } = attrs;
+  runtime().k.adam!(
+    ptrOf(p!),
+    ptrOf(g!),
+    ptrOf(m!),
+    ptrOf(v!),
+    amsgrad ? ptrOf(vmax!) : 0,
+    ptrOf(outputs[0]!),
+    ptrOf(outputs[1]!),
+    ptrOf(outputs[2]!),
+    amsgrad ? ptrOf(outputs[3]!) : 0,
+    p!.size,
+    lr,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    eps,
+    weightDecay,
+    lr * weightDecay,
+    decoupled ? 1 : 0,
+    amsgrad ? 1 : 0,
+    1 - beta1 ** step,
+    1 - beta2 ** step,
+  );
+});
