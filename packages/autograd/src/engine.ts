@@ -365,7 +365,7 @@ export function backward(y: Var, seed?: Var | Tensor, options: { retainGraph?: b
     if (v.grad) {
       const sum = T.add(v.grad, g.value);
       v.grad = sum;
-    } else v.grad = T.clone(g.value);
+    } else v.grad = g.value; // tensors are immutable, so sharing is safe
   }
 }
 

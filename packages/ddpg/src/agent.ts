@@ -168,12 +168,14 @@ export class DDPG {
   act(obs: ArrayLike<number>, options: { explore: boolean }): Float64Array {
     // With parameter noise, exploration acts with the perturbed copy of the actor.
     const policy = options.explore && this.paramNoise ? this.paramNoise.perturbed : this.actor;
-    const a = noGrad(() => {
-      policy.eval();
-      const out = policy.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
-      policy.train();
-      return out.value.dataSync();
-    });
+    const a = T.tidy(() =>
+      noGrad(() => {
+        policy.eval();
+        const out = policy.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
+        policy.train();
+        return out.value.dataSync();
+      }),
+    );
     const action = Float64Array.from(a);
     if (options.explore && this.noise) {
       const n = this.noise.sample();
@@ -194,7 +196,14 @@ export class DDPG {
   /** Start of an episode: reset the exploration noise. */
   onEpisodeStart(): void {
     this.noise?.reset();
-    if (this.paramNoise) this.paramNoise.noise.perturb(this.actor, this.paramNoise.perturbed, this.noiseRng);
+    if (this.paramNoise) {
+      const pn = this.paramNoise;
+      T.tidy(
+        () => pn.noise.perturb(this.actor, pn.perturbed, this.noiseRng),
+        () => pn.perturbed.liveTensors(),
+        { releaseReplaced: true },
+      );
+    }
   }
 
   /**
@@ -276,7 +285,24 @@ export class DDPG {
   /** One DDPG update from a uniformly sampled batch. Returns null while the buffer is too small. */
   update(): UpdateStats | null {
     if (!this.ready) return null;
-    return this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng));
+    return T.tidy(
+      () => this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng)),
+      () => this.liveTensors(),
+      { releaseReplaced: true },
+    );
+  }
+
+  /**
+   * Every tensor the agent must keep between steps: parameters, gradients, buffers and
+   * optimiser state. Updates run in a `tidy` scope that releases everything else.
+   */
+  liveTensors(): Tensor[] {
+    const out: Tensor[] = [];
+    for (const [, m] of this.modules()) out.push(...m.liveTensors());
+    for (const [, o] of this.optimizers()) out.push(...o.stateTensors());
+    if (this.paramNoise)
+      out.push(...this.paramNoise.perturbed.liveTensors(), ...this.paramNoise.adaptive.liveTensors());
+    return out;
   }
 
   /** One DDPG update on a given batch: the critic step, the actor step, the target update. */
@@ -420,12 +446,13 @@ export class TD3 extends DDPG {
     const c1 = this.updateCritic(this.critic, this.criticOpt, b, y);
     const c2 = this.updateCritic(this.critic2, this.critic2Opt, b, y);
     this.updates++;
+    const hard = this.config.hardUpdateEvery > 0;
     if (this.updates % this.config.policyDelay === 0) {
       this.lastActorLoss = this.updateActor(b.obs);
-      softUpdate(this.actorTarget, this.actor, this.config.tau);
-      softUpdate(this.criticTarget, this.critic, this.config.tau);
-      softUpdate(this.critic2Target, this.critic2, this.config.tau);
+      // Soft target updates are delayed with the actor; hard copies keep their own period.
+      if (!hard) this.updateTargets();
     }
+    if (hard) this.updateTargets();
     this.noise?.step?.();
     return {
       criticLoss: (c1.loss + c2.loss) / 2,
@@ -433,6 +460,17 @@ export class TD3 extends DDPG {
       meanQ: T.mean(c1.q).item(),
       maxQ: T.max(c1.q).item(),
     };
+  }
+
+  /** The DDPG target update (soft, or a hard copy every C updates), plus the second critic's target. */
+  protected override updateTargets(): void {
+    super.updateTargets();
+    const { tau, hardUpdateEvery } = this.config;
+    if (hardUpdateEvery > 0) {
+      if (this.updates % hardUpdateEvery === 0) hardUpdate(this.critic2Target, this.critic2);
+    } else {
+      softUpdate(this.critic2Target, this.critic2, tau);
+    }
   }
 
   override modules(): [string, Actor | Critic][] {

@@ -67,7 +67,9 @@ export class DPG {
 
   /** μ(s), plus exploration noise when `explore`, clipped to the bounds. */
   act(obs: ArrayLike<number>, options: { explore: boolean }): Float64Array {
-    const a = Float64Array.from(noGrad(() => this.actor.forward(A.variable(row(obs))).value.dataSync()));
+    const a = Float64Array.from(
+      T.tidy(() => noGrad(() => this.actor.forward(A.variable(row(obs))).value.dataSync())),
+    );
     if (options.explore && this.noise) {
       const n = this.noise.sample();
       for (let i = 0; i < a.length; i++) a[i]! += n[i]!;
@@ -92,6 +94,19 @@ export class DPG {
     const t = this.pending;
     if (!t) return null;
     this.pending = undefined;
+    return T.tidy(
+      () => this.learn(t),
+      () => [
+        ...this.actor.liveTensors(),
+        ...this.critic.liveTensors(),
+        ...this.actorOpt.stateTensors(),
+        ...this.criticOpt.stateTensors(),
+      ],
+      { releaseReplaced: true },
+    );
+  }
+
+  private learn(t: Transition): UpdateStats {
     const s = row(t.obs);
     const y = noGrad(() => {
       const s2 = A.variable(row(t.nextObs));

@@ -5,7 +5,7 @@
 
 import type { Var } from '@chainrule/autograd';
 import * as A from '@chainrule/autograd';
-import { BatchNorm1d, type LayerNorm, Linear, Module } from '@chainrule/nn';
+import { BatchNorm1d, LayerNorm, Linear, Module } from '@chainrule/nn';
 import type { Rng } from '@chainrule/tensor';
 import * as T from '@chainrule/tensor';
 
@@ -20,7 +20,7 @@ export interface NetworkOptions {
 }
 
 /**
- * The deterministic policy: hidden layers Linear → (BatchNorm or LayerNorm) → ReLU, then a final
+ * The deterministic policy: hidden layers Linear → (BatchNorm or LayerNorm, if asked) → ReLU, then a final
  * Linear drawn from U(±finalInit) and tanh, scaled to the action bounds:
  * a = low + (tanh(z) + 1)/2 · (high − low).
  */
@@ -40,13 +40,16 @@ export class Actor extends Module {
   ) {
     super();
     let inDim = obsDim;
+    // BatchNorm (the paper) takes precedence over LayerNorm (parameter noise) when both are asked for.
+    const norm = options.batchNorm ? 'bn' : options.layerNorm ? 'ln' : undefined;
     options.hidden.forEach((h, i) => {
-      // With BatchNorm the ReLU comes after the normalisation, so the Linear stays linear.
-      const act = options.batchNorm ? 'linear' : 'relu';
+      // With a normalisation the ReLU comes after it, so the Linear stays linear.
+      const act = norm ? 'linear' : 'relu';
       this.layers.push(
         this.registerModule(`fc${i + 1}`, new Linear(inDim, h, { rng: options.rng, activation: act })),
       );
-      if (options.batchNorm) this.norms.push(this.registerModule(`bn${i + 1}`, new BatchNorm1d(h)));
+      if (norm === 'bn') this.norms.push(this.registerModule(`bn${i + 1}`, new BatchNorm1d(h)));
+      if (norm === 'ln') this.norms.push(this.registerModule(`ln${i + 1}`, new LayerNorm(h)));
       inDim = h;
     });
     this.out = this.registerModule(

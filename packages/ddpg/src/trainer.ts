@@ -207,13 +207,14 @@ export async function train(
         `--resume: the checkpoint is for env ${m.env} seed ${m.seed}; this run is env ${options.env} seed ${seed}`,
       );
     }
+    // DPG keeps no checkpointable state (m.agent is null): resuming would silently restart it.
+    if (!(agent instanceof DDPG) || !m.agent)
+      throw new Error(`--resume: ${config.algo} runs are not checkpointed, so they cannot be resumed`);
     step = m.step;
     episode = m.episode;
     wallBefore = m.wallSeconds;
-    if (m.agent && agent instanceof DDPG) {
-      agent.restore(loadSync(join(out, 'checkpoint', 'agent.safetensors')).tensors, m.agent);
-      if (m.replay) agent.replay.copyFrom(ReplayBuffer.load(join(out, 'checkpoint', m.replay)));
-    }
+    agent.restore(loadSync(join(out, 'checkpoint', 'agent.safetensors')).tensors, m.agent);
+    if (m.replay) agent.replay.copyFrom(ReplayBuffer.load(join(out, 'checkpoint', m.replay)));
     if (m.envState && env.getState && env.setState) env.setState(m.envState);
     if (norm && m.normStats) norm.setStatistics(m.normStats);
     if (m.lastEval) lastEval = m.lastEval;
@@ -352,6 +353,10 @@ export async function train(
         runEval();
         nextEval += options.evalEvery;
       }
+      // Let the event loop run: tensors that were dropped without dispose() release their
+      // backend memory (WebAssembly, textures) through a FinalizationRegistry, whose
+      // callbacks only run between tasks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (r.terminated || r.truncated || step >= steps) break;
     }
     episode++;

@@ -169,6 +169,17 @@ export abstract class Module {
     child.assignBuffer(dotted.slice(i + 1), t);
   }
 
+  /** Every tensor this module holds: parameter values, their gradients and buffers (e.g. to keep them in a `tidy` scope). */
+  liveTensors(): Tensor[] {
+    const out: Tensor[] = [];
+    for (const p of this.parameters()) {
+      out.push(p.value);
+      if (p.grad) out.push(p.grad);
+    }
+    out.push(...this.buffers());
+    return out;
+  }
+
   /** The number of scalar parameters. */
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);

@@ -34,6 +34,8 @@ export abstract class Optimizer {
   }
   /** A snapshot of the state, for checkpoints. */
   abstract stateDict(): OptimizerState;
+  /** The live state tensors (moment estimates, momentum buffers), e.g. to keep them in a `tidy` scope. */
+  abstract stateTensors(): Tensor[];
   /** Restore a snapshot; mismatched kinds, shapes or keys are a clear error. */
   abstract loadStateDict(state: OptimizerState): void;
 
@@ -148,6 +150,10 @@ export class Adam extends Optimizer {
     });
   }
 
+  stateTensors(): Tensor[] {
+    return [...this.m, ...this.v, ...this.vmax];
+  }
+
   stateDict(): OptimizerState {
     const tensors: Record<string, Tensor> = {};
     this.params.forEach((_, i) => {
@@ -238,6 +244,10 @@ export class SGD extends Optimizer {
       }
       p.value = T.sub(p.value, T.mul(g, this.lr));
     });
+  }
+
+  stateTensors(): Tensor[] {
+    return this.buf.filter((b): b is Tensor => b !== null);
   }
 
   stateDict(): OptimizerState {

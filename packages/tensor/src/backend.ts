@@ -77,6 +77,12 @@ export interface KernelConfig {
   readonly supports?: (args: { inputs: readonly import('./tensor.ts').Tensor[]; attrs: any }) => boolean;
 }
 
+/**
+ * The backend used when neither `setBackend` nor `CHAINRULE_BACKEND` chose one: `wasm`, the
+ * fastest correct backend on a CPU (hand-written SIMD kernels; float64 falls back to js).
+ */
+export const DEFAULT_BACKEND = 'wasm';
+
 const backends = new Map<string, () => Backend>();
 const instances = new Map<string, Backend>();
 const kernels = new Map<string, KernelConfig>();
@@ -132,7 +138,7 @@ export function setBackend(name: string): void {
 
 /**
  * The active backend. On first call it honours the environment variable
- * `CHAINRULE_BACKEND`, else the default `js`.
+ * `CHAINRULE_BACKEND`, else {@link DEFAULT_BACKEND}.
  */
 export function getBackend(): Backend {
   if (!active) {
@@ -146,7 +152,7 @@ export function getBackend(): Backend {
           `${(e as Error).message.replace(/^setBackend: /, '')} (set in the environment)`,
         );
       }
-    } else active = backendByName('js');
+    } else active = backendByName(DEFAULT_BACKEND);
   }
   return active;
 }

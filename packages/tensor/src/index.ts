@@ -8,6 +8,7 @@ import './backends/js.ts';
 export {
   type Backend,
   backendByName,
+  DEFAULT_BACKEND,
   debugLog,
   getBackend,
   getBackendInfo,
@@ -24,6 +25,7 @@ export {
   setDebugLogger,
   withBackend,
 } from './backend.ts';
+export { type GpujsStats, gpujsLiveTextures, gpujsMode, gpujsStats } from './backends/gpujs/index.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
 export { type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
 export {
@@ -55,6 +57,7 @@ export { ChainruleError, fmtShape } from './errors.ts';
 export * from './ops.ts';
 export { Rng, type RngState } from './rng.ts';
 export { type OutSpec, runKernel } from './run.ts';
+export { scopeDepth, tidy } from './scope.ts';
 export {
   assertValidShape,
   broadcastShapes,

@@ -5,6 +5,7 @@
 import { type Backend, getBackend, type Storage } from './backend.ts';
 import type { DType, TypedArray } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
+import { trackTensor } from './scope.ts';
 import { type Shape, sizeOf } from './shape.ts';
 
 /** Releases storage references of tensors that were garbage-collected without dispose(). */
@@ -43,6 +44,7 @@ export class Tensor {
     this._storage = storage;
     storage.refs++;
     if (storage.backend.releaseOnGC) finalizer.register(this, storage, this);
+    trackTensor(this);
   }
 
   /** Allocate a zero-filled tensor on `backend` (default: the active backend). */

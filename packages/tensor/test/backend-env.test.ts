@@ -54,9 +54,9 @@ describe('CHAINRULE_BACKEND', () => {
 
   it('is read only on first use', async () => {
     const T = await fresh({});
-    expect(T.getBackend().name).toBe('js');
+    expect(T.getBackend().name).toBe(T.DEFAULT_BACKEND);
     process.env.CHAINRULE_BACKEND = 'nope';
-    expect(T.getBackend().name).toBe('js');
+    expect(T.getBackend().name).toBe(T.DEFAULT_BACKEND);
   });
 });
 

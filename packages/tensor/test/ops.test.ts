@@ -32,10 +32,12 @@ describe('unary ops', () => {
     });
   }
 
-  it('float32 results are the float32 rounding of the exact result', () => {
-    const x = T.tensor([0.3, 1.7, 2.2]);
-    expect(arr(T.exp(x))).toEqual(Array.from(x.dataSync(), (v) => Math.fround(Math.exp(v))));
-    expect(arr(T.sqrt(x))).toEqual(Array.from(x.dataSync(), (v) => Math.fround(Math.sqrt(v))));
+  it('float32 results are the float32 rounding of the exact result (js reference backend)', () => {
+    T.withBackend('js', () => {
+      const x = T.tensor([0.3, 1.7, 2.2]);
+      expect(arr(T.exp(x))).toEqual(Array.from(x.dataSync(), (v) => Math.fround(Math.exp(v))));
+      expect(arr(T.sqrt(x))).toEqual(Array.from(x.dataSync(), (v) => Math.fround(Math.sqrt(v))));
+    });
   });
 
   it('follows IEEE at the edges', () => {

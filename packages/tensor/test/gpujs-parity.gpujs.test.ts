@@ -1,0 +1,765 @@
+/**
+ * The `gpujs` backend against the `js` reference (run with `pnpm test:gpujs`; the default
+ * suite excludes *.gpujs.test.ts). The mode comes from CHAINRULE_GPUJS_MODE, `webasm` when
+ * unset. If the requested mode cannot start (for `headlessgl`: no GL context), every test
+ * here fails with the backend's error; nothing is skipped.
+ *
+ * Every gpujs kernel gets a fast-check property: random shapes (broadcasting, batches,
+ * axes, transposes) and seeded float32 values; the same data runs through
+ * `withBackend('gpujs', ...)` and `withBackend('js', ...)` and no js fallback may run.
+ *
+ * Tolerances (float32, eps = 2^-23 ≈ 1.19e-7). `|Δ| ≤ atol + rtol·|js|`; measured worst
+ * cases (CHAINRULE_GPUJS_REPORT=1 prints them) are in TOLERANCES below, per op and mode.
+ * - exact: layout ops (transpose, slice, pad, concat, gather, broadcastTo, cast), where,
+ *   the comparisons, neg, abs, sign, relu, clip, maximum, minimum, max/min reductions,
+ *   and in webasm/cpu also add, sub, mul, div, square, sqrt, reciprocal, sum and
+ *   scatterAdd (IEEE float32 ops in the js kernel's order).
+ * - headless-gl (Mesa llvmpipe) may contract a·b + c into an FMA and computes 1/x and
+ *   x/y through a reciprocal, so arithmetic is within a few ulps rather than exact.
+ * - transcendental ops (exp, log, tanh, sigmoid, pow) use each backend's float32 math:
+ *   wasm's and GLSL's approximations differ from V8's float64 Math rounded to float32.
+ * - matmul / fusedDense / sum: float32 accumulation in the same order as the reference,
+ *   which rounds the same sums in float64 → float32 per step; bound relative to the sum
+ *   of |terms|.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestedMode, runtime } from '../src/backends/gpujs/backend.ts';
+import * as T from '../src/index.ts';
+
+// Read when the backend is created (first use, in beforeAll), not at import.
+process.env.CHAINRULE_GPUJS_MODE ??= 'webasm';
+const MODE = process.env.CHAINRULE_GPUJS_MODE;
+
+const RUNS = { numRuns: Number(process.env.CHAINRULE_GPUJS_RUNS ?? 20) };
+const SMALL = [1, 2, 3, 4, 5, 7] as const;
+const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+interface Input {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Seeded float32 values uniform in [lo, hi]; `int` rounds them (exact sums, ties in comparisons). */
+function values(
+  shape: readonly number[],
+  seed: number,
+  { lo = -2, hi = 2, int = false }: { lo?: number; hi?: number; int?: boolean } = {},
+): Input {
+  const rng = new T.Rng(seed);
+  const d = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < d.length; i++) {
+    const v = rng.uniform(lo, hi);
+    d[i] = int ? Math.round(v) : v;
+  }
+  return { data: d, shape: [...shape] };
+}
+
+type Op = (...ts: T.Tensor[]) => T.Tensor | T.Tensor[];
+
+function runOn(backend: string, inputs: readonly Input[], op: Op): { data: T.TypedArray; shape: number[] }[] {
+  return T.withBackend(backend, () => {
+    const ts = inputs.map((i) => T.tensor(i.data, { shape: i.shape }));
+    const out = op(...ts);
+    const outs = Array.isArray(out) ? out : [out];
+    const res = outs.map((o) => {
+      expect(o.backend.name).toBe(backend);
+      return { data: o.dataSync(), shape: [...o.shape] };
+    });
+    for (const t of [...ts, ...outs]) t.dispose();
+    return res;
+  });
+}
+
+/** |Δ| ≤ atol + rtol·|js| (+ `scale`·sum of |terms| for accumulations, see `parity`). */
+interface Tol {
+  atol: number;
+  rtol: number;
+}
+const EXACT: Tol = { atol: 0, rtol: 0 };
+
+/** Worst observed |Δ| / (atol + rtol·|js|) per op (and the raw |Δ|), printed with CHAINRULE_GPUJS_REPORT=1. */
+const observed = new Map<string, { ratio: number; abs: number; rel: number }>();
+
+/**
+ * Compare gpujs with js for `op` on `inputs`. `bound[i]`, when given, is an extra absolute
+ * allowance for output element i (accumulations: a multiple of the sum of |terms|).
+ */
+function parity(
+  name: string,
+  inputs: readonly Input[],
+  op: Op,
+  tol: Tol,
+  bound?: (i: number) => number,
+): void {
+  T.resetFallbackCounts();
+  const got = runOn('gpujs', inputs, op);
+  const fallbacks = Object.keys(T.getFallbackCounts()).filter((k) => k.endsWith('@gpujs'));
+  expect(fallbacks, 'the gpujs kernels ran (no js fallback)').toEqual([]);
+  const want = runOn('js', inputs, op);
+  expect(got.length).toBe(want.length);
+  const obs = observed.get(name) ?? { ratio: 0, abs: 0, rel: 0 };
+  got.forEach((g, o) => {
+    const w = want[o]!;
+    expect(g.shape).toEqual(w.shape);
+    expect(g.data.length).toBe(w.data.length);
+    for (let i = 0; i < w.data.length; i++) {
+      const x = g.data[i]!;
+      const y = w.data[i]!;
+      if (Number.isNaN(y) && Number.isNaN(x)) continue;
+      if (!Number.isFinite(y) || !Number.isFinite(x)) {
+        if (x !== y) expect.fail(`${name}: output ${o} index ${i}: gpujs ${x}, js ${y}`);
+        continue;
+      }
+      const d = Math.abs(x - y);
+      const allow = (tol.atol + FTZ + tol.rtol * Math.abs(y) + (bound ? bound(i) : 0)) * LOOSE;
+      obs.abs = Math.max(obs.abs, d);
+      if (Math.abs(y) > 1e-3) obs.rel = Math.max(obs.rel, d / Math.abs(y));
+      if (d > 0) obs.ratio = Math.max(obs.ratio, allow > 0 ? d / allow : Number.POSITIVE_INFINITY);
+      if (d > allow) {
+        expect.fail(
+          `${name} (${MODE}): output ${o} index ${i} of shape [${w.shape}]: gpujs ${x}, js ${y}, |Δ| ${d} > ${allow} (inputs ${inputs.map((v) => `[${v.shape}]`).join(' ')})`,
+        );
+      }
+    }
+  });
+  observed.set(name, obs);
+}
+
+/**
+ * Per-op tolerances. GL rows are wider: headless-gl's shader float math (Mesa llvmpipe)
+ * is float32 but not correctly rounded. Measured worst cases over the default runs are
+ * noted as "seen" (|Δ|/|js|, relative unless marked abs).
+ */
+const GL = MODE === 'headlessgl' || MODE === 'gpu';
+/** GL shaders flush float32 subnormals to zero: allow |Δ| up to the smallest normal, 2^-126. */
+const FTZ = GL ? 2 ** -126 : 0;
+const LOOSE = process.env.CHAINRULE_GPUJS_LOOSE ? 1e4 : 1;
+const TOLERANCES: Record<string, Tol> = {
+  // seen: webasm exact; headlessgl ≤ 1 ulp
+  neg: EXACT,
+  abs: EXACT,
+  sign: EXACT,
+  relu: EXACT,
+  square: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  sqrt: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  reciprocal: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  exp: { atol: 0, rtol: 1e-6 },
+  log: { atol: 1e-7, rtol: 1e-6 },
+  tanh: { atol: 1e-7, rtol: 1e-6 },
+  sigmoid: { atol: 1e-7, rtol: 1e-6 },
+  clip: EXACT,
+  add: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  sub: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  mul: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  div: GL ? { atol: 0, rtol: 4.8e-7 } : EXACT,
+  pow: { atol: 1e-7, rtol: 2e-6 },
+  maximum: EXACT,
+  minimum: EXACT,
+  comparison: EXACT,
+  where: EXACT,
+  lerp: { atol: 2.4e-7, rtol: 2.4e-7 },
+  sum: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  max: EXACT,
+  min: EXACT,
+  matmul: { atol: 0, rtol: 2.4e-7 },
+  fusedDense: { atol: 1e-7, rtol: 1e-6 },
+  layout: EXACT,
+  scatterAdd: GL ? { atol: 0, rtol: 2.4e-7 } : EXACT,
+  adamUpdate: { atol: 1e-7, rtol: 2e-6 },
+};
+/** Accumulations: extra |Δ| allowance per unit of sum |terms| (covers rounding order effects). */
+const ACC = GL ? 4 * 2 ** -23 : 2 * 2 ** -23;
+
+const seedArb = fc.integer({ min: 1, max: 2 ** 30 });
+const shapeArb = (dims: readonly number[], minRank = 0, maxRank = 3): fc.Arbitrary<number[]> =>
+  fc.array(fc.constantFrom(...dims), { minLength: minRank, maxLength: maxRank });
+
+/** Mutually broadcastable shapes: a common shape, each operand dropping leading dims / setting some to 1. */
+const broadcastArb = (count: number): fc.Arbitrary<number[][]> =>
+  shapeArb(SMALL, 0, 4).chain((out) => {
+    const operand = fc
+      .tuple(
+        fc.integer({ min: 0, max: out.length }),
+        fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+      )
+      .map(([drop, ones]) => out.map((d, i) => (ones[i] ? 1 : d)).slice(drop));
+    return fc.array(operand, { minLength: count, maxLength: count });
+  });
+
+beforeAll(() => {
+  // Creating the backend is where a missing GL context shows up: let it fail loudly.
+  T.backendByName('gpujs');
+});
+
+afterAll(() => {
+  if (!process.env.CHAINRULE_GPUJS_REPORT) return;
+  const rows = [...observed.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([op, o]) =>
+        `${op.padEnd(22)} max|Δ| ${o.abs.toExponential(2)}  max rel ${o.rel.toExponential(2)}  of allowance ${(o.ratio * 100).toFixed(1)}%`,
+    );
+  console.log(`gpujs parity, mode ${MODE}:\n${rows.join('\n')}\n${JSON.stringify(T.gpujsStats())}`);
+});
+
+describe(`gpujs backend (${MODE})`, () => {
+  it('runs in the requested mode and reports it', () => {
+    const expected = MODE === 'gpu' ? undefined : MODE;
+    const mode = T.gpujsMode();
+    if (expected) expect(mode).toBe(expected);
+    else expect(['headlessgl', 'webasm', 'cpu']).toContain(mode);
+    T.withBackend('gpujs', () => {
+      const info = T.getBackendInfo();
+      expect(info.name).toBe('gpujs');
+      expect(info.mode).toBe(mode);
+      expect(info.precision).toBe('single');
+      expect(info.registered).toContain('gpujs');
+    });
+  });
+
+  it('rejects an unknown CHAINRULE_GPUJS_MODE, listing the valid ones', () => {
+    expect(() => requestedMode('vulkan')).toThrow(
+      /^CHAINRULE_GPUJS_MODE: unknown gpu\.js mode "vulkan"; expected one of gpu, headlessgl, webgpu, webasm, cpu \(or unset to auto-detect\)$/,
+    );
+    expect(requestedMode(undefined)).toBe('auto');
+    expect(requestedMode('')).toBe('auto');
+    expect(requestedMode('webasm')).toBe('webasm');
+  });
+
+  it('rejects float64 with a clear error', () => {
+    T.withBackend('gpujs', () => {
+      const msg = /the gpujs backend does not support dtype float64/;
+      expect(() => T.tensor([1, 2], { dtype: 'float64' })).toThrow(msg);
+      expect(() => T.zeros([2], { dtype: 'float64' })).toThrow(msg);
+      const x = T.tensor([1, 2]);
+      expect(() => T.cast(x, 'float64')).toThrow(msg);
+      x.dispose();
+    });
+    expect(T.backendByName('gpujs').supportsDType('float64')).toBe(false);
+  });
+});
+
+describe('parity with js: elementwise', () => {
+  const unary: [string, (x: T.Tensor) => T.Tensor, { lo: number; hi: number }][] = [
+    ['neg', T.neg, { lo: -100, hi: 100 }],
+    ['abs', T.abs, { lo: -100, hi: 100 }],
+    ['sign', T.sign, { lo: -2, hi: 2 }],
+    ['relu', T.relu, { lo: -100, hi: 100 }],
+    ['square', T.square, { lo: -100, hi: 100 }],
+    ['sqrt', T.sqrt, { lo: 0, hi: 100 }],
+    ['reciprocal', T.reciprocal, { lo: 0.01, hi: 100 }],
+    ['exp', T.exp, { lo: -20, hi: 20 }],
+    ['log', T.log, { lo: 1e-3, hi: 1e3 }],
+    ['tanh', T.tanh, { lo: -12, hi: 12 }],
+    ['sigmoid', T.sigmoid, { lo: -30, hi: 30 }],
+  ];
+  for (const [name, f, range] of unary) {
+    it(`${name}`, () => {
+      fc.assert(
+        fc.property(shapeArb(SMALL, 0, 4), seedArb, fc.boolean(), (shape, seed, negate) => {
+          const x = values(shape, seed, range);
+          // reciprocal on both signs
+          if (name === 'reciprocal' && negate) x.data.forEach((v, i) => (x.data[i] = -v));
+          parity(name, [x], (t) => f(t), TOLERANCES[name]!);
+        }),
+        RUNS,
+      );
+    });
+  }
+
+  it('clip', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 0, 4),
+        seedArb,
+        fc.float({ min: -2, max: 0, noNaN: true }),
+        fc.float({ min: 0, max: 2, noNaN: true }),
+        fc.boolean(),
+        (shape, seed, lo, hi, inf) => {
+          const x = values(shape, seed);
+          const l = inf ? Number.NEGATIVE_INFINITY : lo;
+          parity('clip', [x], (t) => T.clip(t, l, hi), TOLERANCES.clip!);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  const binary: [string, (a: T.Tensor, b: T.Tensor) => T.Tensor][] = [
+    ['add', T.add],
+    ['sub', T.sub],
+    ['mul', T.mul],
+    ['div', T.div],
+    ['maximum', T.maximum],
+    ['minimum', T.minimum],
+  ];
+  for (const [name, f] of binary) {
+    it(`${name} with broadcasting`, () => {
+      fc.assert(
+        fc.property(broadcastArb(2), seedArb, ([sa, sb], seed) => {
+          const a = values(sa!, seed, { lo: -10, hi: 10 });
+          const b = values(sb!, seed + 1, { lo: 0.05, hi: 10 });
+          // both signs for the divisor, never near 0
+          b.data.forEach((v, i) => (b.data[i] = i % 2 ? -v : v));
+          parity(name, [a, b], f, TOLERANCES[name]!);
+        }),
+        RUNS,
+      );
+    });
+  }
+
+  it('pow with broadcasting: positive bases, and negative bases with integer exponents', () => {
+    fc.assert(
+      fc.property(broadcastArb(2), seedArb, fc.boolean(), ([sa, sb], seed, negative) => {
+        const a = values(sa!, seed, { lo: 0.05, hi: 4 });
+        const b = values(sb!, seed + 1, { lo: -3, hi: 3, int: negative });
+        if (negative) a.data.forEach((v, i) => (a.data[i] = -v));
+        parity('pow', [a, b], T.pow, TOLERANCES.pow!);
+      }),
+      RUNS,
+    );
+  });
+
+  it('pow special cases: exponent 0, base 0, negative base with a fractional exponent', () => {
+    const a = { data: new Float32Array([0, 0, 0, -2, -2, 3, -0.5]), shape: [7] };
+    const b = { data: new Float32Array([0, 2, -1, 0, 0.5, 0, 3]), shape: [7] };
+    parity('pow', [a, b], T.pow, TOLERANCES.pow!);
+  });
+
+  const comparisons: [string, (a: T.Tensor, b: T.Tensor) => T.Tensor][] = [
+    ['equal', T.equal],
+    ['notEqual', T.notEqual],
+    ['less', T.less],
+    ['lessEqual', T.lessEqual],
+    ['greater', T.greater],
+    ['greaterEqual', T.greaterEqual],
+  ];
+  for (const [name, f] of comparisons) {
+    it(`${name} with broadcasting (with ties)`, () => {
+      fc.assert(
+        fc.property(broadcastArb(2), seedArb, ([sa, sb], seed) => {
+          const a = values(sa!, seed, { lo: -2, hi: 2, int: true });
+          const b = values(sb!, seed + 1, { lo: -2, hi: 2, int: true });
+          parity('comparison', [a, b], f, TOLERANCES.comparison!);
+        }),
+        RUNS,
+      );
+    });
+  }
+
+  it('where with three-way broadcasting', () => {
+    fc.assert(
+      fc.property(broadcastArb(3), seedArb, ([sc, sa, sb], seed) => {
+        const c = values(sc!, seed, { lo: -1, hi: 1, int: true });
+        const a = values(sa!, seed + 1);
+        const b = values(sb!, seed + 2);
+        parity('where', [c, a, b], (tc, ta, tb) => T.where(tc!, ta!, tb!), TOLERANCES.where!);
+      }),
+      RUNS,
+    );
+  });
+
+  it('lerp', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 0, 3),
+        seedArb,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (shape, seed, t) => {
+          parity(
+            'lerp',
+            [values(shape, seed), values(shape, seed + 1)],
+            (a, b) => T.lerp(a!, b!, t),
+            TOLERANCES.lerp!,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+describe('parity with js: reductions', () => {
+  const axesArb = shapeArb(SMALL, 0, 4).chain((shape) =>
+    fc.tuple(
+      fc.constant(shape),
+      fc.oneof(fc.constant(undefined), fc.subarray(shape.map((_, i) => i))),
+      fc.boolean(),
+    ),
+  );
+  for (const op of ['sum', 'max', 'min'] as const) {
+    it(`${op} over random axes`, () => {
+      fc.assert(
+        fc.property(axesArb, seedArb, ([shape, axes, keep], seed) => {
+          const x = values(shape, seed, { lo: -10, hi: 10 });
+          // sum: allowance per output of ACC · sum of |x| over everything (a loose upper bound)
+          const total = x.data.reduce((s, v) => s + Math.abs(v), 0);
+          parity(
+            op,
+            [x],
+            (t) => T[op](t, axes, keep),
+            TOLERANCES[op]!,
+            op === 'sum' ? () => ACC * total : undefined,
+          );
+        }),
+        RUNS,
+      );
+    });
+  }
+});
+
+describe('parity with js: matmul and fusedDense', () => {
+  it('matmul with transposes and broadcast batches', () => {
+    const dims = [1, 2, 3, 5, 8, 13];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...dims),
+        fc.constantFrom(...dims),
+        fc.constantFrom(...dims),
+        broadcastArb(2).filter(([a, b]) => a!.length <= 2 && b!.length <= 2),
+        fc.boolean(),
+        fc.boolean(),
+        seedArb,
+        (m, k, n, [ba, bb], tA, tB, seed) => {
+          const aShape = [...ba!, ...(tA ? [k, m] : [m, k])];
+          const bShape = [...bb!, ...(tB ? [n, k] : [k, n])];
+          const a = values(aShape, seed);
+          const b = values(bShape, seed + 1);
+          // |Δ| ≤ ACC·k·max|a|·max|b| (the sum of |terms| is at most k·2·2)
+          parity(
+            'matmul',
+            [a, b],
+            (ta, tb) => T.matmul(ta!, tb!, { transposeA: tA, transposeB: tB }),
+            TOLERANCES.matmul!,
+            () => ACC * k * 4,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('matmul at a training size (64×400×300)', () => {
+    const a = values([64, 400], 1, { lo: -1, hi: 1 });
+    const b = values([400, 300], 2, { lo: -1, hi: 1 });
+    parity(
+      'matmul',
+      [a, b],
+      (ta, tb) => T.matmul(ta!, tb!),
+      TOLERANCES.matmul!,
+      () => ACC * 400,
+    );
+  });
+
+  it('fusedDense for every activation, with and without bias', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 17 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom('linear', 'relu', 'tanh', 'sigmoid') as fc.Arbitrary<T.DenseActivation>,
+        fc.boolean(),
+        seedArb,
+        (batch, inp, out, act, bias, seed) => {
+          const x = values([batch, inp], seed);
+          const w = values([inp, out], seed + 1);
+          const b = values([out], seed + 2);
+          parity(
+            'fusedDense',
+            bias ? [x, w, b] : [x, w],
+            (tx, tw, tb) => T.fusedDense(tx!, tw!, tb, act),
+            TOLERANCES.fusedDense!,
+            () => ACC * (inp * 4 + 2),
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+describe('parity with js: layout, gather/scatter, optimiser', () => {
+  it('transpose with random permutations', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 1, 4).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.shuffledSubarray(
+              s.map((_, i) => i),
+              { minLength: s.length, maxLength: s.length },
+            ),
+          ),
+        ),
+        seedArb,
+        ([shape, perm], seed) => {
+          parity('transpose', [values(shape, seed)], (t) => T.transpose(t!, perm), TOLERANCES.layout!);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('broadcastTo', () => {
+    fc.assert(
+      fc.property(broadcastArb(1), shapeArb(SMALL, 0, 1), seedArb, ([s], lead, seed) => {
+        const target = [...lead, ...s!.map((d, i) => (d === 1 ? 1 + (i % 3) : d))];
+        parity('broadcastTo', [values(s!, seed)], (t) => T.broadcastTo(t!, target), TOLERANCES.layout!);
+      }),
+      RUNS,
+    );
+  });
+
+  it('slice and pad', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 1, 4).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.tuple(...s.map((d) => fc.integer({ min: 0, max: d - 1 }))),
+            fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), {
+              minLength: s.length,
+              maxLength: s.length,
+            }),
+          ),
+        ),
+        seedArb,
+        ([shape, begin, pads], seed) => {
+          const x = values(shape, seed);
+          const size = shape.map(
+            (d, i) => d - begin[i]! - (i % 2 === 0 ? 0 : Math.min(1, d - begin[i]! - 1)),
+          );
+          parity('slice', [x], (t) => T.slice(t!, begin, size), TOLERANCES.layout!);
+          parity('pad', [x], (t) => T.pad(t!, pads), TOLERANCES.layout!);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('concat along a random axis (1 to 5 parts, some empty)', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 1, 3).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.integer({ min: 0, max: s.length - 1 }),
+            fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
+          ),
+        ),
+        seedArb,
+        ([shape, axis, widths], seed) => {
+          const parts = widths.map((w, k) =>
+            values(
+              shape.map((d, i) => (i === axis ? w : d)),
+              seed + k,
+            ),
+          );
+          parity('concat', parts, (...ts) => T.concat(ts, axis), TOLERANCES.layout!);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('gather and scatterAdd (repeated indices add up)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        shapeArb(SMALL, 0, 2),
+        fc.array(fc.nat(), { minLength: 0, maxLength: 12 }),
+        seedArb,
+        (rows, rest, raw, seed) => {
+          const idx = raw.map((v) => v % rows);
+          const x = values([rows, ...rest], seed);
+          parity('gather', [x], (t) => T.gather(t!, idx), TOLERANCES.layout!);
+          const u = values([idx.length, ...rest], seed + 1, { lo: -10, hi: 10 });
+          const total = u.data.reduce((s, v) => s + Math.abs(v), 0);
+          parity(
+            'scatterAdd',
+            [u],
+            (t) => T.scatterAdd(t!, idx, rows),
+            TOLERANCES.scatterAdd!,
+            () => ACC * total,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('cast (float32 to float32 is a copy)', () => {
+    fc.assert(
+      fc.property(shapeArb(SMALL, 0, 3), seedArb, (shape, seed) => {
+        parity('cast', [values(shape, seed)], (t) => T.cast(t!, 'float32'), TOLERANCES.layout!);
+      }),
+      RUNS,
+    );
+  });
+
+  it('adamUpdate (L2 / decoupled weight decay, AMSGrad)', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(SMALL, 1, 2),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 0.01),
+        fc.integer({ min: 1, max: 1000 }),
+        seedArb,
+        (shape, decoupled, amsgrad, weightDecay, step, seed) => {
+          const p = values(shape, seed);
+          const g = values(shape, seed + 1);
+          const m = values(shape, seed + 2, { lo: -0.1, hi: 0.1 });
+          const v = values(shape, seed + 3, { lo: 0, hi: 0.01 });
+          const vmax = values(shape, seed + 4, { lo: 0, hi: 0.02 });
+          const options = {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay,
+            decoupled,
+            amsgrad,
+            step,
+          };
+          parity(
+            'adamUpdate',
+            amsgrad ? [p, g, m, v, vmax] : [p, g, m, v],
+            (tp, tg, tm, tv, tvm) => T.adamUpdate(tp!, tg!, tm!, tv!, tvm, options),
+            TOLERANCES.adamUpdate!,
+          );
+        },
+      ),
+      RUNS,
+    );
+  });
+});
+
+describe('pipeline, cache and texture lifetime', () => {
+  const gl = () => runtime().textures;
+
+  it('compiles a kernel once per shape signature and reuses it', () => {
+    T.withBackend('gpujs', () => {
+      const x = T.tensor(new Float32Array(37).fill(0.25), { shape: [37] });
+      const before = T.gpujsStats();
+      const ys = [T.exp(x), T.exp(x), T.exp(x)];
+      const after = T.gpujsStats();
+      expect(after.kernelsCompiled - before.kernelsCompiled).toBe(1);
+      expect(after.cacheHits - before.cacheHits).toBe(2);
+      for (const y of [x, ...ys]) y.dispose();
+    });
+  });
+
+  it('keeps results on the device between ops and reads a texture only for dataSync', () => {
+    T.withBackend('gpujs', () => {
+      const x = T.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      const w = T.tensor([
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]);
+      const before = T.gpujsStats();
+      const h = T.fusedDense(x, w, undefined, 'tanh');
+      const h2 = T.exp(h); // same shape and kernel family: a texture input to the next kernel
+      const h3 = T.exp(h2); // the exp kernel reads its own previous output
+      const s = T.sum(h3, 1);
+      const mid = T.gpujsStats();
+      expect(mid.textureReads).toBe(before.textureReads);
+      if (gl()) expect(mid.liveTextures - before.liveTextures).toBe(4);
+      else expect(mid.liveTextures).toBe(0);
+      const want = [
+        [Math.tanh(4), Math.tanh(5)],
+        [Math.tanh(10), Math.tanh(11)],
+      ].map((r) => r.reduce((acc, v) => acc + Math.exp(Math.exp(v)), 0));
+      const got = Array.from(s.dataSync());
+      expect(got[0]).toBeCloseTo(want[0]!, 4);
+      expect(got[1]).toBeCloseTo(want[1]!, 4);
+      // h2 must not have been overwritten by the second exp (immutable outputs)
+      expect(h2.dataSync()[0]).toBeCloseTo(Math.exp(Math.tanh(4)), 5);
+      expect(T.gpujsStats().textureReads - before.textureReads).toBe(gl() ? 2 : 0);
+      for (const t of [x, w, h, h2, h3, s]) t.dispose();
+      expect(T.gpujsStats().liveTextures).toBe(before.liveTextures);
+    });
+  });
+
+  it('falls back to js (counted) for a case its kernels decline', () => {
+    T.withBackend('gpujs', () => {
+      T.resetFallbackCounts();
+      const parts = Array.from({ length: 9 }, (_, i) => T.tensor([i]));
+      const c = T.concat(parts);
+      expect(Array.from(c.dataSync())).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      expect(c.backend.name).toBe('gpujs');
+      expect(T.getFallbackCounts()['concat@gpujs']).toBe(1);
+      for (const t of [...parts, c]) t.dispose();
+    });
+  });
+
+  it('10,000 training-like steps leave the live-texture count flat', () => {
+    // In GL modes also count the GL context's textures directly.
+    const ctx = runtime().gpu.context as
+      | { createTexture(): unknown; deleteTexture(t: unknown): void }
+      | null
+      | undefined;
+    let glLive = 0;
+    let restore = () => {};
+    if (ctx && gl()) {
+      const create = ctx.createTexture.bind(ctx);
+      const del = ctx.deleteTexture.bind(ctx);
+      ctx.createTexture = () => {
+        glLive++;
+        return create();
+      };
+      ctx.deleteTexture = (t: unknown) => {
+        if (t) glLive--;
+        del(t);
+      };
+      restore = () => {
+        ctx.createTexture = create;
+        ctx.deleteTexture = del;
+      };
+    }
+    try {
+      T.withBackend('gpujs', () => {
+        const rng = new T.Rng(7);
+        const w = T.tensor(
+          Float32Array.from({ length: 8 * 4 }, () => rng.uniform(-1, 1)),
+          { shape: [8, 4] },
+        );
+        const b = T.tensor(new Float32Array([0.1, -0.1, 0.2, 0]));
+        const x = T.tensor(
+          Float32Array.from({ length: 16 * 8 }, () => rng.uniform(-1, 1)),
+          { shape: [16, 8] },
+        );
+        const step = (i: number): number | undefined => {
+          const h = T.fusedDense(x, w, b, 'tanh');
+          const sq = T.square(h);
+          const loss = T.sum(sq);
+          const g = T.mul(h, 0.5); // a gradient-like elementwise op with a broadcast scalar
+          const gs = T.sum(g, 0);
+          const out = i % 1000 === 0 ? loss.item() : undefined;
+          for (const t of [h, sq, loss, g, gs]) t.dispose();
+          return out;
+        };
+        const warm = step(0);
+        const textures0 = T.gpujsLiveTextures();
+        const storages0 = T.gpujsStats().liveStorages;
+        const gl0 = glLive;
+        const compiled0 = T.gpujsStats().kernelsCompiled;
+        let last = warm;
+        for (let i = 1; i <= 10_000; i++) last = step(i) ?? last;
+        expect(last).toBeCloseTo(warm!, 3);
+        expect(T.gpujsLiveTextures()).toBe(textures0);
+        expect(T.gpujsStats().liveStorages).toBe(storages0);
+        expect(T.gpujsStats().kernelsCompiled).toBe(compiled0);
+        if (gl()) expect(glLive, 'GL textures alive in the context').toBe(gl0);
+        for (const t of [w, b, x]) t.dispose();
+      });
+    } finally {
+      restore();
+    }
+  });
+});
