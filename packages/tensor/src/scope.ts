@@ -60,7 +60,7 @@ export function tidy<R>(
     if (kept.has(t)) outer?.push(t);
     else t.dispose();
   }
-  if (before) for (const t of before) if (!kept.has(t)) t.dispose();
+  if (before) for (const t of before) if (t && !kept.has(t)) t.dispose();
   return result;
 }
 
