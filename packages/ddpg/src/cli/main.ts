@@ -46,7 +46,8 @@ function chooseBackend(name: string | undefined): void {
   try {
     setBackend(name);
   } catch {
-    throw new InvalidArgumentError(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
+    // A plain Error: thrown from an action, a commander error would be swallowed silently by main().
+    throw new Error(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
   }
 }
 
@@ -109,7 +110,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     normalizeObs: flags.normalizeObs,
   });
   if (flags.steps !== undefined && flags.maxEpisodes !== undefined) {
-    throw new InvalidArgumentError('give either --steps or --max-episodes, not both');
+    throw new Error('give either --steps or --max-episodes, not both');
   }
   const episodeLen = flags.maxEpisodeLen;
   const steps =

@@ -1,0 +1,152 @@
+/**
+ * Exact resume: an N-step run interrupted after its checkpoint at ~N/2 and resumed to N ends
+ * with exactly the same agent and metrics as an uninterrupted N-step run.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getBackend, listBackends, setBackend } from '@chainrule/tensor';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type AgentConfig,
+  type DDPG,
+  type EpisodeMetrics,
+  makeConfig,
+  type TrainOptions,
+  train,
+} from '../src/index.ts';
+
+const tiny = {
+  actorHidden: [16, 16],
+  criticHidden: [16, 16],
+  batchSize: 16,
+  learningStarts: 16,
+  bufferSize: 10_000,
+};
+
+const root = mkdtempSync(join(tmpdir(), 'chainrule-resume-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const newDir = () => join(root, `run${dirs++}`);
+
+class Interrupted extends Error {}
+
+function options(config: AgentConfig, out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    env: 'Pendulum-v1',
+    seed: 3,
+    steps: 160,
+    config,
+    out,
+    maxEpisodeSteps: 40,
+    evalEvery: 60,
+    evalEpisodes: 1,
+    checkpointEvery: 80,
+    saveReplay: true,
+    resume: false,
+    ...extra,
+  };
+}
+
+/** Every tensor of the agent (networks, targets, optimiser moments) as plain numbers. */
+function agentState(agent: DDPG): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(agent.tensors()).map(([k, t]) => [k, Array.from(t.dataSync())]));
+}
+
+const withoutWall = (rows: EpisodeMetrics[]) => rows.map(({ wallSeconds: _, ...r }) => r);
+
+function csvWithoutWall(file: string): string[] {
+  // wallSeconds is the last column of metrics.csv.
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').slice(0, -1).join(','));
+}
+
+async function compare(config: AgentConfig, extra: Partial<TrainOptions> = {}) {
+  const straightDir = newDir();
+  const straight = await train(options(config, straightDir, extra));
+
+  // The same run, killed at the first episode end after its mid-run checkpoint was written.
+  const dir = newDir();
+  let checkpointed = false;
+  await expect(
+    train(
+      options(config, dir, {
+        ...extra,
+        onProgress: () => {
+          if (checkpointed) throw new Interrupted('simulated crash');
+          if (existsSync(join(dir, 'checkpoint', 'manifest.json'))) checkpointed = true;
+        },
+      }),
+    ),
+  ).rejects.toBeInstanceOf(Interrupted);
+  const manifest = JSON.parse(readFileSync(join(dir, 'checkpoint', 'manifest.json'), 'utf8'));
+  expect(manifest.step).toBeGreaterThanOrEqual(80);
+  expect(manifest.step).toBeLessThan(160);
+  expect(manifest.replay).toBe('replay.safetensors');
+
+  const resumed = await train(options(config, dir, { ...extra, resume: true }));
+
+  expect(resumed.summary.steps).toBe(straight.summary.steps);
+  expect(resumed.summary.evalReturnMean).toBe(straight.summary.evalReturnMean);
+  expect(withoutWall(resumed.episodes)).toEqual(withoutWall(straight.episodes));
+  expect(resumed.evals).toEqual(straight.evals);
+  expect(resumed.agent.updates).toBe(straight.agent.updates);
+  expect(agentState(resumed.agent as DDPG)).toEqual(agentState(straight.agent as DDPG));
+  expect((resumed.agent as DDPG).meta()).toEqual((straight.agent as DDPG).meta());
+  // The files agree too (up to wall-clock times).
+  expect(csvWithoutWall(join(dir, 'metrics.csv'))).toEqual(csvWithoutWall(join(straightDir, 'metrics.csv')));
+  expect(readFileSync(join(dir, 'eval.csv'), 'utf8')).toBe(
+    readFileSync(join(straightDir, 'eval.csv'), 'utf8'),
+  );
+  return { straight, resumed };
+}
+
+describe('train: --resume reproduces an uninterrupted run exactly', () => {
+  // The js backend is the reference; wasm (the default) must be just as reproducible.
+  for (const backend of ['js', 'wasm'].filter((b) => listBackends().includes(b))) {
+    it(`DDPG, paper preset (BatchNorm, OU noise, weight decay), tiny networks, ${backend} backend`, async () => {
+      const previous = getBackend().name;
+      setBackend(backend);
+      try {
+        const { straight } = await compare(makeConfig('paper', tiny));
+        expect(straight.agent.updates).toBeGreaterThan(140);
+        expect(straight.summary.backend).toBe(backend);
+      } finally {
+        setBackend(previous);
+      }
+    });
+  }
+
+  it('TD3 preset (twin critics, policy delay, target smoothing, random start steps)', async () => {
+    await compare(makeConfig('td3', { ...tiny, startSteps: 60, learningStarts: 30 }));
+  });
+
+  it('DDPG with parameter noise, Gaussian σ decay and observation normalisation', async () => {
+    await compare(makeConfig('td3', { ...tiny, algo: 'ddpg', noise: 'param', normalizeObs: true }));
+    await compare(makeConfig('td3', { ...tiny, algo: 'ddpg', noiseDecay: 0.99, rewardScale: 0.1 }), {
+      env: 'LQR-v0',
+    });
+  });
+
+  it('a resume with a different seed or env is refused', async () => {
+    const dir = newDir();
+    const config = makeConfig('td3', tiny);
+    await train(options(config, dir, { steps: 40, evalEvery: 0 }));
+    await expect(train(options(config, dir, { seed: 4, resume: true }))).rejects.toThrow(/seed 3.*seed 4/);
+    await expect(train(options(config, dir, { env: 'LQR-v0', resume: true }))).rejects.toThrow(
+      /checkpoint is for env Pendulum-v1/,
+    );
+  });
+
+  it('a resume without a checkpoint is a clear error', async () => {
+    const config = makeConfig('td3', tiny);
+    await expect(train(options(config, newDir(), { resume: true }))).rejects.toThrow(
+      /--resume: no checkpoint/,
+    );
+    await expect(train(options(config, undefined as unknown as string, { resume: true }))).rejects.toThrow(
+      /no --out given/,
+    );
+  });
+});
