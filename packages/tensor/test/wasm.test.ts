@@ -546,3 +546,23 @@ describe('wasm adamUpdate', () => {
     );
   });
 });
+
+describe('wasm lerp', () => {
+  it('matches the reference within float32 rounding, including vector tails', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...EDGE),
+        fc.constantFrom(...SMALL),
+        seedArb,
+        fc.constantFrom(0, 1e-3, 5e-3, 0.5, 1),
+        (r, c, seed, t) => {
+          const a = values([r, c], seed, { lo: -1, hi: 1 });
+          const b = values([r, c], seed + 1, { lo: -1, hi: 1 });
+          // Same formula and order in float32 in both; the js reference rounds once at the store.
+          parity([a, b], (ta, tb) => T.lerp(ta!, tb!, t), close(2e-7, 2e-7));
+        },
+      ),
+      RUNS,
+    );
+  });
+});

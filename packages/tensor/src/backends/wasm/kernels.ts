@@ -531,3 +531,9 @@ reg('adamUpdate', ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
     1 - beta2 ** step,
   );
 });
+
+// ---------------------------------------------------------------- lerp (Polyak updates, SIMD)
+
+reg('lerp', ({ inputs, outputs, attrs }: KernelArgs<{ t: number }>) => {
+  runtime().k.lerp!(ptrOf(inputs[0]!), ptrOf(inputs[1]!), ptrOf(outputs[0]!), outputs[0]!.size, attrs.t);
+});
