@@ -16,6 +16,7 @@ import { type Backend, debugLog, type Storage } from '../../backend.ts';
 import type { DType, TypedArray } from '../../dtype.ts';
 import { ChainruleError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
+import { MAX_ELEMENTS } from './codegen.ts';
 
 type GpuJsModule = typeof import('gpu.js');
 
@@ -101,7 +102,7 @@ export function runtime(): Runtime {
 }
 
 /** Parse `CHAINRULE_GPUJS_MODE`: a mode name, `auto` when unset or empty, else a clear error. */
-export function requestedMode(value = process.env.CHAINRULE_GPUJS_MODE): GpujsModeName | 'auto' {
+export function requestedMode(value: string | undefined): GpujsModeName | 'auto' {
   if (value === undefined || value.trim() === '') return 'auto';
   const v = value.trim();
   if ((GPUJS_MODES as readonly string[]).includes(v)) return v as GpujsModeName;
@@ -153,13 +154,23 @@ function createGpu(m: GpuJsModule, mode: string): GPU {
   return new m.GPU({ mode: mode as 'gpu' });
 }
 
-function describe(e: unknown): string {
+/** Release a GPU that failed its smoke test (its GL context, if any). */
+function destroyQuietly(gpu: GPU | undefined): void {
+  if (!gpu) return;
+  try {
+    gpu.destroy().catch(() => {});
+  } catch {
+    // nothing more to release
+  }
+}
+
+function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
 /** Create the runtime for the requested mode, or throw a clear error. */
 function createRuntime(): Runtime {
-  const requested = requestedMode();
+  const requested = requestedMode(process.env.CHAINRULE_GPUJS_MODE);
   const m = loadGpuJs();
   let gpu: GPU;
   let reason: string | undefined;
@@ -180,26 +191,31 @@ function createRuntime(): Runtime {
           '(is the gl package built, and is there a display? run under xvfb-run -a)',
       );
     }
+    let g: GPU | undefined;
     try {
-      gpu = createGpu(m, 'headlessgl');
-      smokeTest(gpu);
+      g = createGpu(m, 'headlessgl');
+      smokeTest(g);
+      gpu = g;
     } catch (e) {
+      destroyQuietly(g);
       throw new ChainruleError(
         'gpujs',
-        `CHAINRULE_GPUJS_MODE=headlessgl but creating the GL context or running a test kernel failed: ${describe(e)}`,
+        `CHAINRULE_GPUJS_MODE=headlessgl but creating the GL context or running a test kernel failed: ${messageOf(e)}`,
       );
     }
   } else if (requested === 'auto') {
     // A GPU mode where one works (in Node that is headless-gl), else gpu.js's webasm mode.
     gpu = undefined as unknown as GPU;
     if (m.GPU.isHeadlessGLSupported) {
+      let g: GPU | undefined;
       try {
-        const g = createGpu(m, 'headlessgl');
+        g = createGpu(m, 'headlessgl');
         smokeTest(g);
         gpu = g;
         reason = 'headless-gl created a WebGL context and ran a test kernel';
       } catch (e) {
-        reason = `headless-gl failed (${describe(e)}); using webasm`;
+        destroyQuietly(g);
+        reason = `headless-gl failed (${messageOf(e)}); using webasm`;
       }
     } else reason = 'headless-gl is not available (no gl build or no display); using webasm';
     if (!gpu) {
@@ -208,13 +224,16 @@ function createRuntime(): Runtime {
       gpu = createGpu(m, wasm ? 'webasm' : 'cpu');
     }
   } else {
+    let g: GPU | undefined;
     try {
-      gpu = createGpu(m, requested);
-      smokeTest(gpu);
+      g = createGpu(m, requested);
+      smokeTest(g);
+      gpu = g;
     } catch (e) {
+      destroyQuietly(g);
       throw new ChainruleError(
         'gpujs',
-        `CHAINRULE_GPUJS_MODE=${requested}: gpu.js could not run a test kernel: ${describe(e)}`,
+        `CHAINRULE_GPUJS_MODE=${requested}: gpu.js could not run a test kernel: ${messageOf(e)}`,
       );
     }
   }
@@ -306,6 +325,13 @@ export function launch(out: Tensor, spec: LaunchSpec): void {
     outStorage.data = new Float32Array(0);
     return;
   }
+  if (out.size >= MAX_ELEMENTS) {
+    // Ops whose `supports` cannot see the output size (broadcastTo, scatterAdd) end up here.
+    throw new ChainruleError(
+      'gpujs',
+      `${spec.key}: a result of ${out.size} elements is too large for gpujs kernels (limit 2^24 - 1, float32 index arithmetic); use another backend`,
+    );
+  }
   const vals = spec.args.map(argValue);
   const key = `${spec.key}|${vals.map((v) => v.kind).join('')}`;
   let cached = r.kernels.get(key);
@@ -329,7 +355,7 @@ export function launch(out: Tensor, spec: LaunchSpec): void {
   try {
     result = cached.run(...(vals.map((v) => v.value) as never[]));
   } catch (e) {
-    throw new ChainruleError('gpujs', `kernel ${spec.key} failed in ${r.mode} mode: ${describe(e)}`);
+    throw new ChainruleError('gpujs', `kernel ${spec.key} failed in ${r.mode} mode: ${messageOf(e)}`);
   }
   if (!cached.checked) {
     cached.checked = true;
@@ -362,7 +388,7 @@ export function setHost(out: Tensor, data: Float32Array): void {
 
 /** Counters of the backend. */
 export function stats(): GpujsStats {
-  return { mode: rt ? rt.mode : 'not created', ...counters, kernelsCompiled: counters.kernelsCompiled };
+  return { mode: rt ? rt.mode : 'not created', ...counters };
 }
 
 /** Create the `gpujs` backend (the registry calls this once, on first use). */
@@ -407,6 +433,7 @@ export function createGpujsBackend(): Backend {
     },
     info() {
       return {
+        ...stats(),
         mode: r.mode,
         requestedMode: r.requested,
         ...(r.reason ? { modeReason: r.reason } : {}),
@@ -414,7 +441,6 @@ export function createGpujsBackend(): Backend {
         pipeline: r.textures,
         dtypes: ['float32'],
         description: `gpu.js ${r.mode} kernels (float32 only)`,
-        ...stats(),
       };
     },
   };

@@ -129,6 +129,22 @@ export function unravel(
   return { code, offsets, shape: c.shape, index };
 }
 
+/**
+ * The sum of index expressions, with literal terms folded into one (gpu.js's GLSL output
+ * rejects an array index made only of literals, such as `0.0 + 1.0`). Empty: `0.0`.
+ */
+export function sumExpr(terms: readonly (string | number)[]): string {
+  let constant = 0;
+  const vars: string[] = [];
+  for (const t of terms) {
+    if (typeof t === 'number') constant += t;
+    else if (/^-?\d+(\.\d+)?$/.test(t)) constant += Number(t);
+    else vars.push(t);
+  }
+  if (constant !== 0 || vars.length === 0) vars.push(lit(constant));
+  return vars.join(' + ');
+}
+
 /** A kernel function source with parameters `params` and body `body`. */
 export function fn(params: readonly string[], body: string): string {
   return `function (${params.join(', ')}) {\n${body}}`;
