@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gpujsMode, listBackends } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';
@@ -158,8 +159,13 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
 
   computeRatios(rows);
   const usesTfjs = tasks.some((t) => t.c.impl === 'tfjs');
+  const usesGpujs = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend === 'gpujs');
+  const detectedGpujsMode = usesGpujs && listBackends().includes('gpujs') ? gpujsMode() : null;
   const report: Report = {
-    machine: machineInfo({ gpujsMode: opts.gpujsMode ?? null, tfjs: usesTfjs ? await tfjsInfo() : null }),
+    machine: machineInfo({
+      gpujsMode: opts.gpujsMode ?? detectedGpujsMode,
+      tfjs: usesTfjs ? await tfjsInfo() : null,
+    }),
     command: opts.command ?? commandFor(opts),
     convention: CONVENTION,
     results: rows,
