@@ -603,7 +603,8 @@ export function adamUpdate(
 }
 
 /**
- * Linear interpolation a + t·(b − a) for tensors of one shape and dtype, in one pass. Target
+ * Linear interpolation (1 − t)·a + t·b for tensors of one shape and dtype, in one pass
+ * (exact at t = 0 and t = 1). Target
  * networks use it for Polyak averaging: lerp(target, online, τ).
  */
 export function lerp(a: Tensor, b: Tensor, t: number): Tensor {

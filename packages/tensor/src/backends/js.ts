@@ -602,6 +602,8 @@ registerKernel({
     const b = jsData(inputs[1]!);
     const y = jsData(outputs[0]!);
     const t = attrs.t;
-    for (let i = 0; i < y.length; i++) y[i] = a[i]! + t * (b[i]! - a[i]!);
+    const s = 1 - t;
+    // (1 − t)·a + t·b rather than a + t·(b − a): exact at t = 0 and t = 1 (a hard copy).
+    for (let i = 0; i < y.length; i++) y[i] = s * a[i]! + t * b[i]!;
   },
 });

@@ -120,7 +120,7 @@ reg(
 
 reg('lerp', ({ inputs, outputs, attrs }: KernelArgs<LerpAttrs>) => {
   const hp = new Float32Array([attrs.t]);
-  elementwise('lerp', inputs, outputs[0]!, ['a', 'b'], 'a + hp[0] * (b - a)', hp);
+  elementwise('lerp', inputs, outputs[0]!, ['a', 'b'], '(1.0 - hp[0]) * a + hp[0] * b', hp);
 });
 
 // ---------------------------------------------------------------- layout
