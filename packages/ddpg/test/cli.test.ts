@@ -121,7 +121,7 @@ describe('chainrule-ddpg: bad arguments are clear errors with a non-zero exit co
       ['--env', 'Nope-v0'],
       /'Nope-v0' is invalid. Allowed choices are Pendulum-v1, MountainCarContinuous-v0, LQR-v0/,
     ],
-    [['--preset', 'foo'], /'foo' is invalid. Allowed choices are paper, td3, dpg/],
+    [['--preset', 'foo'], /'foo' is invalid. Allowed choices are tuned, paper, td3, dpg/],
     [['--noise', 'pink'], /'pink' is invalid/],
     [['--bogus'], /unknown option '--bogus'/],
     [['train', '--steps', '5', '--max-episodes', '2'], /give either --steps or --max-episodes, not both/],

@@ -1,7 +1,7 @@
 /**
  * chainrule-ddpg: train, evaluate and render DDPG / TD3 / DPG agents.
  *
- *   pnpm train                                   # DDPG, paper preset, Pendulum-v1, 20,000 steps
+ *   pnpm train                                   # DDPG, tuned preset, Pendulum-v1, 20,000 steps
  *   pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0
  *   pnpm train eval --run runs/p0
  *   pnpm train render --run runs/p0 --file pendulum.svg
@@ -12,7 +12,7 @@ import { writeFileAtomicSync } from '@chainrule/nn';
 import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type AgentConfig, makeConfig, PRESETS } from '../config.ts';
+import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS } from '../config.ts';
 import { listEnvs } from '../envs/index.ts';
 import { episodeSvg } from '../render.ts';
 import { evaluate, loadRun, type Progress, recordEpisode, train } from '../trainer.ts';
@@ -53,7 +53,7 @@ function chooseBackend(name: string | undefined): void {
 
 interface TrainFlags {
   env: string;
-  preset: 'paper' | 'td3' | 'dpg';
+  preset: 'tuned' | 'paper' | 'td3' | 'dpg';
   algo?: 'ddpg' | 'td3' | 'dpg';
   actorLr?: number;
   criticLr?: number;
@@ -228,7 +228,9 @@ export function buildProgram(): Command {
     .description('train an agent (the default command)')
     .addOption(new Option('--env <id>', 'environment').choices(envs).default('Pendulum-v1'))
     .addOption(
-      new Option('--preset <name>', 'hyperparameter preset').choices(Object.keys(PRESETS)).default('paper'),
+      new Option('--preset <name>', 'hyperparameter preset')
+        .choices(Object.keys(PRESETS))
+        .default(DEFAULT_PRESET),
     )
     .addOption(
       new Option('--algo <name>', 'algorithm (default: from the preset)').choices(['ddpg', 'td3', 'dpg']),
