@@ -1,0 +1,47 @@
+/**
+ * Print a markdown table of run directories' summary.json files, grouped by preset:
+ *   npx tsx scripts/results-table.ts runs/pendulum-*
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Summary {
+  env: string;
+  algo: string;
+  preset: string;
+  seed: number;
+  steps: number;
+  evalReturnMean: number;
+  evalReturnStd: number;
+  wallSeconds: number;
+  stepsPerSecond: number;
+  backend: string;
+}
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) {
+  console.error('usage: npx tsx scripts/results-table.ts <run dir>...');
+  process.exit(2);
+}
+const runs: Summary[] = dirs
+  .filter((d) => existsSync(join(d, 'summary.json')))
+  .map((d) => JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')) as Summary);
+const groups = new Map<string, Summary[]>();
+for (const r of runs) {
+  const key = `${r.env} | ${r.algo} | ${r.preset}`;
+  groups.set(key, [...(groups.get(key) ?? []), r]);
+}
+console.log(
+  '| env | algo | preset | seeds | eval return per seed (10 episodes, 20k steps) | mean over seeds | seeds ≥ −200 | wall s per run |',
+);
+console.log('|---|---|---|---|---|---:|---:|---:|');
+for (const [key, rs] of groups) {
+  rs.sort((a, b) => a.seed - b.seed);
+  const mean = rs.reduce((s, r) => s + r.evalReturnMean, 0) / rs.length;
+  const solved = rs.filter((r) => r.evalReturnMean >= -200).length;
+  const per = rs
+    .map((r) => `s${r.seed}: ${r.evalReturnMean.toFixed(0)} ± ${r.evalReturnStd.toFixed(0)}`)
+    .join(', ');
+  const wall = rs.map((r) => r.wallSeconds.toFixed(0)).join(', ');
+  console.log(`| ${key} | ${rs.length} | ${per} | ${mean.toFixed(1)} | ${solved}/${rs.length} | ${wall} |`);
+}
