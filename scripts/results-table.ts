@@ -4,19 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-interface Summary {
-  env: string;
-  algo: string;
-  preset: string;
-  seed: number;
-  steps: number;
-  evalReturnMean: number;
-  evalReturnStd: number;
-  wallSeconds: number;
-  stepsPerSecond: number;
-  backend: string;
-}
+import type { Summary } from '@chainrule/ddpg';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {

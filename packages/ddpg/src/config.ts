@@ -62,35 +62,7 @@ export const DEFAULT_PRESET = 'tuned';
  * - `td3`: the TD3 algorithm with its paper's settings.
  * - `dpg`: the on-policy DPG baseline (Silver et al. 2014).
  */
-export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentConfig>> = {
-  tuned: {
-    algo: 'ddpg',
-    preset: 'tuned',
-    actorHidden: [256, 256],
-    criticHidden: [256, 256],
-    batchNorm: false,
-    actionLayer: 1,
-    finalInit: 3e-3,
-    actorLr: 1e-3,
-    criticLr: 1e-3,
-    criticWeightDecay: 0,
-    gamma: 0.99,
-    tau: 5e-3,
-    hardUpdateEvery: 0,
-    batchSize: 256,
-    bufferSize: 1_000_000,
-    startSteps: 1000,
-    learningStarts: 1000,
-    noise: 'gaussian',
-    noiseSigma: 0.1,
-    noiseDecay: 1,
-    actorUpdate: 'chain',
-    policyDelay: 1,
-    targetNoise: 0,
-    targetNoiseClip: 0,
-    rewardScale: 1,
-    normalizeObs: false,
-  },
+const BASE_PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
   paper: {
     algo: 'ddpg',
     preset: 'paper',
@@ -175,6 +147,19 @@ export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentCo
     rewardScale: 1,
     normalizeObs: false,
   },
+};
+
+export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentConfig>> = {
+  // DDPG with TD3's settings minus TD3's three changes (twin critics, delay, smoothing).
+  tuned: {
+    ...BASE_PRESETS.td3,
+    algo: 'ddpg',
+    preset: 'tuned',
+    policyDelay: 1,
+    targetNoise: 0,
+    targetNoiseClip: 0,
+  },
+  ...BASE_PRESETS,
 };
 
 /** A preset with overrides applied and validated; a bad value is a clear error naming the field. */
