@@ -22,6 +22,7 @@ export interface RuleContext {
   /** The op's output. */
   readonly output: Var;
   /** The op's attributes. */
+  // biome-ignore lint/suspicious/noExplicitAny: each rule reads the attributes its op recorded.
   readonly attrs: Readonly<Record<string, any>>;
   /** Which inputs need a gradient; a rule may skip work for the others. */
   readonly needs: readonly boolean[];

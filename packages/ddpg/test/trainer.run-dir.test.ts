@@ -234,7 +234,9 @@ describe('trainer error paths', () => {
     expect(() => makeConfig('paper', { tau: -0.1, actorLr: 0 })).toThrow(/tau.*actorLr|actorLr.*tau/);
     expect(() => makeConfig('paper', { bogus: 1 } as never)).toThrow(/bogus/);
     expect(() => makeConfig('td3', { actionLayer: 3 })).toThrow(/actionLayer 3 exceeds/);
-    expect(() => makeConfig('foo' as never)).toThrow(/unknown preset "foo"; known presets: tuned, paper, td3, dpg/);
+    expect(() => makeConfig('foo' as never)).toThrow(
+      /unknown preset "foo"; known presets: tuned, paper, td3, dpg/,
+    );
     // Undefined overrides are ignored (what the CLI passes for flags not given).
     expect(makeConfig('paper', { gamma: undefined })).toEqual(makeConfig('paper'));
   });
