@@ -7,54 +7,21 @@
  * @module
  */
 import { DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import * as T from '@chainrule/tensor';
 import { getKernel, Rng, registerKernel, setBackend } from '@chainrule/tensor';
 
 const B = process.env.B ?? 'js';
 setBackend(B);
 const times = new Map<string, [number, number]>();
-for (const op of [
-  'neg',
-  'exp',
-  'log',
-  'sqrt',
-  'square',
-  'abs',
-  'sign',
-  'reciprocal',
-  'tanh',
-  'sigmoid',
-  'relu',
-  'clip',
-  'add',
-  'sub',
-  'mul',
-  'div',
-  'pow',
-  'maximum',
-  'minimum',
-  'equal',
-  'notEqual',
-  'less',
-  'lessEqual',
-  'greater',
-  'greaterEqual',
-  'where',
-  'broadcastTo',
-  'sum',
-  'max',
-  'min',
-  'matmul',
-  'fusedDense',
-  'transpose',
-  'slice',
-  'pad',
-  'concat',
-  'gather',
-  'scatterAdd',
-  'cast',
-  'adamUpdate',
-  'lerp',
-]) {
+// Every kernel name the ops layer can run.
+const OPS = [
+  ...T.UNARY_OPS,
+  ...T.BINARY_OPS,
+  ...T.COMPARISON_OPS,
+  ...['clip', 'where', 'broadcastTo', 'sum', 'max', 'min', 'matmul', 'fusedDense', 'transpose'],
+  ...['slice', 'pad', 'concat', 'gather', 'scatterAdd', 'cast', 'adamUpdate', 'lerp'],
+];
+for (const op of OPS) {
   const k = getKernel(op, B);
   if (!k) continue;
   registerKernel({

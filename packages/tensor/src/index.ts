@@ -57,7 +57,7 @@ export { ChainruleError, fmtShape } from './errors.ts';
 export * from './ops.ts';
 export { Rng, type RngState } from './rng.ts';
 export { type OutSpec, runKernel } from './run.ts';
-export { scopeDepth, tidy } from './scope.ts';
+export { tidy } from './scope.ts';
 export {
   assertValidShape,
   broadcastShapes,

@@ -63,8 +63,3 @@ export function tidy<R>(
   if (before) for (const t of before) if (t && !kept.has(t)) t.dispose();
   return result;
 }
-
-/** How many scopes are open (for tests). */
-export function scopeDepth(): number {
-  return scopes.length;
-}
