@@ -12,6 +12,13 @@ export interface TfjsInfo {
   readonly wasm: { readonly simd: boolean; readonly threads: boolean } | null;
 }
 
+/** jax-js details (see `contenders/jaxjs.ts`). */
+export interface JaxjsInfo {
+  readonly version: string;
+  /** jax-js starts wasm worker threads only when `SharedArrayBuffer` and a global `Worker` exist. */
+  readonly threads: boolean;
+}
+
 export interface MachineInfo {
   /** CPU model string. */
   readonly cpu: string;
@@ -27,9 +34,13 @@ export interface MachineInfo {
   readonly gpujsMode: string | null;
   /** tfjs version and wasm features, or `null` when no tfjs contender ran. */
   readonly tfjs: TfjsInfo | null;
+  /** jax-js version and thread support, or `null` when no jax-js contender ran. */
+  readonly jaxjs: JaxjsInfo | null;
 }
 
-export function machineInfo(extra: { gpujsMode?: string | null; tfjs?: TfjsInfo | null } = {}): MachineInfo {
+export function machineInfo(
+  extra: { gpujsMode?: string | null; tfjs?: TfjsInfo | null; jaxjs?: JaxjsInfo | null } = {},
+): MachineInfo {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -39,5 +50,6 @@ export function machineInfo(extra: { gpujsMode?: string | null; tfjs?: TfjsInfo 
     platform: `${process.platform}-${process.arch} (${os.release()})`,
     gpujsMode: extra.gpujsMode ?? null,
     tfjs: extra.tfjs ?? null,
+    jaxjs: extra.jaxjs ?? null,
   };
 }

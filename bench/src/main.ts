@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: same-run benchmarks of chainrule against TensorFlow.js.
+ * `pnpm bench`: same-run benchmarks of chainrule against TensorFlow.js (and jax-js, when
+ * its optional dependency is installed).
  *
  * Writes `latest.json`, `latest.md` and `ratios.svg` into the output directory.
  * {@link runBench} is the programmatic entry point (used by the tests).
@@ -14,6 +15,7 @@ import { gpujsMode, listBackends } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';
+import { jaxjsContenders, jaxjsInfo } from './contenders/jaxjs.ts';
 import { tfjsContenders } from './contenders/tfjs.ts';
 import { tfjsInfo } from './contenders/tfjs-env.ts';
 import {
@@ -49,7 +51,7 @@ export interface RunBenchOptions {
   progress?: boolean;
   /** Cases to run (default: {@link defaultCases}). */
   cases?: BenchCase[];
-  /** Contenders (default: tfjs-wasm, tfjs-cpu and chainrule's). */
+  /** Contenders (default: {@link defaultContenders}). */
   contenders?: Contender[];
   /** Sampling plan override (default: quick or full plan). */
   plan?: SamplingPlan;
@@ -66,9 +68,20 @@ export interface RunBenchResult {
   readonly files: WrittenFiles;
 }
 
-/** The default contenders: tfjs on wasm (the baseline), tfjs on cpu, then chainrule's. */
-export function defaultContenders(): Contender[] {
-  return [...tfjsContenders('wasm'), ...tfjsContenders('cpu'), ...chainruleContenders()];
+/**
+ * The default contenders: tfjs on wasm (the baseline), tfjs on cpu, chainrule's, then
+ * jax-js' when `@jax-js/jax` (an optional dependency) is installed; otherwise one line
+ * goes to `log` and the run goes on without them.
+ */
+export async function defaultContenders(
+  log: (message: string) => void = console.error,
+): Promise<Contender[]> {
+  return [
+    ...tfjsContenders('wasm'),
+    ...tfjsContenders('cpu'),
+    ...chainruleContenders(),
+    ...(await jaxjsContenders(log)),
+  ];
 }
 
 function commandFor(o: RunBenchOptions): string {
@@ -85,7 +98,7 @@ function commandFor(o: RunBenchOptions): string {
 export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const cases = (opts.cases ?? defaultCases()).filter((c) => opts.full || !c.fullOnly);
-  const contenders = opts.contenders ?? defaultContenders();
+  const contenders = opts.contenders ?? (await defaultContenders(log));
   const plan = opts.plan ?? (opts.quick ? QUICK_PLAN : FULL_PLAN);
   const filter = opts.filter?.toLowerCase();
 
@@ -159,12 +172,14 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
 
   computeRatios(rows);
   const usesTfjs = tasks.some((t) => t.c.impl === 'tfjs');
+  const usesJaxjs = tasks.some((t) => t.c.impl === 'jax-js');
   const usesGpujs = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend === 'gpujs');
   const detectedGpujsMode = usesGpujs && listBackends().includes('gpujs') ? gpujsMode() : null;
   const report: Report = {
     machine: machineInfo({
       gpujsMode: opts.gpujsMode ?? detectedGpujsMode,
       tfjs: usesTfjs ? await tfjsInfo() : null,
+      jaxjs: usesJaxjs ? await jaxjsInfo() : null,
     }),
     command: opts.command ?? commandFor(opts),
     convention: CONVENTION,
@@ -176,13 +191,15 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
 
 const HELP = `Usage: pnpm bench [options]
 
-Same-run benchmarks of chainrule against TensorFlow.js (tfjs-wasm is the baseline:
+Same-run benchmarks of chainrule against TensorFlow.js, and against jax-js when the
+optional @jax-js/jax is installed (tfjs-wasm is the baseline:
 speedup = median(tfjs-wasm) / median(contender)).
 
 Options:
   --full             also run the end-to-end case (e2e pendulum 20k paper)
   --filter <text>    only run (case, contender) pairs whose "<case> <impl>-<backend>"
-                     contains <text> (case-insensitive), e.g. "matmul", "tfjs-cpu", "ddpg"
+                     contains <text> (case-insensitive), e.g. "matmul", "tfjs-cpu", "ddpg",
+                     "jax-js"
   --out <dir>        output directory (default: bench/results)
   --quick            very few samples (smoke test; numbers are noisy)
   --help             show this help

@@ -60,8 +60,9 @@ const escapeCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g,
 /** The Markdown report. */
 export function renderMarkdown(report: Report, cases: readonly BenchCase[]): string {
   const { machine } = report;
+  const hasJaxjs = report.results.some((r) => r.impl === 'jax-js');
   const lines: string[] = [];
-  lines.push('# chainrule vs TensorFlow.js — benchmark results', '');
+  lines.push(`# chainrule vs TensorFlow.js${hasJaxjs ? ' and jax-js' : ''} — benchmark results`, '');
   lines.push(`Generated ${machine.date} by \`${report.command}\`.`, '');
   lines.push('| machine | |', '|---|---|');
   lines.push(`| CPU | ${escapeCell(machine.cpu)} (${machine.cores} logical cores) |`);
@@ -71,6 +72,11 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     const w = machine.tfjs.wasm;
     const wasm = w ? `SIMD ${w.simd ? 'on' : 'off'}, threads ${w.threads ? 'on' : 'off'}` : 'not initialised';
     lines.push(`| tfjs | ${machine.tfjs.version} (wasm backend: ${wasm}) |`);
+  }
+  if (machine.jaxjs) {
+    lines.push(
+      `| jax-js | ${machine.jaxjs.version} (wasm device, threads ${machine.jaxjs.threads ? 'on' : 'off'}) |`,
+    );
   }
   lines.push(`| gpu.js mode | ${machine.gpujsMode ?? '— (not used)'} |`, '');
   lines.push(
@@ -87,7 +93,7 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     if (rows.length === 0) {
       lines.push(
         c.fullOnly
-          ? '_No contender ran this case (end-to-end wall time is measured for chainrule only; tfjs has no e2e contender)._'
+          ? '_No contender ran this case (end-to-end wall time is measured for chainrule only; tfjs and jax-js have no e2e contender)._'
           : '_No contender ran this case._',
         '',
       );
@@ -118,14 +124,19 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
   lines.push('## Notes', '');
   lines.push(
     '- Correctness before speed: matmul, dense, batch-norm and Adam outputs are compared with float64 references computed by plain JS loops on the same seeded float32 inputs, with float32 error bounds; a `mismatch` row is still timed but excluded from ratios.',
-    '- Leak check: for contenders that expose a live-object count (tfjs: `tf.memory().numTensors`), the count must be the same before and after the warm-up and timed iterations.',
+    '- Leak check: for contenders that expose a live-object count (tfjs: `tf.memory().numTensors`; chainrule: wasm heap blocks / gpujs storages; jax-js: live wasm buffers), the count must be the same before and after the warm-up and timed iterations.',
     '- DDPG `paper`: actor 400/300 with BN after both hidden layers, critic with BN on layer 1 only and the action joining at layer 2; target networks also use training-mode BN (batch statistics of the next-state batch); critic loss = MSE + 1e-2 · ½ Σ w² over weight matrices only; Adam ε = 1e-8. BN running-statistic updates are not part of the tfjs update.',
     '- DDPG `td3`: one iteration is one full TD3 cycle = 2 critic updates + 1 actor update + 1 soft update of all target networks; target-policy noise N(0, 0.2²) clipped to ±0.5, generated with a fixed seed.',
     '- tfjs-wasm runs a matmul through XNNPACK only when neither operand is transposed, caching the packed B per tensor (so the matmul cases measure it with B already packed); the transposed products of every backward pass use a scalar blocked loop, which dominates its dense and DDPG times.',
     '- Adam and DDPG iterations read back nothing but the critic loss (DDPG, one scalar per critic update): the tfjs cpu and wasm backends execute eagerly and synchronously, so all work is done when the call returns.',
     '- `e2e pendulum 20k paper` runs only with `--full` and is chainrule-only wall time.',
-    '',
   );
+  if (hasJaxjs) {
+    lines.push(
+      "- jax-js runs on its wasm device (single-threaded in Node: it starts workers only when a global `Worker` exists), every case through `jit`: pure functions of parameter pytrees with `valueAndGrad`/`grad`; a DDPG row is one jitted program for the whole cycle, with a hand-written Adam (tfjs' formula). Tracing and kernel compilation happen in `setup()`. Its execution is lazy, so each iteration ends with a readback that dispatches everything (results, the critic losses, or the Adam step counter). TD3 noise comes from a jax PRNG key, so its draws differ from tfjs'. Leak check: live wasm buffers (reference counts mirrored from its backend).",
+    );
+  }
+  lines.push('');
   return `${lines.join('\n')}`;
 }
 
