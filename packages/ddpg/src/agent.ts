@@ -135,7 +135,12 @@ export class DDPG {
       rng: this.initRng,
     });
     // Parameter-space noise perturbs weights; LayerNorm keeps perturbations comparable across layers.
-    const actorNet = { ...net(config.actorHidden), layerNorm: config.noise === 'param' };
+    const actorNet = {
+      ...net(config.actorHidden),
+      layerNorm: config.noise === 'param',
+      output: config.actorOutput,
+      outputBias: config.actorBias,
+    };
     this.actor = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);
     this.critic = new Critic(obsDim, actDim, config.actionLayer, net(config.criticHidden));
     this.actorTarget = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);

@@ -9,8 +9,13 @@ import { z } from 'zod';
 export const configSchema = z
   .object({
     algo: z.enum(['ddpg', 'td3', 'dpg']),
-    preset: z.enum(['tuned', 'paper', 'td3', 'dpg']),
-    actorHidden: z.array(z.number().int().positive()).min(1),
+    preset: z.enum(['tuned', 'paper', 'td3', 'dpg', 'lqr']),
+    /** Hidden layer sizes of the actor; empty (with `actorOutput: 'linear'`) is a linear policy. */
+    actorHidden: z.array(z.number().int().positive()),
+    /** The actor's output: tanh scaled to the action bounds, or linear (unbounded; the env clips). */
+    actorOutput: z.enum(['tanh', 'linear']),
+    /** Whether the actor's final layer has a bias (false: u = Wx through the bounds' centre). */
+    actorBias: z.boolean(),
     criticHidden: z.array(z.number().int().positive()).min(1),
     /** BatchNorm in the actor and in the critic's state path (the paper). */
     batchNorm: z.boolean(),
@@ -61,12 +66,15 @@ export const DEFAULT_PRESET = 'tuned';
  * - `paper`: Lillicrap et al. 2016, §7, as published.
  * - `td3`: the TD3 algorithm with its paper's settings.
  * - `dpg`: the on-policy DPG baseline (Silver et al. 2014).
+ * - `lqr`: DDPG with a linear policy, for LQR-v0 (see the comment on the entry).
  */
 const BASE_PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
   paper: {
     algo: 'ddpg',
     preset: 'paper',
     actorHidden: [400, 300],
+    actorOutput: 'tanh',
+    actorBias: true,
     criticHidden: [400, 300],
     batchNorm: true,
     actionLayer: 2,
@@ -95,6 +103,8 @@ const BASE_PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
     algo: 'td3',
     preset: 'td3',
     actorHidden: [256, 256],
+    actorOutput: 'tanh',
+    actorBias: true,
     criticHidden: [256, 256],
     batchNorm: false,
     actionLayer: 1,
@@ -123,6 +133,8 @@ const BASE_PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
     algo: 'dpg',
     preset: 'dpg',
     actorHidden: [32],
+    actorOutput: 'tanh',
+    actorBias: true,
     criticHidden: [64, 64],
     batchNorm: false,
     actionLayer: 1,
@@ -149,7 +161,10 @@ const BASE_PRESETS: Readonly<Record<'paper' | 'td3' | 'dpg', AgentConfig>> = {
   },
 };
 
-export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentConfig>> = {
+/** The preset names. */
+export type PresetName = AgentConfig['preset'];
+
+export const PRESETS: Readonly<Record<PresetName, AgentConfig>> = {
   // DDPG with TD3's settings minus TD3's three changes (twin critics, delay, smoothing).
   tuned: {
     ...BASE_PRESETS.td3,
@@ -160,10 +175,35 @@ export const PRESETS: Readonly<Record<'tuned' | 'paper' | 'td3' | 'dpg', AgentCo
     targetNoiseClip: 0,
   },
   ...BASE_PRESETS,
+  // DDPG for LQR-v0 (train 20,000 steps): a linear policy u = Wx (no hidden layer, no tanh,
+  // no bias; the class of the optimum u = −Kx) and a small ReLU critic. Gaussian noise of σ 2
+  // (a third of the largest optimal action) gives the critic enough spread in a to resolve
+  // ∂Q/∂a, whose curvature R + BᵀPB is small; τ 0.05 spreads values through the target
+  // quickly enough that the first actor steps do not follow an untrained critic into an
+  // unstable gain; rewards are divided by 10.
+  lqr: {
+    ...BASE_PRESETS.td3,
+    algo: 'ddpg',
+    preset: 'lqr',
+    actorHidden: [],
+    actorOutput: 'linear',
+    actorBias: false,
+    criticHidden: [64, 64],
+    actorLr: 3e-4,
+    criticLr: 1e-3,
+    tau: 0.05,
+    startSteps: 0,
+    learningStarts: 1000,
+    noiseSigma: 2,
+    policyDelay: 1,
+    targetNoise: 0,
+    targetNoiseClip: 0,
+    rewardScale: 0.1,
+  },
 };
 
 /** A preset with overrides applied and validated; a bad value is a clear error naming the field. */
-export function makeConfig(preset: keyof typeof PRESETS, overrides: Partial<AgentConfig> = {}): AgentConfig {
+export function makeConfig(preset: PresetName, overrides: Partial<AgentConfig> = {}): AgentConfig {
   const base = PRESETS[preset];
   if (!base) throw new Error(`unknown preset "${preset}"; known presets: ${Object.keys(PRESETS).join(', ')}`);
   const merged = {
@@ -176,6 +216,11 @@ export function makeConfig(preset: keyof typeof PRESETS, overrides: Partial<Agen
       .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
       .join('; ');
     throw new Error(`invalid hyperparameters: ${issues}`);
+  }
+  if (parsed.data.actorHidden.length === 0 && parsed.data.actorOutput === 'tanh') {
+    throw new Error(
+      "invalid hyperparameters: actorHidden: an actor without hidden layers needs actorOutput 'linear' (a linear policy); got actorOutput 'tanh'",
+    );
   }
   if (parsed.data.actionLayer > parsed.data.criticHidden.length) {
     throw new Error(

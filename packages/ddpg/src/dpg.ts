@@ -49,13 +49,11 @@ export class DPG {
       finalInit: config.finalInit,
       rng: this.initRng,
     });
-    this.actor = new Actor(
-      spaces.obsDim,
-      spaces.actDim,
-      spaces.actionLow,
-      spaces.actionHigh,
-      net(config.actorHidden),
-    );
+    this.actor = new Actor(spaces.obsDim, spaces.actDim, spaces.actionLow, spaces.actionHigh, {
+      ...net(config.actorHidden),
+      output: config.actorOutput,
+      outputBias: config.actorBias,
+    });
     this.critic = new Critic(spaces.obsDim, spaces.actDim, config.actionLayer, net(config.criticHidden));
     this.actorOpt = new Adam(this.actor.parameters(), { lr: config.actorLr });
     this.criticOpt = new Adam(this.critic.parameters(), {

@@ -12,7 +12,14 @@ export {
   type Transition,
   type UpdateStats,
 } from './agent.ts';
-export { type AgentConfig, configSchema, DEFAULT_PRESET, makeConfig, PRESETS } from './config.ts';
+export {
+  type AgentConfig,
+  configSchema,
+  DEFAULT_PRESET,
+  makeConfig,
+  PRESETS,
+  type PresetName,
+} from './config.ts';
 export { DPG } from './dpg.ts';
 export * from './envs/index.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';

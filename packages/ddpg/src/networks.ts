@@ -17,17 +17,31 @@ export interface NetworkOptions {
   layerNorm?: boolean;
   finalInit: number;
   rng: Rng;
+  /**
+   * Actor only: `'tanh'` (default) squashes into the action bounds; `'linear'` outputs
+   * `offset + z` unbounded (the environment clips), a linear policy when `hidden` is empty.
+   */
+  output?: 'tanh' | 'linear';
+  /** Actor only: whether the final layer has a bias (default true). */
+  outputBias?: boolean;
 }
 
 /**
  * The deterministic policy: hidden layers Linear → (BatchNorm or LayerNorm, if asked) → ReLU, then a final
  * Linear drawn from U(±finalInit) and tanh, scaled to the action bounds:
  * a = low + (tanh(z) + 1)/2 · (high − low).
+ *
+ * With `output: 'linear'` the final layer has no tanh and no scale: a = (low + high)/2 + z,
+ * unbounded (actions are clipped where they meet the environment). With no hidden layers
+ * and `outputBias: false` that is the static state feedback u = Wx (plus the bounds' centre),
+ * the function class of the LQR optimum u = −Kx; a tanh output would saturate where the
+ * critic's gradient vanishes.
  */
 export class Actor extends Module {
   readonly layers: Linear[] = [];
   readonly norms: (BatchNorm1d | LayerNorm)[] = [];
   readonly out: Linear;
+  readonly output: 'tanh' | 'linear';
   private readonly scale: Var;
   private readonly offset: Var;
 
@@ -52,12 +66,14 @@ export class Actor extends Module {
       if (norm === 'ln') this.norms.push(this.registerModule(`ln${i + 1}`, new LayerNorm(h)));
       inDim = h;
     });
+    this.output = options.output ?? 'tanh';
     this.out = this.registerModule(
       'out',
       new Linear(inDim, actDim, {
         rng: options.rng,
         init: { uniform: [-options.finalInit, options.finalInit] },
-        activation: 'tanh',
+        activation: this.output === 'tanh' ? 'tanh' : 'linear',
+        bias: options.outputBias ?? true,
       }),
     );
     const lo = Float32Array.from(low);
@@ -72,7 +88,8 @@ export class Actor extends Module {
       h = l.forward(h);
       if (this.norms[i]) h = A.relu(this.norms[i]!.forward(h));
     });
-    return A.add(A.mul(this.out.forward(h), this.scale), this.offset);
+    const z = this.out.forward(h);
+    return this.output === 'tanh' ? A.add(A.mul(z, this.scale), this.offset) : A.add(z, this.offset);
   }
 }
 

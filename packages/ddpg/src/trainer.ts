@@ -16,6 +16,7 @@ import { DPG } from './dpg.ts';
 import {
   type Env,
   type EnvState,
+  LqrEnv,
   makeEnv,
   NormalizeObservation,
   type RunningMeanStdState,
@@ -92,6 +93,11 @@ export interface Summary {
   wallSeconds: number;
   stepsPerSecond: number;
   backend: string;
+  /**
+   * Environments whose optimum is known (LQR-v0): the optimal policy's mean return on the
+   * same evaluation episodes, so `evalReturnMean / optimalReturnMean` is the cost ratio.
+   */
+  optimalReturnMean?: number;
 }
 
 /** An agent the trainer can drive. */
@@ -403,6 +409,13 @@ export async function train(
     stepsPerSecond: step / wallSeconds,
     backend: getBackend().name,
   };
+  const base = makeEnv(options.env).env;
+  if (base instanceof LqrEnv) {
+    summary.optimalReturnMean = base.evaluateOptimalPolicy(
+      options.evalEpisodes,
+      seed + EVAL_SEED_OFFSET,
+    ).meanReturn;
+  }
   if (out) {
     checkpoint();
     writeFileAtomicSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -215,3 +215,36 @@ describe('the actor-gradient graph', () => {
     expect(m).toContain('classDef leaf');
   });
 });
+
+describe('the linear actor (actorOutput linear, no hidden layer)', () => {
+  it('computes a = centre + sW, with or without a bias, and no tanh', () => {
+    const rng = new Rng(3);
+    const opts = { hidden: [], batchNorm: false, finalInit: 0.5, rng, output: 'linear' as const };
+    const actor = new Actor(OBS, ACT, LOW, HIGH, { ...opts, outputBias: false });
+    expect(actor.out.bias).toBeUndefined();
+    expect(actor.parameters()).toHaveLength(1);
+    const W = actor.out.weight.value.toArray() as number[][];
+    const s = [
+      [3, -2, 1],
+      [0.5, 0, -4],
+    ];
+    const a = actor.forward(A.variable(T.tensor(s))).value.toArray() as number[][];
+    const centre = LOW.map((l, j) => (l + HIGH[j]!) / 2);
+    for (let i = 0; i < s.length; i++) {
+      for (let j = 0; j < ACT; j++) {
+        // Far outside tanh's range on purpose: the linear actor does not squash.
+        const expected = centre[j]! + s[i]!.reduce((acc, x, k) => acc + x * W[k]![j]!, 0);
+        expect(a[i]![j]).toBeCloseTo(expected, 5);
+      }
+    }
+    const withBias = new Actor(OBS, ACT, LOW, HIGH, opts);
+    expect(withBias.parameters()).toHaveLength(2);
+  });
+
+  it('makeConfig accepts an empty actorHidden only with a linear output', () => {
+    expect(() => makeConfig('tuned', { actorHidden: [] })).toThrow(/actorHidden.*linear/);
+    const c = makeConfig('tuned', { actorHidden: [], actorOutput: 'linear', actorBias: false });
+    expect(c.actorHidden).toEqual([]);
+    expect(makeConfig('lqr')).toMatchObject({ actorHidden: [], actorOutput: 'linear', actorBias: false });
+  });
+});

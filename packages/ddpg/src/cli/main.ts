@@ -12,7 +12,7 @@ import { writeFileAtomicSync } from '@chainrule/nn';
 import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS } from '../config.ts';
+import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS, type PresetName } from '../config.ts';
 import { listEnvs } from '../envs/index.ts';
 import { episodeSvg } from '../render.ts';
 import { evaluate, loadRun, type Progress, recordEpisode, train } from '../trainer.ts';
@@ -53,7 +53,7 @@ function chooseBackend(name: string | undefined): void {
 
 interface TrainFlags {
   env: string;
-  preset: 'tuned' | 'paper' | 'td3' | 'dpg';
+  preset: PresetName;
   algo?: 'ddpg' | 'td3' | 'dpg';
   actorLr?: number;
   criticLr?: number;
