@@ -13,9 +13,9 @@ export const configSchema = z
     /** Hidden layer sizes of the actor; empty (with `actorOutput: 'linear'`) is a linear policy. */
     actorHidden: z.array(z.number().int().positive()),
     /** The actor's output: tanh scaled to the action bounds, or linear (unbounded; the env clips). */
-    actorOutput: z.enum(['tanh', 'linear']),
+    actorOutput: z.enum(['tanh', 'linear']).default('tanh'),
     /** Whether the actor's final layer has a bias (false: u = Wx through the bounds' centre). */
-    actorBias: z.boolean(),
+    actorBias: z.boolean().default(true),
     criticHidden: z.array(z.number().int().positive()).min(1),
     /** BatchNorm in the actor and in the critic's state path (the paper). */
     batchNorm: z.boolean(),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadSync, saveSync, writeFileAtomicSync } from '@chainrule/nn';
 import { getBackend } from '@chainrule/tensor';
 import { type AgentMeta, DDPG, TD3, type UpdateStats } from './agent.ts';
-import type { AgentConfig } from './config.ts';
+import { type AgentConfig, configSchema } from './config.ts';
 import { DPG } from './dpg.ts';
 import {
   type Env,
@@ -451,6 +451,13 @@ export function loadRun(dir: string): LoadedRun {
   }
   if (m.version !== 1 || typeof m.env !== 'string' || !m.config)
     throw new Error(`${manifestPath} is not a chainrule checkpoint manifest`);
+  // Fields added later (actorOutput, actorBias) take their defaults, so older runs still load.
+  const parsed = configSchema.safeParse(m.config);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new Error(`${manifestPath}: invalid config: ${issues.join('; ')}`);
+  }
+  m.config = parsed.data;
   const { env } = buildEnv(m.env, m.config);
   const agent = makeAgent(env, m.config, m.seed);
   if (agent instanceof DDPG) {

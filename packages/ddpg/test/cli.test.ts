@@ -286,6 +286,34 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(e.err).toMatch(/loading dpg agents is not supported/);
   });
 
+  it('an lqr-preset run on LQR-v0 reports the optimum in summary.json and eval', async () => {
+    const lqrRun = join(root, 'lqr-run');
+    const t = await run(
+      '--preset',
+      'lqr',
+      '--env',
+      'LQR-v0',
+      '--steps',
+      '300',
+      '--eval-episodes',
+      '2',
+      '--no-progress',
+      '--out',
+      lqrRun,
+    );
+    expect(t.code).toBe(0);
+    const summary = JSON.parse(t.out);
+    expect(summary).toMatchObject({ env: 'LQR-v0', algo: 'ddpg', preset: 'lqr', steps: 300 });
+    expect(summary.optimalReturnMean).toBeLessThan(0);
+    const e = await run('eval', '--run', lqrRun, '--episodes', '3');
+    expect(e.code).toBe(0);
+    const r = JSON.parse(e.out);
+    expect(r.optimalMean).toBeLessThan(0);
+    expect(r.costRatio).toBeCloseTo(r.mean / r.optimalMean, 12);
+    // No policy beats the optimum on the same episodes.
+    expect(r.costRatio).toBeGreaterThanOrEqual(1 - 1e-9);
+  });
+
   it('--max-episodes sets the number of steps from the episode length', async () => {
     const dir = join(root, 'episodes');
     const t = await run(

@@ -268,4 +268,29 @@ describe('trainer error paths', () => {
     writeFileSync(join(dir, 'manifest.json'), '{"version": 2}');
     expect(() => loadRun(bad)).toThrow(/not a chainrule checkpoint manifest/);
   });
+
+  it('loadRun validates the manifest config, and loads runs written before actorOutput/actorBias', () => {
+    const src = join(root, 'run', 'checkpoint');
+    const manifest = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8'));
+    const copy = (name: string, edit: (config: Record<string, unknown>) => void) => {
+      const dir = join(root, name, 'checkpoint');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'agent.safetensors'), readFileSync(join(src, 'agent.safetensors')));
+      const config = { ...manifest.config };
+      edit(config);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, config }));
+      return join(root, name);
+    };
+    const badGamma = copy('bad-config', (c) => {
+      c.gamma = 2;
+    });
+    expect(() => loadRun(badGamma)).toThrow(/manifest\.json: invalid config: gamma/);
+    const old = copy('old-config', (c) => {
+      delete c.actorOutput;
+      delete c.actorBias;
+    });
+    const run = loadRun(old);
+    expect(run.agent.config.actorOutput).toBe('tanh');
+    expect(run.agent.config.actorBias).toBe(true);
+  });
 });

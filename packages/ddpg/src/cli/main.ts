@@ -13,7 +13,7 @@ import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS, type PresetName } from '../config.ts';
-import { listEnvs } from '../envs/index.ts';
+import { LqrEnv, listEnvs, makeEnv } from '../envs/index.ts';
 import { episodeSvg } from '../render.ts';
 import { evaluate, loadRun, type Progress, recordEpisode, train } from '../trainer.ts';
 
@@ -180,7 +180,12 @@ function envLimit(env: string): number {
 function runEval(flags: { run: string; episodes: number; seed?: number; backend?: string }): void {
   chooseBackend(flags.backend);
   const run = loadRun(flags.run);
-  const r = evaluate(run.agent, run.env, flags.episodes, flags.seed ?? run.seed + 2_000_000, run.normStats);
+  const seed = flags.seed ?? run.seed + 2_000_000;
+  const r = evaluate(run.agent, run.env, flags.episodes, seed, run.normStats);
+  // Environments with a known optimum (LQR-v0): the optimal policy on the same episodes.
+  const base = makeEnv(run.env).env;
+  const optimalMean =
+    base instanceof LqrEnv ? base.evaluateOptimalPolicy(flags.episodes, seed).meanReturn : undefined;
   console.log(
     JSON.stringify(
       {
@@ -190,6 +195,7 @@ function runEval(flags: { run: string; episodes: number; seed?: number; backend?
         mean: r.mean,
         std: r.std,
         returns: r.returns,
+        ...(optimalMean !== undefined ? { optimalMean, costRatio: r.mean / optimalMean } : {}),
       },
       null,
       2,
