@@ -75,6 +75,17 @@ export interface BenchCase {
   reference?(): Reference;
 }
 
+/** Concatenate read-back parts into one Float32Array (the layout of a case's output). */
+export function concatParts(parts: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Unit roundoff of float32. */
 const U32 = 2 ** -24;
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BenchCase, CASE, compareOutput, defaultCases, matmulCase } from '../src/cases.ts';
+import { type BenchCase, CASE, compareOutput, concatParts, defaultCases, matmulCase } from '../src/cases.ts';
 import {
   jaxjsAdam,
   jaxjsBatchnorm,
@@ -47,16 +47,8 @@ async function checkOnce(c: Contender, bc: BenchCase): Promise<void> {
 }
 
 /** Flattened `initParams`-order values of tfjs variables. */
-const flat = (vs: { dataSync(): ArrayLike<number> }[]): Float32Array => {
-  const parts = vs.map((v) => v.dataSync());
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const flat = (vs: { dataSync(): ArrayLike<number> }[]): Float32Array =>
+  concatParts(vs.map((v) => v.dataSync()));
 
 describe.skipIf(!env)('jax-js contenders', () => {
   it('load with a live-buffer count and cover every case but e2e', async () => {

@@ -37,7 +37,7 @@ import {
   wasmMemoryStats,
   withBackend,
 } from '@chainrule/tensor';
-import { CASE } from '../cases.ts';
+import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
 import {
   adamInputs,
@@ -95,17 +95,6 @@ function backendNote(backend: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Concatenate read-back parts into one Float32Array. */
-function concat(parts: readonly ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const f32 = (t: Tensor): Float32Array => {

@@ -39,7 +39,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as JaxModule from '@jax-js/jax';
-import { CASE } from '../cases.ts';
+import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
 import {
   adamInputs,
@@ -67,17 +67,6 @@ type JArray = JaxModule.Array;
 const DEVICE = 'wasm';
 /** Seed of the TD3 target-policy noise key. */
 const NOISE_SEED = 1;
-
-/** Concatenate read-back parts into one Float32Array. */
-function concat(parts: readonly ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Read an array back into a Float32Array (consumes `a`). */
 function f32(a: JArray): Float32Array {

@@ -7,7 +7,7 @@
  */
 
 import * as tf from '@tensorflow/tfjs';
-import { CASE } from '../cases.ts';
+import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
 import {
   adamInputs,
@@ -22,17 +22,6 @@ import { liveTensors, type TfjsBackend, useTfjsBackend } from './tfjs-env.ts';
 import { TfDdpg, tfAdam, variableFrom } from './tfjs-nets.ts';
 
 export type { TfjsBackend } from './tfjs-env.ts';
-
-/** Concatenate read-back parts into one Float32Array. */
-function concat(parts: readonly ArrayLike<number>[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const common = (caseName: string, backend: TfjsBackend) =>
   ({ case: caseName, impl: 'tfjs', backend, liveObjects: liveTensors }) as const;
