@@ -35,6 +35,7 @@ export {
   type LoadedRun,
   loadRun,
   makeAgent,
+  optimalReturnMean,
   type Progress,
   recordEpisode,
   type Summary,

@@ -409,13 +409,8 @@ export async function train(
     stepsPerSecond: step / wallSeconds,
     backend: getBackend().name,
   };
-  const base = makeEnv(options.env).env;
-  if (base instanceof LqrEnv) {
-    summary.optimalReturnMean = base.evaluateOptimalPolicy(
-      options.evalEpisodes,
-      seed + EVAL_SEED_OFFSET,
-    ).meanReturn;
-  }
+  const optimal = optimalReturnMean(options.env, options.evalEpisodes, seed + EVAL_SEED_OFFSET);
+  if (optimal !== undefined) summary.optimalReturnMean = optimal;
   if (out) {
     checkpoint();
     writeFileAtomicSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
@@ -437,6 +432,15 @@ export interface LoadedRun {
   seed: number;
   agent: Agent;
   normStats: RunningMeanStdState | undefined;
+}
+
+/**
+ * For an environment whose optimum is known (LQR-v0), the optimal policy's mean return on
+ * the episodes {@link evaluate} runs with the same `episodes` and `seed`; otherwise undefined.
+ */
+export function optimalReturnMean(envId: string, episodes: number, seed: number): number | undefined {
+  const base = makeEnv(envId).env;
+  return base instanceof LqrEnv ? base.evaluateOptimalPolicy(episodes, seed).meanReturn : undefined;
 }
 
 /** Load the agent in `dir/checkpoint` (written by {@link train}). Missing or corrupt files are a clear error. */

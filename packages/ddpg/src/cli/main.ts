@@ -13,9 +13,9 @@ import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS, type PresetName } from '../config.ts';
-import { LqrEnv, listEnvs, makeEnv } from '../envs/index.ts';
+import { listEnvs } from '../envs/index.ts';
 import { episodeSvg } from '../render.ts';
-import { evaluate, loadRun, type Progress, recordEpisode, train } from '../trainer.ts';
+import { evaluate, loadRun, optimalReturnMean, type Progress, recordEpisode, train } from '../trainer.ts';
 
 function num(
   name: string,
@@ -183,9 +183,7 @@ function runEval(flags: { run: string; episodes: number; seed?: number; backend?
   const seed = flags.seed ?? run.seed + 2_000_000;
   const r = evaluate(run.agent, run.env, flags.episodes, seed, run.normStats);
   // Environments with a known optimum (LQR-v0): the optimal policy on the same episodes.
-  const base = makeEnv(run.env).env;
-  const optimalMean =
-    base instanceof LqrEnv ? base.evaluateOptimalPolicy(flags.episodes, seed).meanReturn : undefined;
+  const optimalMean = optimalReturnMean(run.env, flags.episodes, seed);
   console.log(
     JSON.stringify(
       {
