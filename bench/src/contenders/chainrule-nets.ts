@@ -52,7 +52,7 @@ export function loadInitialParams(net: Actor | Critic, spec: MlpSpec, init: read
         `${spec.name}: ${p.name} is ${fmtShape(p.shape)} but chainrule's ${name} is ${fmtShape(v.shape)}`,
       );
     }
-    v.value = tensor(p.data.slice(), { shape: p.shape });
+    v.value.assign(tensor(p.data.slice(), { shape: p.shape }));
     seen.add(name);
   }
   const missing = [...params.keys()].filter((n) => !seen.has(n));

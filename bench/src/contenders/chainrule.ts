@@ -9,8 +9,8 @@
  * (`dataSync()`, `item()`) before `run()` returns.
  *
  * Each iteration runs in a `tidy` scope (like the tfjs contenders' `tf.tidy`): the tensors
- * it creates are released when it returns, except the persistent state (parameters,
- * optimiser moments), and with `releaseReplaced` the values an optimiser step replaced.
+ * it creates are released when it returns, except variables (parameters, running
+ * statistics, optimiser moments), which are updated in place with `assign()`.
  * That makes `liveObjects()` exact on the backends whose memory chainrule manages
  * (`wasm`: live heap blocks; `gpujs`: live storages); the `js` backend keeps tensors in
  * ordinary JS arrays and has no count, so its contenders skip the leak check.
@@ -52,9 +52,6 @@ import { batchTensorList, batchTensors, loadAgentParams } from './chainrule-nets
 
 /** Seed of the DDPG / TD3 agents (their parameters are then overwritten; TD3 uses it for target noise). */
 const AGENT_SEED = 1;
-
-/** `tidy` option: also release the kept tensors that the scope replaced (optimiser steps). */
-const RELEASE_REPLACED = { releaseReplaced: true } as const;
 
 /**
  * The registered chainrule backends that can hold float32 tensors. A backend that is
@@ -262,7 +259,11 @@ export function chainruleBatchnorm(backend: string): Contender {
     },
     output: () => concat(parts),
     teardown() {
-      if (st) for (const t of [...st.bn.liveTensors(), st.x.value, st.g.value]) t.dispose();
+      if (st) {
+        st.bn.dispose();
+        st.x.value.dispose();
+        st.g.value.dispose();
+      }
       st = undefined;
       parts = [];
     },
@@ -272,14 +273,12 @@ export function chainruleBatchnorm(backend: string): Contender {
 /**
  * One `Adam.step()` (`@chainrule/nn`, the fused `adamUpdate` kernel per parameter) over the
  * paper critic's parameters, with the fixed gradients set on `.grad`. The step runs in a
- * `tidy` scope that releases the parameter and moment tensors it replaced (what the DDPG
- * agent does). Output: all parameters in `initParams` order.
+ * `tidy` scope (what the DDPG agent does); parameters and moments are assigned in place. Output: all parameters in `initParams` order.
  */
 export function chainruleAdam(backend: string): Contender {
   let params: Var[] = [];
   let grads: Tensor[] = [];
   let opt: Adam | undefined;
-  const state = (): Tensor[] => [...params.map((p) => p.value), ...grads, ...opt!.stateTensors()];
   return contender(CASE.adam, backend, {
     setup() {
       withBackend(backend, () => {
@@ -292,21 +291,18 @@ export function chainruleAdam(backend: string): Contender {
     },
     run() {
       withBackend(backend, () =>
-        tidy(
-          () => {
-            params.forEach((p, i) => {
-              p.grad = grads[i]!;
-            });
-            opt!.step();
-          },
-          state,
-          RELEASE_REPLACED,
-        ),
+        tidy(() => {
+          params.forEach((p, i) => {
+            p.grad = grads[i]!;
+          });
+          opt!.step();
+        }),
       );
     },
     output: () => concat(params.map((p) => f32(p.value))),
     teardown() {
-      if (opt) for (const t of state()) t.dispose();
+      opt?.dispose();
+      for (const t of [...params.map((p) => p.value), ...grads]) t.dispose();
       params = [];
       grads = [];
       opt = undefined;
@@ -337,13 +333,11 @@ function configMismatches(preset: DdpgPreset, cfg: ReturnType<typeof makeConfig>
  * (both critics for TD3) and, every `policyDelay` calls, one actor update and one soft
  * update, so one iteration calls it `policyDelay` times: paper 1 (critic, actor, soft
  * update), TD3 2 (2 twin-critic updates, 1 actor update, 1 soft update), like `TfDdpg.cycle`.
- * Each call runs in the same `tidy` scope as `agent.update()` (keeping `liveTensors()`,
- * releasing replaced parameters and moments).
+ * Each call runs in a `tidy` scope, as `agent.update()` does.
  */
 export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: string): Contender {
   let agent: DDPG | undefined;
   let batch: Batch | undefined;
-  const keep = (): Tensor[] => [...agent!.liveTensors(), ...batchTensorList(batch!)];
   return contender(caseName, backend, {
     note: 'same initial parameters as tfjs',
     setup() {
@@ -359,13 +353,9 @@ export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: str
           actionHigh: [PENDULUM.actionBound],
         };
         const init = ddpgInitialParams(preset);
-        // Release the agent's own seeded initial values as they are replaced.
+        // The parameters are assigned in place, which releases the agent's own initial values.
         const load = (a: DDPG, critics: Parameters<typeof loadAgentParams>[3]) =>
-          tidy(
-            () => loadAgentParams(a, preset.actor, init, critics),
-            () => a.liveTensors(),
-            RELEASE_REPLACED,
-          );
+          tidy(() => loadAgentParams(a, preset.actor, init, critics));
         if (preset.name === 'td3') {
           const a = new TD3(spaces, cfg, AGENT_SEED);
           load(a, [
@@ -385,7 +375,7 @@ export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: str
       withBackend(backend, () => {
         const a = agent!;
         for (let k = 0; k < preset.policyDelay; k++) {
-          const stats = tidy(() => a.updateOn(batch!), keep, RELEASE_REPLACED);
+          const stats = tidy(() => a.updateOn(batch!));
           if (!Number.isFinite(stats.criticLoss)) throw new Error(`critic loss is ${stats.criticLoss}`);
         }
         if (a.updates % preset.policyDelay !== 0)
@@ -395,7 +385,11 @@ export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: str
       });
     },
     teardown() {
-      if (agent && batch) for (const t of new Set(keep())) t.dispose();
+      if (agent) {
+        for (const [, m] of agent.modules()) m.dispose();
+        for (const [, o] of agent.optimizers()) o.dispose();
+      }
+      if (batch) for (const t of batchTensorList(batch)) t.dispose();
       batch = undefined;
       agent = undefined;
     },
@@ -416,7 +410,7 @@ export interface E2eOptions {
  * End-to-end: one `train()` run of DDPG (paper preset) on Pendulum-v1, no output
  * directory, no intermediate evaluation or checkpoints; `train()` ends with one
  * evaluation episode (200 steps), which is included. The backend is set globally for the
- * run (`train` is async: it yields to the event loop every step) and restored afterwards.
+ * run (`train` is async) and restored afterwards.
  * No leak check: the trainer releases memory through its own scopes and the GC.
  */
 export function chainruleE2e(backend: string, options: E2eOptions = {}): Contender {

@@ -6,7 +6,7 @@
  * and whether anomaly mode is on.
  * @module
  */
-import { ChainruleError, type DType, type NestedArray, type Tensor, tensor } from '@chainrule/tensor';
+import { ChainruleError, type DType, keep, type NestedArray, type Tensor, tensor } from '@chainrule/tensor';
 import * as ops from './ops.ts';
 
 let nextId = 1;
@@ -38,8 +38,7 @@ export interface Node {
 export class Var {
   /** A number unique within the process. */
   readonly id: number;
-  /** The value. */
-  value: Tensor;
+  private _value: Tensor;
   /** The node that produced this Var, or `null` for a leaf or a value computed without recording. */
   readonly node: Node | null;
   /** Whether gradients flow into this Var. */
@@ -52,10 +51,23 @@ export class Var {
   /** Most code uses `variable`, `param` or the ops rather than this constructor. */
   constructor(value: Tensor, options: { requiresGrad?: boolean; node?: Node | null; name?: string } = {}) {
     this.id = nextId++;
-    this.value = value;
+    this._value = value;
     this.node = options.node ?? null;
     this.requiresGrad = options.requiresGrad ?? this.node !== null;
     this.name = options.name;
+  }
+
+  /** The value. A parameter's value is a variable (see `param`): update it in place with `value.assign(t)`. */
+  get value(): Tensor {
+    return this._value;
+  }
+  /**
+   * Replace the value. When the old value is a variable (a parameter's), the new one is made
+   * a variable too, so a parameter stays long-lived; the old tensor is not disposed.
+   */
+  set value(t: Tensor) {
+    if (this._value.isVariable) keep(t);
+    this._value = t;
   }
 
   /** True when no recorded op produced this Var. */
@@ -275,12 +287,18 @@ export function variable(
   return new Var(t, { requiresGrad: options.requiresGrad ?? false, name: options.name });
 }
 
-/** A leaf Var that requires gradients: a trainable parameter. */
+/**
+ * A leaf Var that requires gradients: a trainable parameter. Its value is made a
+ * long-lived tensor variable (`keep()` in @chainrule/tensor): no `tidy` scope releases it,
+ * and optimisers update it in place with `assign()`.
+ */
 export function param(
   value: Tensor | NestedArray | Float32Array | Float64Array,
   options: Omit<VariableOptions, 'requiresGrad'> = {},
 ): Var {
-  return variable(value, { ...options, requiresGrad: true });
+  const v = variable(value, { ...options, requiresGrad: true });
+  keep(v.value);
+  return v;
 }
 
 function isTensor(v: unknown): v is Tensor {

@@ -203,11 +203,7 @@ export class DDPG {
     this.noise?.reset();
     if (this.paramNoise) {
       const pn = this.paramNoise;
-      T.tidy(
-        () => pn.noise.perturb(this.actor, pn.perturbed, this.noiseRng),
-        () => pn.perturbed.liveTensors(),
-        { releaseReplaced: true },
-      );
+      T.tidy(() => pn.noise.perturb(this.actor, pn.perturbed, this.noiseRng));
     }
   }
 
@@ -290,24 +286,7 @@ export class DDPG {
   /** One DDPG update from a uniformly sampled batch. Returns null while the buffer is too small. */
   update(): UpdateStats | null {
     if (!this.ready) return null;
-    return T.tidy(
-      () => this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng)),
-      () => this.liveTensors(),
-      { releaseReplaced: true },
-    );
-  }
-
-  /**
-   * Every tensor the agent must keep between steps: parameters, gradients, buffers and
-   * optimiser state. Updates run in a `tidy` scope that releases everything else.
-   */
-  liveTensors(): Tensor[] {
-    const out: Tensor[] = [];
-    for (const [, m] of this.modules()) out.push(...m.liveTensors());
-    for (const [, o] of this.optimizers()) out.push(...o.stateTensors());
-    if (this.paramNoise)
-      out.push(...this.paramNoise.perturbed.liveTensors(), ...this.paramNoise.adaptive.liveTensors());
-    return out;
+    return T.tidy(() => this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng)));
   }
 
   /** One DDPG update on a given batch: the critic step, the actor step, the target update. */

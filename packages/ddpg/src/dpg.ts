@@ -92,16 +92,7 @@ export class DPG {
     const t = this.pending;
     if (!t) return null;
     this.pending = undefined;
-    return T.tidy(
-      () => this.learn(t),
-      () => [
-        ...this.actor.liveTensors(),
-        ...this.critic.liveTensors(),
-        ...this.actorOpt.stateTensors(),
-        ...this.criticOpt.stateTensors(),
-      ],
-      { releaseReplaced: true },
-    );
+    return T.tidy(() => this.learn(t));
   }
 
   private learn(t: Transition): UpdateStats {

@@ -523,11 +523,9 @@ export class AdaptiveParamNoise {
     for (const [n, p] of src) {
       const data = p.value.dataSync(); // a copy
       if (!skip.has(p)) for (let i = 0; i < data.length; i++) data[i] = data[i]! + sigma * rng.normal();
-      dst.get(n)!.value = tensor(data, { shape: p.shape, dtype: p.dtype });
+      dst.get(n)!.value.assign(tensor(data, { shape: p.shape, dtype: p.dtype }));
     }
-    for (const [n, b] of srcBufs) {
-      perturbed.assignBuffer(n, tensor(b.dataSync(), { shape: b.shape, dtype: b.dtype }));
-    }
+    for (const [n, b] of srcBufs) dstBufs.get(n)!.assign(b);
   }
 
   /**

@@ -359,10 +359,6 @@ export async function train(
         runEval();
         nextEval += options.evalEvery;
       }
-      // Let the event loop run: tensors that were dropped without dispose() release their
-      // backend memory (WebAssembly, textures) through a FinalizationRegistry, whose
-      // callbacks only run between tasks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       if (r.terminated || r.truncated || step >= steps) break;
     }
     episode++;

@@ -178,10 +178,14 @@ export class BatchNorm1d extends Module {
       if (this.training && this.trackRunningStats) {
         noGrad(() => {
           const m = this.momentum;
-          const bm = T.reshape(mean.value, [this.numFeatures]);
-          const bv = T.mul(T.reshape(varBiased.value, [this.numFeatures]), n / (n - 1));
-          this.setBuffer('runningMean', T.add(T.mul(this.runningMean, 1 - m), T.mul(bm, m)));
-          this.setBuffer('runningVar', T.add(T.mul(this.runningVar, 1 - m), T.mul(bv, m)));
+          // In place (the buffers are variables); the temporaries go at once, so this
+          // does not depend on the caller's tidy scope.
+          T.tidy(() => {
+            const bm = T.reshape(mean.value, [this.numFeatures]);
+            const bv = T.mul(T.reshape(varBiased.value, [this.numFeatures]), n / (n - 1));
+            this.setBuffer('runningMean', T.add(T.mul(this.runningMean, 1 - m), T.mul(bm, m)));
+            this.setBuffer('runningVar', T.add(T.mul(this.runningVar, 1 - m), T.mul(bv, m)));
+          });
         });
       }
     } else {

@@ -1,9 +1,13 @@
 /**
  * `Module`: parameters, buffers, children, train/eval mode and state dicts.
+ *
+ * Parameter values and buffers are tensor variables (`keep()`): no `tidy` scope releases
+ * them, and updates (`loadStateDict`, running statistics, optimisers, target updates)
+ * `assign()` new values in place. See docs/memory.md.
  * @module
  */
 import { type Var, zeroGrad } from '@chainrule/autograd';
-import { ChainruleError, clone, fmtShape, shapesEqual, type Tensor } from '@chainrule/tensor';
+import { ChainruleError, clone, fmtShape, keep, shapesEqual, type Tensor } from '@chainrule/tensor';
 
 /** A flat map from dotted names (`fc1.weight`, `bn1.runningMean`) to tensors. */
 export type StateDict = Record<string, Tensor>;
@@ -20,24 +24,26 @@ export abstract class Module {
   private readonly _buffers = new Map<string, Tensor>();
   private readonly _children = new Map<string, Module>();
 
-  /** Register a trainable parameter under `name`. Returns it. */
+  /** Register a trainable parameter under `name` (its value becomes a variable). Returns it. */
   protected registerParameter(name: string, v: Var): Var {
     this.checkName(name);
+    keep(v.value);
     v.name ??= name;
     this._params.set(name, v);
     return v;
   }
 
-  /** Register (or replace) a non-trainable buffer, such as a running statistic. */
+  /** Register (or replace) a non-trainable buffer, such as a running statistic. It becomes a variable. */
   protected registerBuffer(name: string, t: Tensor): void {
     if (!this._buffers.has(name)) this.checkName(name);
-    this._buffers.set(name, t);
+    this._buffers.set(name, keep(t));
   }
 
-  /** Replace a buffer's value. */
+  /** Give a buffer a new value in place (`assign`: same shape and dtype). */
   protected setBuffer(name: string, t: Tensor): void {
-    if (!this._buffers.has(name)) throw new ChainruleError('Module.setBuffer', `no buffer named "${name}"`);
-    this._buffers.set(name, t);
+    const cur = this._buffers.get(name);
+    if (!cur) throw new ChainruleError('Module.setBuffer', `no buffer named "${name}"`);
+    cur.assign(t);
   }
 
   /** A buffer's current value. */
@@ -153,15 +159,22 @@ export abstract class Module {
       ].filter(Boolean);
       throw new ChainruleError('loadStateDict', `${parts.join('; ')}. Nothing was loaded.`);
     }
-    for (const [n, p] of params) p.value = clone(sd[n]!);
-    for (const n of bufs.keys()) this.assignBuffer(n, clone(sd[n]!));
+    // Tensors are immutable, so the variables may share the state dict's storage.
+    for (const [n, p] of params) p.value.assign(sd[n]!);
+    for (const [n, b] of bufs) b.assign(sd[n]!);
   }
 
-  /** Set a buffer by dotted name (used by loadStateDict and hardUpdate). */
+  /**
+   * Replace a buffer by dotted name with `t`, which becomes a variable (any shape or dtype,
+   * for example to cast a module to float64). To update a buffer's value in place, use
+   * `namedBuffers()` and `assign()` instead.
+   */
   assignBuffer(dotted: string, t: Tensor): void {
     const i = dotted.indexOf('.');
     if (i < 0) {
-      this.setBuffer(dotted, t);
+      if (!this._buffers.has(dotted))
+        throw new ChainruleError('Module.assignBuffer', `no buffer named "${dotted}"`);
+      this._buffers.set(dotted, keep(t));
       return;
     }
     const child = this._children.get(dotted.slice(0, i));
@@ -169,15 +182,17 @@ export abstract class Module {
     child.assignBuffer(dotted.slice(i + 1), t);
   }
 
-  /** Every tensor this module holds: parameter values, their gradients and buffers (e.g. to keep them in a `tidy` scope). */
-  liveTensors(): Tensor[] {
-    const out: Tensor[] = [];
+  /**
+   * Release every parameter value, gradient and buffer of this module and its descendants
+   * (they are variables, which no scope releases). Using the module afterwards is an error.
+   */
+  dispose(): void {
     for (const p of this.parameters()) {
-      out.push(p.value);
-      if (p.grad) out.push(p.grad);
+      p.value.dispose();
+      p.grad?.dispose();
+      p.grad = null;
     }
-    out.push(...this.buffers());
-    return out;
+    for (const b of this.buffers()) b.dispose();
   }
 
   /** The number of scalar parameters. */

@@ -1,5 +1,10 @@
 /**
  * Optimisers (Adam, AdamW, SGD), gradient clipping and target-network updates.
+ *
+ * Every update writes through `assign()`: parameter values and optimiser state are tensor
+ * variables, so their objects never change and no `tidy` scope needs to be told about them.
+ * Each update runs in its own small `tidy`, so it leaves no temporaries behind even when
+ * the caller has no scope.
  * @module
  */
 import type { Var } from '@chainrule/autograd';
@@ -23,8 +28,10 @@ export interface OptimizerState {
 export abstract class Optimizer {
   /** Steps taken so far. */
   stepCount = 0;
+  /** Makes each parameter's value a variable (`param()` and modules already do), so `step()` can assign it. */
   constructor(readonly params: readonly Var[]) {
     if (params.length === 0) throw new ChainruleError(this.constructor.name, 'got an empty parameter list');
+    for (const p of params) T.keep(p.value);
   }
   /** Apply one update from the current `.grad` of each parameter (parameters without a grad are skipped). */
   abstract step(): void;
@@ -34,8 +41,8 @@ export abstract class Optimizer {
   }
   /** A snapshot of the state, for checkpoints. */
   abstract stateDict(): OptimizerState;
-  /** The live state tensors (moment estimates, momentum buffers), e.g. to keep them in a `tidy` scope. */
-  abstract stateTensors(): Tensor[];
+  /** Release the optimiser's state (moments, momentum); the parameters stay. Stepping afterwards is an error. */
+  abstract dispose(): void;
   /** Restore a snapshot; mismatched kinds, shapes or keys are a clear error. */
   abstract loadStateDict(state: OptimizerState): void;
 
@@ -116,9 +123,10 @@ export class Adam extends Optimizer {
       if (!(b >= 0 && b < 1))
         throw new ChainruleError('Adam', `betas must be in [0, 1), got [${this.beta1}, ${this.beta2}]`);
     }
-    this.m = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
-    this.v = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
-    this.vmax = this.amsgrad ? params.map((p) => T.zeros(p.shape, { dtype: p.dtype })) : [];
+    const state = () => params.map((p) => T.keep(T.zeros(p.shape, { dtype: p.dtype })));
+    this.m = state();
+    this.v = state();
+    this.vmax = this.amsgrad ? state() : [];
   }
 
   step(): void {
@@ -133,25 +141,27 @@ export class Adam extends Optimizer {
       amsgrad: this.amsgrad,
       step: this.stepCount,
     };
-    this.params.forEach((p, i) => {
-      if (!p.grad) return;
-      const out = T.adamUpdate(
-        p.value,
-        p.grad,
-        this.m[i]!,
-        this.v[i]!,
-        this.amsgrad ? this.vmax[i] : undefined,
-        opts,
-      );
-      p.value = out[0]!;
-      this.m[i] = out[1]!;
-      this.v[i] = out[2]!;
-      if (this.amsgrad) this.vmax[i] = out[3]!;
+    T.tidy(() => {
+      this.params.forEach((p, i) => {
+        if (!p.grad) return;
+        const out = T.adamUpdate(
+          p.value,
+          p.grad,
+          this.m[i]!,
+          this.v[i]!,
+          this.amsgrad ? this.vmax[i] : undefined,
+          opts,
+        );
+        p.value.assign(out[0]!);
+        this.m[i]!.assign(out[1]!);
+        this.v[i]!.assign(out[2]!);
+        if (this.amsgrad) this.vmax[i]!.assign(out[3]!);
+      });
     });
   }
 
-  stateTensors(): Tensor[] {
-    return [...this.m, ...this.v, ...this.vmax];
+  dispose(): void {
+    for (const t of [...this.m, ...this.v, ...this.vmax]) t.dispose();
   }
 
   stateDict(): OptimizerState {
@@ -185,9 +195,12 @@ export class Adam extends Optimizer {
     );
     if (missing.length) throw new ChainruleError('adam.loadStateDict', `missing keys: ${missing.join(', ')}`);
     this.stepCount = state.step;
-    this.m = this.params.map((_, i) => T.clone(state.tensors[`${i}.m`]!));
-    this.v = this.params.map((_, i) => T.clone(state.tensors[`${i}.v`]!));
-    if (this.amsgrad) this.vmax = this.params.map((_, i) => T.clone(state.tensors[`${i}.vmax`]!));
+    // Tensors are immutable, so the variables may share the loaded tensors' storage.
+    this.params.forEach((_, i) => {
+      this.m[i]!.assign(state.tensors[`${i}.m`]!);
+      this.v[i]!.assign(state.tensors[`${i}.v`]!);
+      if (this.amsgrad) this.vmax[i]!.assign(state.tensors[`${i}.vmax`]!);
+    });
   }
 }
 
@@ -232,22 +245,26 @@ export class SGD extends Optimizer {
 
   step(): void {
     this.stepCount++;
-    this.params.forEach((p, i) => {
-      if (!p.grad) return;
-      let g = p.grad;
-      if (this.weightDecay !== 0) g = T.add(g, T.mul(p.value, this.weightDecay));
-      if (this.momentum !== 0) {
-        const prev = this.buf[i];
-        const b = prev ? T.add(T.mul(prev, this.momentum), T.mul(g, 1 - this.dampening)) : T.clone(g);
-        this.buf[i] = b;
-        g = this.nesterov ? T.add(g, T.mul(b, this.momentum)) : b;
-      }
-      p.value = T.sub(p.value, T.mul(g, this.lr));
+    T.tidy(() => {
+      this.params.forEach((p, i) => {
+        if (!p.grad) return;
+        let g = p.grad;
+        if (this.weightDecay !== 0) g = T.add(g, T.mul(p.value, this.weightDecay));
+        if (this.momentum !== 0) {
+          const prev = this.buf[i];
+          const b = prev
+            ? prev.assign(T.add(T.mul(prev, this.momentum), T.mul(g, 1 - this.dampening)))
+            : T.keep(T.clone(g));
+          this.buf[i] = b;
+          g = this.nesterov ? T.add(g, T.mul(b, this.momentum)) : b;
+        }
+        p.value.assign(T.sub(p.value, T.mul(g, this.lr)));
+      });
     });
   }
 
-  stateTensors(): Tensor[] {
-    return this.buf.filter((b): b is Tensor => b !== null);
+  dispose(): void {
+    for (const b of this.buf) b?.dispose();
   }
 
   stateDict(): OptimizerState {
@@ -274,7 +291,7 @@ export class SGD extends Optimizer {
     this.stepCount = state.step;
     this.buf = this.params.map((_, i) => {
       const t = state.tensors[`${i}.momentum`];
-      return t ? T.clone(t) : null;
+      return t ? T.keep(T.clone(t)) : null;
     });
   }
 }
@@ -336,18 +353,17 @@ export function softUpdate(
   const pairs = pairParams('softUpdate', target, source);
   const mode = options.buffers ?? 'copy';
   const buffers = mode === 'none' ? [] : pairBuffers('softUpdate', target, source);
-  for (const [p, q] of pairs) {
-    p.value = T.lerp(p.value, q.value, tau);
-  }
-  for (const [n, cur, b] of buffers) {
-    target.assignBuffer(n, mode === 'copy' ? T.clone(b) : T.lerp(cur, b, tau));
-  }
+  T.tidy(() => {
+    for (const [p, q] of pairs) p.value.assign(T.lerp(p.value, q.value, tau));
+    // Tensors are immutable, so a copied buffer may share the source's storage.
+    for (const [, cur, b] of buffers) cur.assign(mode === 'copy' ? b : T.lerp(cur, b, tau));
+  });
 }
 
 /** Copy every parameter **and** buffer (BatchNorm running statistics) from source to target. */
 export function hardUpdate(target: Module, source: Module): void {
   const pairs = pairParams('hardUpdate', target, source);
   const buffers = pairBuffers('hardUpdate', target, source);
-  for (const [p, q] of pairs) p.value = T.clone(q.value);
-  for (const [n, , b] of buffers) target.assignBuffer(n, T.clone(b));
+  for (const [p, q] of pairs) p.value.assign(q.value);
+  for (const [, cur, b] of buffers) cur.assign(b);
 }

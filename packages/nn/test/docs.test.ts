@@ -49,15 +49,15 @@ class Actor extends Module {
   readonly bn2: BatchNorm1d;
   readonly out: Linear;
   readonly bound: number;
-  constructor(obsDim: number, actDim: number, bound: number, rng: Rng) {
+  constructor(obsDim: number, actDim: number, bound: number, rng: Rng, [h1, h2] = [400, 300]) {
     super();
     this.bound = bound;
     // Hidden layers keep the default init, U(±1/√fanIn), for weights and biases.
-    this.fc1 = this.registerModule('fc1', new Linear(obsDim, 400, { rng }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm1d(400));
-    this.fc2 = this.registerModule('fc2', new Linear(400, 300, { rng }));
-    this.bn2 = this.registerModule('bn2', new BatchNorm1d(300));
-    const last = new Linear(300, actDim, { rng, init: FINAL, activation: 'tanh' });
+    this.fc1 = this.registerModule('fc1', new Linear(obsDim, h1, { rng }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm1d(h1));
+    this.fc2 = this.registerModule('fc2', new Linear(h1, h2, { rng }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm1d(h2));
+    const last = new Linear(h2, actDim, { rng, init: FINAL, activation: 'tanh' });
     this.out = this.registerModule('out', last);
   }
   forward(obs: Var): Var {
@@ -73,13 +73,13 @@ class Critic extends Module {
   readonly bn1: BatchNorm1d;
   readonly fc2: Linear;
   readonly out: Linear;
-  constructor(obsDim: number, actDim: number, rng: Rng) {
+  constructor(obsDim: number, actDim: number, rng: Rng, [h1, h2] = [400, 300]) {
     super();
-    this.fc1 = this.registerModule('fc1', new Linear(obsDim, 400, { rng }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm1d(400));
-    const fc2 = new Linear(400 + actDim, 300, { rng, activation: 'relu' });
+    this.fc1 = this.registerModule('fc1', new Linear(obsDim, h1, { rng }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm1d(h1));
+    const fc2 = new Linear(h1 + actDim, h2, { rng, activation: 'relu' });
     this.fc2 = this.registerModule('fc2', fc2);
-    this.out = this.registerModule('out', new Linear(300, 1, { rng, init: FINAL }));
+    this.out = this.registerModule('out', new Linear(h2, 1, { rng, init: FINAL }));
   }
   forward(obs: Var, action: Var): Var {
     const h1 = A.relu(this.bn1.forward(this.fc1.forward(obs)));
@@ -88,6 +88,14 @@ class Critic extends Module {
   }
 }
 // docs:end
+
+/**
+ * Updates in the flat-memory test: 1,000 in `pnpm test` (a few seconds), 10,000 in
+ * `pnpm test:memory` (about half a minute), which sets CHAINRULE_MEMORY_UPDATES.
+ */
+const UPDATES = Number(process.env.CHAINRULE_MEMORY_UPDATES ?? 1000);
+const PaperActor = Actor;
+const PaperCritic = Critic;
 
 // docs:begin pytorch
 /** A PyTorch state dict (e.g. from safetensors.torch.save_file) in our layout. */
@@ -141,44 +149,60 @@ describe('docs/nn.md', () => {
     expect(targetBefore).toEqual(criticBefore);
 
     // docs:begin update
-    // One update from a minibatch of 64 (random numbers stand in for a replay buffer).
-    const n = 64;
-    const s = variable(T.randn([n, obsDim], rng));
-    const a = variable(T.uniform([n, actDim], -bound, bound, rng));
-    const r = variable(T.randn([n, 1], rng));
-    const s2 = variable(T.randn([n, obsDim], rng));
-    const [gamma, tau] = [0.99, 0.001];
+    const [n, gamma, tau] = [64, 0.99, 0.001];
 
-    // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
-    const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));
-    criticOpt.zeroGrad();
-    mseLoss(critic.forward(s, a), y).backward();
-    criticOpt.step();
+    /** One update from a minibatch of 64 (random numbers stand in for a replay buffer). */
+    function update(): number {
+      const s = variable(T.randn([n, obsDim], rng));
+      const a = variable(T.uniform([n, actDim], -bound, bound, rng));
+      const r = variable(T.randn([n, 1], rng));
+      const s2 = variable(T.randn([n, obsDim], rng));
 
-    // Actor: minimise −mean Q(s, μ(s)). This also fills the critic's .grad, which
-    // criticOpt.zeroGrad() clears before the next critic step; only actorOpt steps here.
-    actorOpt.zeroGrad();
-    A.neg(A.mean(critic.forward(s, actor.forward(s)))).backward();
-    actorOpt.step();
+      // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
+      const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));
+      criticOpt.zeroGrad();
+      const criticLoss = mseLoss(critic.forward(s, a), y);
+      criticLoss.backward();
+      criticOpt.step();
 
-    // The targets trail the online networks (running statistics are copied).
-    softUpdate(actorTarget, actor, tau);
-    softUpdate(criticTarget, critic, tau);
+      // Actor: minimise −mean Q(s, μ(s)). This also fills the critic's .grad, which
+      // criticOpt.zeroGrad() clears before the next critic step; only actorOpt steps here.
+      actorOpt.zeroGrad();
+      A.neg(A.mean(critic.forward(s, actor.forward(s)))).backward();
+      actorOpt.step();
+
+      // The targets trail the online networks (running statistics are copied).
+      softUpdate(actorTarget, actor, tau);
+      softUpdate(criticTarget, critic, tau);
+      return criticLoss.item();
+    }
+
+    // Each update runs in tidy(), which releases every tensor made inside it when it returns.
+    // Parameters, BatchNorm statistics and Adam's moments are variables: the steps update
+    // them in place and no scope releases them (docs/memory.md). Memory stays flat.
+    for (let step = 0; step < 2; step++) {
+      const loss = T.tidy(update); // a real run repeats this many thousands of times
+      if (!Number.isFinite(loss)) throw new Error(`critic loss ${loss} at step ${step}`);
+    }
     // docs:end
 
-    expect(y.requiresGrad).toBe(false);
     expect(arr(critic.out.weight)).not.toEqual(criticBefore);
     expect(arr(actor.fc1.weight)).not.toEqual(actorBefore);
-    const expectedTarget = targetBefore.map((t, i) => 0.001 * arr(critic.out.weight)[i]! + 0.999 * t);
+    // One more update, outside the docs, to check the soft update's arithmetic exactly.
+    const targetPrev = arr(criticTarget.out.weight);
+    T.tidy(update);
+    const expectedTarget = targetPrev.map((t, i) => 0.001 * arr(critic.out.weight)[i]! + 0.999 * t);
     arr(criticTarget.out.weight).forEach((v, i) => {
       expect(v).toBeCloseTo(expectedTarget[i]!, 7);
     });
+    expect(arr(criticTarget.out.weight)).not.toEqual(targetBefore);
     expect(arr(criticTarget.bn1.runningMean)).toEqual(arr(critic.bn1.runningMean));
 
     // docs:begin act
     // Acting: eval mode, so BatchNorm uses its running statistics (one row is fine).
+    // tidy() releases the forward pass's tensors and keeps the Var it returns.
     actor.eval();
-    const action = noGrad(() => actor.forward(variable(T.randn([1, obsDim], rng))));
+    const action = T.tidy(() => noGrad(() => actor.forward(variable(T.randn([1, obsDim], rng)))));
     actor.train();
     // docs:end
 
@@ -207,7 +231,7 @@ describe('docs/nn.md', () => {
     const original = actor.stateDict();
     const loaded = restored.stateDict();
     for (const k of Object.keys(original)) expect(arr(loaded[k]!), k).toEqual(arr(original[k]!));
-    expect(opt.stepCount).toBe(1);
+    expect(opt.stepCount).toBe(3);
     const a1 = opt.stateDict();
     for (const k of Object.keys(st.tensors)) expect(arr(a1.tensors[k]!), k).toEqual(arr(st.tensors[k]!));
   });
@@ -250,6 +274,102 @@ describe('docs/nn.md', () => {
     for (const k of Object.keys(sd)) expect(arr(sd2[k]!), k).toEqual(arr(sd[k]!));
   });
 
+  it(`the update loop, as written, holds flat memory over ${UPDATES.toLocaleString('en')} updates on wasm`, () => {
+    const before = T.memory().backends.wasm;
+    T.withBackend('wasm', () => {
+      // The docs' networks with 16 hidden units instead of 400 and 300, so that 10,000
+      // updates take seconds; the setup and update blocks below are the docs', verbatim.
+      const SMALL: [number, number] = [16, 16];
+      class Actor extends PaperActor {
+        constructor(obsDim: number, actDim: number, bound: number, rng: Rng) {
+          super(obsDim, actDim, bound, rng, SMALL);
+        }
+      }
+      class Critic extends PaperCritic {
+        constructor(obsDim: number, actDim: number, rng: Rng) {
+          super(obsDim, actDim, rng, SMALL);
+        }
+      }
+      // docs:begin setup
+      const rng = new Rng(0);
+      const [obsDim, actDim, bound] = [3, 1, 2];
+      const actor = new Actor(obsDim, actDim, bound, rng);
+      const critic = new Critic(obsDim, actDim, rng);
+      const actorTarget = new Actor(obsDim, actDim, bound, rng);
+      const criticTarget = new Critic(obsDim, actDim, rng);
+      hardUpdate(actorTarget, actor); // parameters and BatchNorm running statistics
+      hardUpdate(criticTarget, critic);
+      const actorOpt = new Adam(actor.parameters(), { lr: 1e-4 });
+      const criticOpt = new Adam(critic.parameters(), { lr: 1e-3, weightDecay: 1e-2 });
+      // docs:end
+      // docs:begin update
+      const [n, gamma, tau] = [64, 0.99, 0.001];
+
+      /** One update from a minibatch of 64 (random numbers stand in for a replay buffer). */
+      function update(): number {
+        const s = variable(T.randn([n, obsDim], rng));
+        const a = variable(T.uniform([n, actDim], -bound, bound, rng));
+        const r = variable(T.randn([n, 1], rng));
+        const s2 = variable(T.randn([n, obsDim], rng));
+
+        // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
+        const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));
+        criticOpt.zeroGrad();
+        const criticLoss = mseLoss(critic.forward(s, a), y);
+        criticLoss.backward();
+        criticOpt.step();
+
+        // Actor: minimise −mean Q(s, μ(s)). This also fills the critic's .grad, which
+        // criticOpt.zeroGrad() clears before the next critic step; only actorOpt steps here.
+        actorOpt.zeroGrad();
+        A.neg(A.mean(critic.forward(s, actor.forward(s)))).backward();
+        actorOpt.step();
+
+        // The targets trail the online networks (running statistics are copied).
+        softUpdate(actorTarget, actor, tau);
+        softUpdate(criticTarget, critic, tau);
+        return criticLoss.item();
+      }
+
+      // Each update runs in tidy(), which releases every tensor made inside it when it returns.
+      // Parameters, BatchNorm statistics and Adam's moments are variables: the steps update
+      // them in place and no scope releases them (docs/memory.md). Memory stays flat.
+      for (let step = 0; step < 2; step++) {
+        const loss = T.tidy(update); // a real run repeats this many thousands of times
+        if (!Number.isFinite(loss)) throw new Error(`critic loss ${loss} at step ${step}`);
+      }
+      // docs:end
+
+      // The same loop, continued: memory() after a warm-up of 100 updates and at the end.
+      const snapshot = () => {
+        const m = T.memory().backends.wasm!;
+        const { numTensors, numDataBuffers, numBytes, numVariables, wasmMemoryBytes } = m;
+        return { numTensors, numDataBuffers, numBytes, numVariables, wasmMemoryBytes };
+      };
+      let atWarmup: ReturnType<typeof snapshot> | undefined;
+      for (let step = 2; step < UPDATES; step++) {
+        const loss = T.tidy(update);
+        if (!Number.isFinite(loss)) throw new Error(`critic loss ${loss} at step ${step}`);
+        if (step === 99) atWarmup = snapshot();
+      }
+      const atEnd = snapshot();
+      expect(atEnd).toEqual(atWarmup);
+      // What is alive is exactly the variables: 4 networks' parameters and running
+      // statistics, and 2 Adams' moments (m, v per parameter).
+      const live = (m: Module) => m.parameters().length + m.buffers().length;
+      const variables = live(actor) + live(critic) + live(actorTarget) + live(criticTarget);
+      const moments = 2 * (actor.parameters().length + critic.parameters().length);
+      expect(atEnd.numVariables - (before?.numVariables ?? 0)).toBe(variables + moments);
+      expect(atEnd.numTensors - (before?.numTensors ?? 0)).toBe(variables + moments);
+      for (const m of [actor, critic, actorTarget, criticTarget]) m.dispose();
+      actorOpt.dispose();
+      criticOpt.dispose();
+    });
+    const after = T.memory().backends.wasm!;
+    expect(after.numTensors).toBe(before?.numTensors ?? 0);
+    expect(after.numBytes).toBe(before?.numBytes ?? 0);
+  }, 600_000);
+
   it('every ts block of docs/nn.md is in this file and imports only exported names', async () => {
     const doc = readFileSync(DOC, 'utf8');
     const self = readFileSync(fileURLToPath(import.meta.url), 'utf8');
@@ -258,7 +378,7 @@ describe('docs/nn.md', () => {
       squash(m[1]!),
     );
     const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBeGreaterThanOrEqual(regions.length);
+    expect(blocks.length).toBeGreaterThanOrEqual(new Set(regions).size);
     const packages: Record<string, object> = {
       '@chainrule/nn': nn,
       '@chainrule/autograd': A,

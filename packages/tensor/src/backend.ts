@@ -38,11 +38,10 @@ export interface Backend {
   /** Which dtypes this backend stores; others are a clear error. */
   supportsDType(dtype: DType): boolean;
   /**
-   * When true, a tensor's reference to its storage is also released when the tensor is
-   * garbage-collected (FinalizationRegistry), so code that never calls `dispose()` does
-   * not leak backend memory. Backends whose memory is JavaScript arrays leave it false.
+   * Optional: the backend's own memory figures for `memory()`, for example the size of
+   * the WebAssembly memory or the number of live textures.
    */
-  readonly releaseOnGC?: boolean;
+  memory?(): Record<string, number>;
   /** Free-form facts for `getBackendInfo()`, for example the gpu.js mode. */
   info?(): Record<string, unknown>;
 }

@@ -54,6 +54,7 @@ export {
   type TypedArray,
 } from './dtype.ts';
 export { ChainruleError, fmtShape } from './errors.ts';
+export { type BackendMemoryInfo, type MemoryInfo, memory } from './memory.ts';
 export * from './ops.ts';
 export { Rng, type RngState } from './rng.ts';
 export { type OutSpec, runKernel } from './run.ts';
@@ -68,4 +69,4 @@ export {
   shapesEqual,
   stridesOf,
 } from './shape.ts';
-export { inferReshape, type NestedArray, Tensor } from './tensor.ts';
+export { inferReshape, keep, type NestedArray, Tensor, type TensorCounters } from './tensor.ts';

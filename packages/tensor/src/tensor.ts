@@ -1,17 +1,84 @@
 /**
  * The Tensor: a shape, a dtype and contiguous row-major storage owned by a backend.
+ *
+ * Memory (see docs/memory.md): a tensor made inside `tidy()` is released when the scope
+ * returns, unless the scope returns it or it is a **variable** (`keep()`). A variable is a
+ * long-lived tensor (a parameter, a running statistic, an optimiser moment): no scope
+ * releases it, and `assign()` swaps its storage in place. A tensor owned by no scope is
+ * released by `dispose()`, or when it is garbage-collected (a FinalizationRegistry: a
+ * safety net whose callbacks run only between tasks, never inside a synchronous loop).
  * @module
  */
 import { type Backend, getBackend, type Storage } from './backend.ts';
-import type { DType, TypedArray } from './dtype.ts';
+import { bytesPerElement, type DType, type TypedArray } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
 import { trackTensor } from './scope.ts';
-import { type Shape, sizeOf } from './shape.ts';
+import { type Shape, shapesEqual, sizeOf } from './shape.ts';
 
-/** Releases storage references of tensors that were garbage-collected without dispose(). */
-const finalizer = new FinalizationRegistry<Storage>((storage) => {
-  storage.refs--;
-  if (storage.refs === 0) storage.backend.free(storage);
+/** Live-tensor counters of one backend, kept by every tensor (for `memory()`). */
+export interface TensorCounters {
+  /** Tensors not yet disposed (or garbage-collected). */
+  numTensors: number;
+  /** Distinct storages behind them (a `reshape` view shares its source's storage). */
+  numDataBuffers: number;
+  /** Bytes of element data in those storages. */
+  numBytes: number;
+  /** Live tensors that are variables. */
+  numVariables: number;
+}
+
+const counters = new Map<Backend, TensorCounters>();
+
+function countersOf(backend: Backend): TensorCounters {
+  let c = counters.get(backend);
+  if (!c) {
+    c = { numTensors: 0, numDataBuffers: 0, numBytes: 0, numVariables: 0 };
+    counters.set(backend, c);
+  }
+  return c;
+}
+
+/** @internal The counters of every backend that has held a tensor (read by `memory()`). */
+export function tensorCounters(): ReadonlyMap<Backend, Readonly<TensorCounters>> {
+  return counters;
+}
+
+/** Take one reference to `s`; the first reference counts its bytes. */
+function acquire(s: Storage, bytes: number): void {
+  if (s.refs++ === 0) {
+    const c = countersOf(s.backend);
+    c.numDataBuffers++;
+    c.numBytes += bytes;
+  }
+}
+
+/** Drop one reference to `s`; the last one frees it. */
+function release(s: Storage, bytes: number): void {
+  if (--s.refs === 0) {
+    const c = countersOf(s.backend);
+    c.numDataBuffers--;
+    c.numBytes -= bytes;
+    s.backend.free(s);
+  }
+}
+
+/** What the garbage-collection fallback needs to release a tensor that was never disposed. */
+interface GcRecord {
+  storage: Storage;
+  readonly bytes: number;
+  variable: boolean;
+}
+
+/**
+ * The fallback for tensors that no scope owns and nobody disposed. Its callbacks run only
+ * after a garbage collection and only between tasks, so a synchronous loop never sees them:
+ * it is a safety net for forgotten tensors, not a memory manager (use `tidy`).
+ */
+const finalizer = new FinalizationRegistry<GcRecord>((r) => {
+  const c = countersOf(r.storage.backend);
+  c.numTensors--;
+  if (r.variable) c.numVariables--;
+  release(r.storage, r.bytes);
 });
 
 /** Nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
@@ -20,6 +87,7 @@ export type NestedArray = number | NestedArray[];
 /**
  * An n-dimensional array of float32 or float64 numbers. Tensors are immutable values:
  * ops return new tensors. Storage is owned by a backend and may be shared (`reshape`).
+ * A variable (`keep()`) is the one exception: `assign()` gives it a new value in place.
  */
 export class Tensor {
   /** The dimensions, outermost first. `[]` is a scalar. */
@@ -31,10 +99,14 @@ export class Tensor {
   /** The number of dimensions. */
   readonly rank: number;
   private _storage: Storage | undefined;
+  private _variable = false;
+  private _version = 0;
+  /** Set while the garbage-collection fallback owns this tensor (no scope does). */
+  private _gc: GcRecord | undefined;
 
   /**
    * Wrap existing storage. Most code should use `tensor()`, `zeros()` and the ops instead.
-   * The tensor takes one reference to the storage.
+   * The tensor takes one reference to the storage and belongs to the innermost `tidy` scope.
    */
   constructor(shape: Shape, dtype: DType, storage: Storage) {
     this.shape = Object.freeze([...shape]);
@@ -42,9 +114,9 @@ export class Tensor {
     this.size = sizeOf(shape);
     this.rank = shape.length;
     this._storage = storage;
-    storage.refs++;
-    if (storage.backend.releaseOnGC) finalizer.register(this, storage, this);
-    trackTensor(this);
+    acquire(storage, this.size * bytesPerElement(dtype));
+    countersOf(storage.backend).numTensors++;
+    if (!trackTensor(this)) this.releaseOnGC();
   }
 
   /** Allocate a zero-filled tensor on `backend` (default: the active backend). */
@@ -75,7 +147,7 @@ export class Tensor {
     if (!this._storage) {
       throw new ChainruleError(
         'Tensor',
-        `this ${this.dtype} tensor of shape ${fmtShape(this.shape)} was disposed`,
+        `this ${this.dtype} tensor of shape ${fmtShape(this.shape)} was disposed${this._variable ? '' : DISPOSED_HINT}`,
       );
     }
     return this._storage;
@@ -89,6 +161,80 @@ export class Tensor {
   /** True once `dispose()` has run. */
   get isDisposed(): boolean {
     return this._storage === undefined;
+  }
+
+  /** True for a variable (`keep()`): no scope releases it, and `assign()` updates it in place. */
+  get isVariable(): boolean {
+    return this._variable;
+  }
+
+  /** How many times `assign()` has changed this tensor's value (0 for every other tensor). */
+  get version(): number {
+    return this._version;
+  }
+
+  /**
+   * Give this variable the value of `value`, in place: the object stays the same (modules,
+   * optimisers and graphs that hold it see the new value) and its old storage is released.
+   * Storage is immutable, so the variable shares `value`'s storage rather than copying it;
+   * `value` itself stays usable and is released as usual (by its scope or `dispose()`).
+   * @throws ChainruleError unless this is a live variable and `value` a live tensor of the
+   *   same shape and dtype.
+   */
+  assign(value: Tensor): this {
+    if (!this._variable) {
+      throw new ChainruleError(
+        'assign',
+        `only a variable can be assigned, and this ${this.dtype} tensor of shape ${fmtShape(this.shape)} is not one; make it one with keep(t) when you create it`,
+      );
+    }
+    const old = this.storage;
+    if (value.isDisposed) {
+      throw new ChainruleError(
+        'assign',
+        `the new value (${value.dtype} ${fmtShape(value.shape)}) was disposed`,
+      );
+    }
+    if (!shapesEqual(value.shape, this.shape) || value.dtype !== this.dtype) {
+      throw new ChainruleError(
+        'assign',
+        `expected a ${this.dtype} tensor of shape ${fmtShape(this.shape)}, got ${value.dtype} ${fmtShape(value.shape)}`,
+      );
+    }
+    let next = value.storage;
+    if (next === old) return this;
+    // A variable stays on its backend: a value computed elsewhere is copied over.
+    if (next.backend !== old.backend) next = old.backend.fromTyped(value.dataSync());
+    const bytes = this.size * bytesPerElement(this.dtype);
+    acquire(next, bytes);
+    this._storage = next;
+    if (this._gc) this._gc.storage = next;
+    this._version++;
+    release(old, bytes);
+    return this;
+  }
+
+  /** @internal Make this tensor a variable (see `keep()`). */
+  markVariable(): void {
+    if (this._variable || !this._storage) return;
+    this._variable = true;
+    countersOf(this._storage.backend).numVariables++;
+    if (this._gc) this._gc.variable = true;
+    else this.releaseOnGC();
+  }
+
+  /**
+   * @internal Hand this tensor to the garbage-collection fallback: it belongs to no scope
+   * (made outside every `tidy`, returned out of the outermost one, or a variable).
+   */
+  releaseOnGC(): void {
+    if (this._gc || !this._storage) return;
+    this._gc = {
+      storage: this._storage,
+      bytes: this.size * bytesPerElement(this.dtype),
+      variable: this._variable,
+    };
+    finalizer.register(this, this._gc, this);
   }
 
   /** A copy of the elements as a typed array (Float32Array or Float64Array), row-major. */
@@ -127,14 +273,19 @@ export class Tensor {
     return new Tensor(inferReshape('reshape', this.shape, shape), this.dtype, this.storage);
   }
 
-  /** Release this tensor's reference to its storage. Using it afterwards is an error. */
+  /** Release this tensor's reference to its storage (a variable too). Using it afterwards is an error. */
   dispose(): void {
     const s = this._storage;
     if (!s) return;
     this._storage = undefined;
-    if (s.backend.releaseOnGC) finalizer.unregister(this);
-    s.refs--;
-    if (s.refs === 0) s.backend.free(s);
+    if (this._gc) {
+      finalizer.unregister(this);
+      this._gc = undefined;
+    }
+    const c = countersOf(s.backend);
+    c.numTensors--;
+    if (this._variable) c.numVariables--;
+    release(s, this.size * bytesPerElement(this.dtype));
   }
 
   /** A readable rendering: dtype, shape and values (long dimensions are elided with `...`). */
@@ -142,6 +293,22 @@ export class Tensor {
     if (this.isDisposed) return `Tensor(${this.dtype}, ${fmtShape(this.shape)}, disposed)`;
     return `Tensor(${this.dtype}, ${fmtShape(this.shape)})\n${formatValues(this.dataSync(), this.shape)}`;
   }
+}
+
+const DISPOSED_HINT =
+  ' (a tensor made inside tidy() is released when the scope returns unless the scope returns it; make long-lived tensors variables with keep() and update them with assign())';
+
+/**
+ * Make `t` a **variable**, a long-lived tensor such as a parameter, a running statistic or
+ * an optimiser moment: no `tidy` scope releases it, and `t.assign(value)` replaces its value
+ * in place. Like tfjs's `tf.variable`/`tf.keep`. Returns `t`. Release it with `dispose()`
+ * (or let it be garbage-collected) when it is no longer needed.
+ */
+export function keep<T extends Tensor>(t: T): T {
+  if (t.isDisposed)
+    throw new ChainruleError('keep', `this ${t.dtype} tensor of shape ${fmtShape(t.shape)} was disposed`);
+  t.markVariable();
+  return t;
 }
 
 /** Resolve a requested reshape (with at most one -1) against a source shape. */

@@ -397,7 +397,6 @@ export function createGpujsBackend(): Backend {
   const r = rt;
   const backend: Backend = {
     name: 'gpujs',
-    releaseOnGC: true,
     alloc(_dtype: DType, size: number): GpujsStorage {
       counters.liveStorages++;
       return { backend, refs: 0, size, data: undefined, texture: undefined, freed: false };
@@ -430,6 +429,9 @@ export function createGpujsBackend(): Backend {
     },
     supportsDType(dtype: DType): boolean {
       return dtype === 'float32';
+    },
+    memory() {
+      return { gpujsLiveTextures: counters.liveTextures, gpujsLiveStorages: counters.liveStorages };
     },
     info() {
       return {

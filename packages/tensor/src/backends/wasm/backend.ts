@@ -3,8 +3,8 @@
  * kernels (kernels.ts) run hand-written SIMD code compiled from kernels/*.wat.
  *
  * The module is instantiated synchronously on first use of the backend. Storage is
- * released when a tensor is disposed or garbage-collected (`releaseOnGC`), so code that
- * never calls `dispose()` does not leak wasm memory.
+ * released when its last tensor is disposed (by `tidy`, `dispose()` or, as a late
+ * safety net, the garbage collector; see docs/memory.md).
  * @module
  */
 import type { Backend, Storage } from '../../backend.ts';
@@ -105,7 +105,6 @@ export function createWasmBackend(): Backend {
   const { heap } = rt;
   const backend: Backend = {
     name: 'wasm',
-    releaseOnGC: true,
     alloc(dtype: DType, size: number): WasmStorage {
       const bytes = size * bytesPerElement(dtype);
       const { ptr, cls } = heap.alloc(bytes, true);
@@ -129,6 +128,15 @@ export function createWasmBackend(): Backend {
       s.ptr = -1;
     },
     supportsDType: () => true,
+    memory() {
+      const m = heap.stats();
+      return {
+        wasmMemoryBytes: m.memoryBytes,
+        wasmBytesInUse: m.bytesInUse,
+        wasmBytesPooled: m.bytesPooled,
+        wasmGrowCount: m.growCount,
+      };
+    },
     info() {
       return {
         description: 'hand-written WebAssembly SIMD kernels (float32; float64 math falls back to js)',
