@@ -322,12 +322,14 @@ describe('disposed tensors', () => {
     expect(() => T.add(x, 1)).toThrow(/^add: an input tensor was disposed before use$/);
     expect(() => T.neg(x)).toThrow(/^neg: an input tensor was disposed before use$/);
     expect(() => T.sum(x)).toThrow(/^sum: an input tensor was disposed before use$/);
-    expect(() => x.dataSync()).toThrow(/^Tensor: this float32 tensor of shape \[2\] was disposed$/);
+    expect(() => x.dataSync()).toThrow(
+      /^Tensor: this float32 tensor of shape \[2\] was disposed \(a tensor made inside tidy\(\) is released when the scope returns unless the scope returns it; make long-lived tensors variables with keep\(\) and update them with assign\(\)\)$/,
+    );
     expect(() => x.toArray()).toThrow(/Tensor: this float32 tensor of shape \[2\] was disposed/);
     const s = T.scalar(1);
     s.dispose();
-    expect(() => s.item()).toThrow(/^Tensor: this float32 tensor of shape \[\] was disposed$/);
-    expect(() => T.reshape(x, [2, 1])).toThrow(/^Tensor: this float32 tensor of shape \[2\] was disposed$/);
+    expect(() => s.item()).toThrow(/^Tensor: this float32 tensor of shape \[\] was disposed \(/);
+    expect(() => T.reshape(x, [2, 1])).toThrow(/^Tensor: this float32 tensor of shape \[2\] was disposed \(/);
     expect(() => x.backend).toThrow(/was disposed/);
   });
 });
