@@ -248,7 +248,7 @@ export function makeNode(op: string, inputs: Var[], attrs: Record<string, unknow
     stack = raw
       .split('\n')
       .slice(1)
-      .filter((l) => !/packages[/\\]autograd[/\\]src[/\\](var|ops|engine)\.ts/.test(l))
+      .filter((l) => !/packages[/\\]autograd[/\\]src[/\\](var|ops|engine|defineOp)\.ts/.test(l))
       .join('\n');
   }
   return { id: nextId++, op, attrs, inputs, output: null, stack };
