@@ -61,8 +61,10 @@ export interface CustomOp<A extends object = Record<string, never>> {
   readonly arity: number;
   /** The definition it was made from. */
   readonly definition: OpDefinition<A>;
+  /** The attributes this function applies the op with. */
+  readonly attrs: Readonly<A>;
   /** The op with some attributes replaced, for example `leaky.withAttrs({ slope: 0.2 })(x)`. */
-  withAttrs(attrs: Partial<A>): (...inputs: VarLike[]) => Var;
+  withAttrs(attrs: Partial<A>): CustomOp<A>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds ops of every attribute type.
@@ -187,15 +189,16 @@ export function defineOp<A extends object = Record<string, never>>(def: OpDefini
     );
   };
 
-  const op = ((...inputs: VarLike[]) => apply(inputs, defaults)) as CustomOp<A>;
-  Object.defineProperty(op, 'name', { value: name });
-  return Object.assign(op, {
-    opName: name,
-    arity,
-    definition: def,
-    withAttrs: (attrs: Partial<A>) => {
-      const merged = Object.freeze({ ...defaults, ...attrs }) as Readonly<A>;
-      return (...inputs: VarLike[]) => apply(inputs, merged);
-    },
-  });
+  const bind = (attrs: Readonly<A>): CustomOp<A> => {
+    const op = (...inputs: VarLike[]) => apply(inputs, attrs);
+    Object.defineProperty(op, 'name', { value: name });
+    return Object.assign(op, {
+      opName: name,
+      arity,
+      definition: def,
+      attrs,
+      withAttrs: (more: Partial<A>) => bind(Object.freeze({ ...attrs, ...more }) as Readonly<A>),
+    });
+  };
+  return bind(defaults);
 }

@@ -45,6 +45,34 @@ const productScalarOnly = A.defineOp({
   vjp: (g, { inputs: [a, b] }) => [A.mul(g, b!), A.sum(A.mul(g, a!))],
 });
 
+/** 3x, with a js kernel that computes 2x: the kernel check must catch it. */
+const wrongKernel = A.defineOp({
+  name: 'check.wrongKernel',
+  forward: ([x]) => T.mul(x!, 3),
+  kernels: {
+    js: ({ inputs, outputs }) => {
+      const x = T.jsData(inputs[0]!);
+      const y = T.jsData(outputs[0]!);
+      for (let i = 0; i < x.length; i++) y[i] = 2 * x[i]!;
+    },
+  },
+  vjp: (g) => [A.mul(g, 3)],
+});
+
+/** softplus with a correct js kernel. */
+const softplusKernel = A.defineOp({
+  name: 'check.softplusKernel',
+  forward: softplusForward,
+  kernels: {
+    js: ({ inputs, outputs }) => {
+      const x = T.jsData(inputs[0]!);
+      const y = T.jsData(outputs[0]!);
+      for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i]!, 0) + Math.log1p(Math.exp(-Math.abs(x[i]!)));
+    },
+  },
+  vjp: (g, { inputs: [x] }) => [A.mul(g, A.sigmoid(x!))],
+});
+
 describe('checkOp', () => {
   it('passes a correct softplus, first and second order', () => {
     const r = checkOp(softplus);
@@ -102,6 +130,31 @@ describe('checkOp', () => {
     expect(r.message).toMatch(
       /It threw: check\.productScalarOnly: the gradient rule \(node #\d+\) returned a gradient of shape \[\] for input 1 of shape \[1\]/,
     );
+  });
+
+  it('checks each kernel against forward on its backend', () => {
+    expect(checkOp(softplusKernel, { numRuns: 15 }).ok).toBe(true);
+    const r = checkOp(wrongKernel);
+    expect(r.ok).toBe(false);
+    expect(r.failure!.check).toBe('kernel');
+    expect(r.counterexample!.shapes).toEqual([[]]);
+    expect(Math.abs(r.counterexample!.inputs[0]!.item())).toBeLessThan(1e-5);
+    expect(r.message).toMatch(
+      /Kernel check failed: the js kernel of check\.wrongKernel disagrees with its forward at element 0: kernel -?0\.000002\d*, forward -?0\.00000(3|29)\d* \(atol 1e-9, rtol 1e-9\)/,
+    );
+  });
+
+  it('checks an op with other attributes through withAttrs', () => {
+    const scaled = A.defineOp({
+      name: 'check.scaled',
+      attrs: { scale: 2 },
+      forward: ([x], { scale }) => T.mul(x!, scale),
+      vjp: (g) => [A.mul(g, 2)], // wrong for any scale but 2
+    });
+    expect(checkOp(scaled, { numRuns: 10 }).ok).toBe(true);
+    const r = checkOp(scaled.withAttrs({ scale: 5 }), { numRuns: 10 });
+    expect(r.ok).toBe(false);
+    expect(r.op).toBe('check.scaled');
   });
 
   it('accepts a plain function with an arity and per-input domains', () => {

@@ -3,15 +3,17 @@
  *
  * fast-check draws input shapes that broadcast together (scalars, size-1 and missing leading
  * dimensions included) and float64 values in the op's domain; at each case the op must pass
- * `gradcheck` and, unless `secondOrder: false`, `gradgradcheck`. On failure fast-check
+ * `gradcheck` and, unless `secondOrder: false`, `gradgradcheck`; an op made with kernels must
+ * also agree with its `forward` on each backend that has one. On failure fast-check
  * shrinks the case (smaller ranks and dimensions, values nearer 0) and the report shows the
  * smallest failing case it found, with a line that reproduces it.
  * @module
  */
+import * as T from '@chainrule/tensor';
 import { ChainruleError, type Tensor } from '@chainrule/tensor';
 import fc from 'fast-check';
 import type { CustomOp } from '../defineOp.ts';
-import type { Var } from '../var.ts';
+import { noGrad, Var } from '../var.ts';
 import {
   arbBroadcastableShapes,
   arbDistinctTensors,
@@ -46,6 +48,8 @@ export interface CheckOpOptions {
   seed?: number;
   /** Options for `gradcheck` and `gradgradcheck` (tolerances, `fast`, ...). */
   gradcheck?: GradcheckOptions;
+  /** Tolerance of the kernels against `forward`: `|kernel − forward| ≤ atol + rtol·|forward|`. Default 1e-9 each. */
+  kernelTolerance?: { atol?: number; rtol?: number };
 }
 
 /** One case: the inputs the op was checked at. */
@@ -58,8 +62,11 @@ export interface CheckOpCase {
 
 /** What failed at the smallest failing case. */
 export interface CheckOpFailure {
-  /** `gradcheck` (first order), `gradgradcheck` (second order), or `error` (something threw). */
-  readonly check: 'gradcheck' | 'gradgradcheck' | 'error';
+  /**
+   * `kernel` (a backend's kernel disagrees with `forward`), `gradcheck` (first order),
+   * `gradgradcheck` (second order), or `error` (something threw).
+   */
+  readonly check: 'kernel' | 'gradcheck' | 'gradgradcheck' | 'error';
   /** The report of the check that failed, or `null` when something threw. */
   readonly report: GradcheckReport | null;
   /** The check's message, or the error's. */
@@ -84,6 +91,35 @@ export interface CheckOpReport {
   readonly failure: CheckOpFailure | null;
   /** A readable summary; on failure it shows the case, the mismatches and how to reproduce them. */
   readonly message: string;
+}
+
+/**
+ * Each registered kernel of a `defineOp` op against its `forward`, on the kernel's backend,
+ * at the case's inputs; a message for the first element that differs, else null.
+ */
+function checkKernels(
+  op: Pick<CustomOp, 'opName' | 'definition' | 'attrs'>,
+  inputs: readonly Tensor[],
+  tol: { atol: number; rtol: number },
+): string | null {
+  const backends = Object.keys(op.definition.kernels ?? {}).filter((b) => T.listBackends().includes(b));
+  for (const backend of backends) {
+    const [viaKernel, viaForward] = T.withBackend(backend, () => [
+      noGrad(() => (op as unknown as GradcheckFn)(...inputs.map((t) => new Var(t)))).value.dataSync(),
+      T.tidy(() => op.definition.forward(inputs, op.attrs)).dataSync(),
+    ]);
+    if (viaKernel.length !== viaForward.length) {
+      return `the ${backend} kernel of ${op.opName} gave ${viaKernel.length} elements, forward ${viaForward.length}`;
+    }
+    for (let k = 0; k < viaKernel.length; k++) {
+      const a = viaKernel[k]!;
+      const b = viaForward[k]!;
+      if (!(Math.abs(a - b) <= tol.atol + tol.rtol * Math.abs(b)) && !(Number.isNaN(a) && Number.isNaN(b))) {
+        return `the ${backend} kernel of ${op.opName} disagrees with its forward at element ${k}: kernel ${a}, forward ${b} (atol ${tol.atol}, rtol ${tol.rtol})`;
+      }
+    }
+  }
+  return null;
 }
 
 /** Thrown inside the property so that fast-check sees a failure and keeps the report. */
@@ -122,6 +158,10 @@ function describeCase(c: CheckOpCase): string {
 }
 
 function reproduce(name: string, c: CheckOpCase, check: CheckOpFailure['check']): string {
+  if (check === 'kernel') {
+    const tensors = c.inputs.map((t) => `tensor(${JSON.stringify(t.toArray())}, { dtype: 'float64' })`);
+    return `${name}(${tensors.map((t) => `variable(${t})`).join(', ')}) on each backend with a kernel`;
+  }
   const fn = check === 'gradgradcheck' ? 'gradgradcheck' : 'gradcheck';
   const args = c.inputs.map((_, i) => `x${i}`).join(', ');
   const tensors = c.inputs.map((t) => `tensor(${JSON.stringify(t.toArray())}, { dtype: 'float64' })`);
@@ -141,7 +181,10 @@ function reproduce(name: string, c: CheckOpCase, check: CheckOpFailure['check'])
  * r.ok // true, or r.message shows the smallest failing case
  */
 export function checkOp(op: GradcheckFn, options: CheckOpOptions = {}): CheckOpReport {
-  const custom = 'opName' in op ? (op as GradcheckFn & Pick<CustomOp, 'opName' | 'arity'>) : undefined;
+  const custom =
+    'opName' in op
+      ? (op as GradcheckFn & Pick<CustomOp, 'opName' | 'arity' | 'definition' | 'attrs'>)
+      : undefined;
   const name = custom ? custom.opName : op.name || 'f';
   const what = `checkOp(${name})`;
   const arity = options.arity ?? custom?.arity ?? 1;
@@ -150,10 +193,13 @@ export function checkOp(op: GradcheckFn, options: CheckOpOptions = {}): CheckOpR
   }
   const { numRuns = 30, seed = 0, secondOrder = true } = options;
   const gc = options.gradcheck ?? {};
+  const tol = { atol: options.kernelTolerance?.atol ?? 1e-9, rtol: options.kernelTolerance?.rtol ?? 1e-9 };
   const f: GradcheckFn = (...xs: Var[]) => op(...xs);
 
   const run = (c: CheckOpCase): CheckOpFailure | null => {
     try {
+      const kernel = custom ? checkKernels(custom, c.inputs, tol) : null;
+      if (kernel) return { check: 'kernel', report: null, message: kernel };
       const first = gradcheck(f, c.inputs, gc);
       if (!first.ok) return { check: 'gradcheck', report: first, message: first.message };
       if (secondOrder) {
@@ -198,7 +244,11 @@ export function checkOp(op: GradcheckFn, options: CheckOpOptions = {}): CheckOpR
     `${what} failed (fast-check seed ${seed}, after ${details.numRuns} case(s) and ${details.numShrinks} shrink(s)).`,
     `Smallest failing case (${c.inputs.length} input(s), ${size} element(s)):`,
     describeCase(c),
-    failure.check === 'error' ? `It threw: ${failure.message}` : failure.message,
+    failure.check === 'error'
+      ? `It threw: ${failure.message}`
+      : failure.check === 'kernel'
+        ? `Kernel check failed: ${failure.message}`
+        : failure.message,
     `Reproduce: ${reproduce(name, c, failure.check)}`,
   ].join('\n');
   return {
