@@ -221,7 +221,13 @@ export function checkOp(op: GradcheckFn, options: CheckOpOptions = {}): CheckOpR
   );
 
   if (!details.failed) {
-    const orders = secondOrder ? 'gradcheck and gradgradcheck' : 'gradcheck';
+    const kernels = Object.keys(custom?.definition.kernels ?? {}).filter((b) => T.listBackends().includes(b));
+    const checks = [
+      ...kernels.map((b) => `the ${b} kernel`),
+      'gradcheck',
+      ...(secondOrder ? ['gradgradcheck'] : []),
+    ];
+    const orders = checks.length > 1 ? `${checks.slice(0, -1).join(', ')} and ${checks.at(-1)}` : checks[0];
     return {
       ok: true,
       op: name,
