@@ -6,8 +6,8 @@
  * `check` (the default) exits 1 when any block fails: code that throws, an output block that
  * no longer matches what its code prints, an excerpt that drifted from its source, or a shell
  * command naming a script or flag that does not exist. `update` rewrites the stale output
- * blocks in place (atomically) and then checks again. See scripts/docs/markdown.ts for the
- * block kinds.
+ * blocks of run blocks in place (atomically) and then checks again. See
+ * scripts/docs/markdown.ts for the markers that say how each block is checked.
  */
 import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,7 +26,7 @@ export function documents(root = ROOT): string[] {
   return ['README.md', ...docs];
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: { help: { type: 'boolean', short: 'h' } },
@@ -40,16 +40,16 @@ function main(): number {
   }
   let failed = 0;
   for (const file of files.length > 0 ? files : documents()) {
-    let result = checkDocument(ROOT, file);
+    let result = await checkDocument(ROOT, file);
     if (mode === 'update' && result.problems.some((p) => p.message.startsWith('stale output'))) {
       const path = join(ROOT, file);
       writeFileSync(`${path}.tmp`, result.updated);
       renameSync(`${path}.tmp`, path);
       console.log(`${file}: output blocks regenerated`);
-      result = checkDocument(ROOT, file);
+      result = await checkDocument(ROOT, file);
     }
     const c = result.counts;
-    const summary = `${c.run} ran, ${c.output} outputs, ${c.excerpt} excerpts, ${c.shell} shell`;
+    const summary = `${c.run} ran, ${c.output} outputs, ${c.quote} quotes, ${c.shell} shell`;
     if (result.problems.length === 0) console.log(`ok   ${file} (${summary})`);
     for (const p of result.problems) {
       failed++;
@@ -59,4 +59,4 @@ function main(): number {
   return failed > 0 ? 1 : 0;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main();

@@ -1,13 +1,13 @@
 /**
  * Checks that a Markdown document's code is true: its TypeScript runs, its shown outputs are
- * what the code prints now, its excerpts still match the source, and its shell commands name
- * scripts and flags that exist. See `markdown.ts` for the block kinds.
+ * what the code prints now, its quotes still match the source, and its shell commands name
+ * scripts and flags that exist. See `markdown.ts` for the markers.
  * @module
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { type Block, outputOwners, parseBlocks, rewriteBlocks } from './markdown.ts';
+import { join, relative } from 'node:path';
+import { type Block, parseBlocks, rewriteBlocks } from './markdown.ts';
 
 /** One thing wrong with a document, located by the line of the block's opening fence. */
 export interface Problem {
@@ -18,13 +18,13 @@ export interface Problem {
 
 export interface CheckResult {
   readonly problems: Problem[];
-  /** The document with every `output` block regenerated (equal to the input when nothing is stale). */
+  /** The document with every stale output block of a run block regenerated. */
   readonly updated: string;
   /** How many blocks of each kind were checked. */
   readonly counts: Record<Block['kind'], number>;
 }
 
-/** Names every `ts` block may use without importing them. */
+/** Names every `run` block may use without importing them. */
 const PRELUDE = [
   "import * as T from '@chainrule/tensor';",
   "import * as A from '@chainrule/autograd';",
@@ -34,77 +34,97 @@ const PRELUDE = [
 const MARK = '@@chainrule-docs-block@@';
 const IMPORT = /^import\s[\s\S]*?from\s*['"][^'"]+['"];?[ \t]*$|^import\s+['"][^'"]+['"];?[ \t]*$/gm;
 
-function normalizeOutput(s: string): string {
+/** Trailing spaces and blank edges removed, and the repository's path, so outputs read the same anywhere. */
+function normalizeOutput(s: string, root: string): string {
   return s
+    .split(`${root}/`)
+    .join('')
     .split('\n')
     .map((l) => l.replace(/\s+$/, ''))
     .join('\n')
     .replace(/^\n+|\n+$/g, '');
 }
 
-/** Build one ES module from the document's `run` blocks, with a marker printed before each. */
-export function buildProgram(blocks: readonly Block[]): { source: string; runIndices: number[] } {
-  const imports = new Set<string>();
-  const bodies: string[] = [];
-  const runIndices: number[] = [];
+/** The run blocks grouped into scripts: a `run` block starts one, `run: continued` extends it. */
+export function scripts(blocks: readonly Block[]): number[][] {
+  const groups: number[][] = [];
   blocks.forEach((b, i) => {
     if (b.kind !== 'run') return;
-    // `ts fresh` starts a new scope: the blocks after it no longer see earlier declarations.
-    if (runIndices.length > 0 && b.info.split(/\s+/).includes('fresh')) bodies.push('}\n{');
-    runIndices.push(i);
-    for (const m of b.code.match(IMPORT) ?? []) imports.add(m.trim().replace(/;?$/, ';'));
-    const body = b.code.replace(IMPORT, '');
-    bodies.push(`console.log(${JSON.stringify(`${MARK}${i}`)});\n// --- block at line ${b.line}\n${body}`);
+    const last = groups[groups.length - 1];
+    if (b.continued && last) last.push(i);
+    else groups.push([i]);
   });
+  return groups;
+}
+
+/** One ES module from a script's blocks, printing a marker before each block's output. */
+export function buildProgram(blocks: readonly Block[], indices: readonly number[]): string {
+  const imports = new Set<string>();
+  const bodies: string[] = [];
+  for (const i of indices) {
+    const b = blocks[i]!;
+    for (const m of b.code.match(IMPORT) ?? []) imports.add(m.trim().replace(/;?$/, ';'));
+    bodies.push(
+      `console.log(${JSON.stringify(`${MARK}${i}`)});\n// --- block at line ${b.line}\n${b.code.replace(IMPORT, '')}`,
+    );
+  }
   const declared = [...imports].join('\n');
   const prelude = PRELUDE.filter((p) => {
     const name = /\* as (\w+)/.exec(p)![1]!;
     return !new RegExp(`\\bas ${name}\\b|[{,]\\s*${name}\\s*[,}]`).test(declared);
   });
-  const source = [
+  const keepAlive = prelude.map((p) => `void ${/\* as (\w+)/.exec(p)![1]};`);
+  return [
     ...prelude,
     ...imports,
-    '{',
+    ...keepAlive,
+    '',
     ...bodies,
-    '}',
     `console.log(${JSON.stringify(`${MARK}end`)});`,
     '',
-  ];
-  return { source: source.join('\n'), runIndices };
+  ].join('\n');
 }
 
-/** Run the program with tsx from the repository root; returns stdout per `run` block index. */
-function runProgram(
+type Ran = { stdout: string; error?: string };
+
+/** Run a file with tsx from the repository root (in this process's Node, no second CLI process). */
+function tsx(root: string, file: string, args: readonly string[] = []): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', file, ...args],
+      { cwd: root, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (!err) return resolve({ stdout });
+        const lines = `${err.message}\n${stderr}`.split('\n').slice(0, 30).join('\n');
+        resolve({ stdout, error: lines });
+      },
+    );
+  });
+}
+
+/** Run one script of the document; returns what each of its blocks printed. */
+async function runScript(
   root: string,
+  blocks: readonly Block[],
+  indices: readonly number[],
   name: string,
-  source: string,
-): { outputs: Map<number, string>; error?: string } {
+): Promise<{ outputs: Map<number, string>; error?: string }> {
   const dir = join(root, '.docs-run');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.ts`);
-  writeFileSync(file, source);
-  const res = spawnSync(process.execPath, ['--import', 'tsx', file], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 300_000,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, CHAINRULE_DOCS_RUN: '1' },
-  });
+  writeFileSync(file, buildProgram(blocks, indices));
+  const res = await tsx(root, file);
   const outputs = new Map<number, string>();
-  const parts = (res.stdout ?? '').split(MARK);
+  const parts = res.stdout.split(MARK);
   for (const part of parts.slice(1)) {
     const nl = part.indexOf('\n');
     const key = nl < 0 ? part : part.slice(0, nl);
-    if (key === 'end') continue;
-    outputs.set(Number(key), nl < 0 ? '' : part.slice(nl + 1));
+    if (key !== 'end') outputs.set(Number(key), nl < 0 ? '' : part.slice(nl + 1));
   }
-  const finished = parts.some((p) => p.startsWith('end'));
-  if (res.status !== 0 || !finished) {
-    const why = res.error ? String(res.error) : `exit code ${res.status}`;
-    return { outputs, error: `${why}\n${(res.stderr ?? '').split('\n').slice(0, 30).join('\n')}` };
-  }
-  rmSync(file, { force: true });
-  return { outputs };
+  if (!res.error && !parts.some((p) => p.startsWith('end'))) res.error = 'the script stopped before its end';
+  if (!res.error) rmSync(file, { force: true });
+  return res.error ? { outputs, error: res.error } : { outputs };
 }
 
 /** Drop `// ...` elisions and trailing comments, keep code. */
@@ -115,21 +135,16 @@ function codeLines(code: string): string[] {
     .filter((l) => l.length > 0 && !l.startsWith('//') && !/^\.\.\.$/.test(l));
 }
 
-/** An excerpt's code lines must appear in the quoted file, in the same order. */
-export function checkExcerpt(root: string, block: Block): string | undefined {
-  const path = join(root, block.excerptOf!);
-  if (!existsSync(path)) return `excerpt of ${block.excerptOf}, which does not exist`;
+/** A quote's code lines (trailing comments aside) must each still occur in the quoted file. */
+export function checkQuote(root: string, block: Block): string | undefined {
+  const path = join(root, block.target!);
+  if (!existsSync(path)) return `quotes ${block.target}, which does not exist`;
   const source = readFileSync(path, 'utf8')
     .split('\n')
-    .map((l) => l.replace(/\s+\/\/.*$/, '').trim());
-  let at = 0;
-  for (const line of codeLines(block.code)) {
-    const found = source.indexOf(line, at);
-    if (found < 0)
-      return `excerpt of ${block.excerptOf} is stale: line ${JSON.stringify(line)} is not in the file (in this order)`;
-    at = found + 1;
-  }
-  return undefined;
+    .map((l) => l.trim());
+  const missing = codeLines(block.code).filter((l) => !source.some((s) => s.includes(l)));
+  if (missing.length === 0) return undefined;
+  return `quotes lines that ${block.target} no longer has: ${missing.map((l) => JSON.stringify(l)).join(', ')}`;
 }
 
 interface Command {
@@ -209,51 +224,82 @@ export function checkShell(root: string, block: Block): string[] {
 }
 
 /** Check one document. `root` is the repository root; `file` is relative to it or absolute. */
-export function checkDocument(root: string, file: string): CheckResult {
+export async function checkDocument(root: string, file: string): Promise<CheckResult> {
   const path = file.startsWith('/') ? file : join(root, file);
   const rel = relative(root, path);
   const markdown = readFileSync(path, 'utf8');
   const blocks = parseBlocks(markdown);
   const problems: Problem[] = [];
-  const counts: Record<Block['kind'], number> = { run: 0, excerpt: 0, output: 0, shell: 0, prose: 0 };
+  const counts: Record<Block['kind'], number> = {
+    run: 0,
+    quote: 0,
+    output: 0,
+    shell: 0,
+    prose: 0,
+    unmarked: 0,
+  };
   for (const b of blocks) counts[b.kind]++;
   const at = (b: Block, message: string) => problems.push({ file: rel, line: b.line, message });
 
-  let outputs = new Map<number, string>();
-  if (counts.run > 0) {
-    const { source } = buildProgram(blocks);
-    const name =
-      basename(rel, '.md').replace(/\W/g, '_') + (rel.includes('/') ? `_${rel.split('/')[0]}` : '');
-    const res = runProgram(root, name, source);
-    outputs = res.outputs;
+  for (const b of blocks) {
+    if (b.kind === 'unmarked') {
+      at(
+        b,
+        'a TypeScript block with no marker: put <!-- run -->, <!-- run: continued --> or <!-- quote: FILE --> above it',
+      );
+    }
+    if (
+      b.kind === 'run' &&
+      b.continued &&
+      !blocks.slice(0, blocks.indexOf(b)).some((x) => x.kind === 'run')
+    ) {
+      at(b, '<!-- run: continued --> with no run block before it');
+    }
+  }
+
+  // Every script and every quoted program starts at once; each is awaited below.
+  const stem = rel.replace(/\W+/g, '_');
+  const groups = scripts(blocks);
+  const runs = groups.map((g) => runScript(root, blocks, g, `${stem}_${blocks[g[0]!]!.line}`));
+  const programs = new Map<string, Promise<Ran>>();
+  for (const b of blocks) {
+    if (b.kind !== 'output' || b.target === null || programs.has(b.target)) continue;
+    const [script, ...args] = b.target.split(/\s+/);
+    programs.set(b.target, tsx(root, script!, args));
+  }
+
+  const outputs = new Map<number, string>();
+  for (const [k, run] of runs.entries()) {
+    const res = await run;
+    for (const [i, out] of res.outputs) outputs.set(i, out);
     if (res.error) {
-      const last = [...res.outputs.keys()].pop();
-      const b = blocks[last ?? blocks.findIndex((x) => x.kind === 'run')]!;
-      at(b, `the document's code failed in or after the block at line ${b.line}: ${res.error}`);
+      const failed = [...res.outputs.keys()].pop() ?? groups[k]![0]!;
+      at(blocks[failed]!, `the code failed in or after this block: ${res.error}`);
     }
   }
 
   const updates = new Map<number, string>();
-  for (const [outIndex, runIndex] of outputOwners(blocks)) {
-    const b = blocks[outIndex]!;
-    if (runIndex < 0) {
-      at(b, 'an output block with no ts block before it');
-      continue;
-    }
-    const actual = outputs.get(runIndex);
-    if (actual === undefined) continue; // the run failed; reported above
-    const want = normalizeOutput(actual);
-    if (normalizeOutput(b.code) !== want) {
-      at(b, `stale output of the block at line ${blocks[runIndex]!.line}; run \`pnpm docs:update\``);
-      updates.set(outIndex, want);
+  for (const [i, b] of blocks.entries()) {
+    if (b.kind === 'output' && b.outputOf !== null) {
+      const actual = outputs.get(b.outputOf);
+      if (actual === undefined) continue; // the run failed; reported above
+      const want = normalizeOutput(actual, root);
+      if (normalizeOutput(b.code, root) !== want) {
+        at(b, `stale output of the block at line ${blocks[b.outputOf]!.line}; run \`pnpm docs:update\``);
+        updates.set(i, want);
+      }
+    } else if (b.kind === 'output' && b.target !== null) {
+      const res = await programs.get(b.target)!;
+      if (res.error) at(b, `\`tsx ${b.target}\` failed: ${res.error}`);
+      else if (!normalizeOutput(res.stdout, root).includes(normalizeOutput(b.code, root))) {
+        at(b, `stale: this is not in what \`tsx ${b.target}\` prints now; run it and paste its output`);
+      }
+    } else if (b.kind === 'quote') {
+      const p = checkQuote(root, b);
+      if (p) at(b, p);
+    } else if (b.kind === 'shell') {
+      for (const p of checkShell(root, b)) at(b, p);
     }
   }
-  blocks.forEach((b) => {
-    if (b.kind === 'excerpt') {
-      const p = checkExcerpt(root, b);
-      if (p) at(b, p);
-    }
-    if (b.kind === 'shell') for (const p of checkShell(root, b)) at(b, p);
-  });
   return { problems, updated: rewriteBlocks(markdown, blocks, updates), counts };
 }

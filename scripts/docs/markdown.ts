@@ -1,28 +1,32 @@
 /**
  * The code blocks of a Markdown document, and what each one promises.
  *
- * Every fenced block in README.md and docs/*.md is one of these kinds, chosen by its info
- * string (the text after the opening fence):
+ * A TypeScript block carries a marker in an HTML comment right above its fence (blank lines
+ * allowed). The comment is invisible on GitHub and says how the block is checked:
  *
- * | info string              | kind      | how `pnpm docs:check` checks it                                   |
- * |--------------------------|-----------|-------------------------------------------------------------------|
- * | `ts`                     | `run`     | runs, with the document's other `ts` blocks, as one program       |
- * | `ts fresh`               | `run`     | the same, in a new scope: earlier blocks' names are not visible   |
- * | `ts excerpt=PATH`        | `excerpt` | each code line appears in PATH, in the same order                 |
- * | `text output`, `mermaid output` | `output` | equals what the `ts` block before it printed              |
- * | `bash`                   | `shell`   | each `pnpm SCRIPT` exists; `train` flags appear in its `--help`   |
- * | `text`, `mermaid`, other | `prose`   | not code (figures, formulas, file trees): nothing to run          |
+ * | marker                          | kind      | how `pnpm docs:check` checks it                              |
+ * |---------------------------------|-----------|--------------------------------------------------------------|
+ * | `<!-- run -->`                  | `run`     | runs as its own script, in a fresh process                   |
+ * | `<!-- run: continued -->`       | `run`     | runs in the same script as the `run` block before it         |
+ * | `<!-- quote: FILE -->`          | `quote`   | each code line still occurs in FILE                          |
+ * | `<!-- output: SCRIPT [ARGS] -->`| `output`  | (text/mermaid) occurs in what `tsx SCRIPT ARGS` prints        |
+ * | (none), a text block right after a run block | `output` | equals what that block printed             |
+ * | (none), `bash`/`sh`             | `shell`   | each `pnpm SCRIPT` exists; its `--flags` appear in `--help`   |
+ * | (none), other languages         | `prose`   | formulas, figures, file trees: nothing to run                |
+ *
+ * Every `run` block of a script sees the names `T`, `A` and `nn` (the packages' namespaces)
+ * and its own imports. A TypeScript block with no marker is an error: say what it is.
  * @module
  */
 
-export type BlockKind = 'run' | 'excerpt' | 'output' | 'shell' | 'prose';
+export type BlockKind = 'run' | 'quote' | 'output' | 'shell' | 'prose' | 'unmarked';
 
 export interface Block {
   readonly kind: BlockKind;
   /** The language word of the info string (`ts`, `text`, ...). */
   readonly lang: string;
-  /** The info string after the language word. */
-  readonly info: string;
+  /** The marker comment above the fence, without `<!--`/`-->`, or null. */
+  readonly marker: string | null;
   /** The block's text, without the fences, dedented. */
   readonly code: string;
   /** 1-based line of the opening fence. */
@@ -32,63 +36,68 @@ export interface Block {
   readonly end: number;
   /** The indentation of the fence (blocks inside list items are indented). */
   readonly indent: string;
-  /** For an excerpt, the file it quotes, relative to the repository root. */
-  readonly excerptOf?: string;
+  /** For `run`: true when it continues the script of the run block before it. */
+  readonly continued: boolean;
+  /** For `quote`: the quoted file; for `output` with a marker: the script and its arguments. */
+  readonly target: string | null;
+  /** For an `output` block without a marker: the index of the run block whose output it shows. */
+  readonly outputOf: number | null;
 }
 
-const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)\s*(.*)$/;
-
-function kindOf(lang: string, info: string): BlockKind {
-  const words = info.split(/\s+/).filter(Boolean);
-  if (words.includes('output')) return 'output';
-  if (lang === 'ts' || lang === 'typescript') {
-    return words.some((w) => w.startsWith('excerpt=')) ? 'excerpt' : 'run';
-  }
-  if (lang === 'bash' || lang === 'sh' || lang === 'shell') return 'shell';
-  return 'prose';
-}
+const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)\s*$/;
+const MARKER = /^<!--\s*(.+?)\s*-->$/;
+const TS = new Set(['ts', 'typescript']);
 
 /** Split a Markdown document into its fenced code blocks. */
 export function parseBlocks(markdown: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
+  let marker: string | null = null;
   for (let i = 0; i < lines.length; i++) {
-    const open = FENCE.exec(lines[i]!);
-    if (!open) continue;
-    const [, indent = '', fence = '```', lang = '', info = ''] = open;
+    const line = lines[i]!;
+    const m = MARKER.exec(line.trim());
+    if (m) {
+      marker = m[1]!;
+      continue;
+    }
+    const open = FENCE.exec(line);
+    if (!open) {
+      if (line.trim() !== '') marker = null; // a marker belongs to the block right below it
+      continue;
+    }
+    const [, indent = '', fence = '```', lang = ''] = open;
     let j = i + 1;
     while (j < lines.length && !lines[j]!.trimStart().startsWith(fence)) j++;
     const body = lines.slice(i + 1, j).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
-    const kind = kindOf(lang, info.trim());
-    const excerpt = /excerpt=(\S+)/.exec(info)?.[1];
+    const previous = blocks[blocks.length - 1];
+    const followsRun =
+      previous?.kind === 'run' && lines.slice(previous.end + 1, i).every((l) => l.trim() === '');
+    let kind: BlockKind;
+    let target: string | null = null;
+    if (marker === 'run' || marker === 'run: continued') kind = 'run';
+    else if (marker?.startsWith('quote:')) [kind, target] = ['quote', marker.slice(6).trim()];
+    else if (marker?.startsWith('output:')) [kind, target] = ['output', marker.slice(7).trim()];
+    else if (TS.has(lang)) kind = 'unmarked';
+    else if (lang === 'bash' || lang === 'sh' || lang === 'shell') kind = 'shell';
+    else if (marker === null && followsRun && (lang === 'text' || lang === '')) kind = 'output';
+    else kind = 'prose';
     blocks.push({
       kind,
       lang,
-      info: info.trim(),
+      marker,
       code: body.join('\n'),
       line: i + 1,
       start: i + 1,
       end: j,
       indent,
-      ...(excerpt ? { excerptOf: excerpt } : {}),
+      continued: marker === 'run: continued',
+      target,
+      outputOf: kind === 'output' && target === null ? blocks.length - 1 : null,
     });
+    marker = null;
     i = j;
   }
   return blocks;
-}
-
-/**
- * The `ts` block that an `output` block shows the output of: the nearest `run` block before
- * it. Returns a map from output block index to run block index.
- */
-export function outputOwners(blocks: readonly Block[]): Map<number, number> {
-  const owners = new Map<number, number>();
-  let lastRun = -1;
-  blocks.forEach((b, i) => {
-    if (b.kind === 'run') lastRun = i;
-    if (b.kind === 'output') owners.set(i, lastRun);
-  });
-  return owners;
 }
 
 /** Replace the contents of the given blocks (by index) and return the new document. */
