@@ -17,8 +17,8 @@ import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';
 import { jaxjsContenders, jaxjsInfo } from './contenders/jaxjs.ts';
 import { tfjsContenders } from './contenders/tfjs.ts';
-import { type RunTorchOptions, runTorch, torchSelected } from './contenders/torch.ts';
 import { tfjsInfo } from './contenders/tfjs-env.ts';
+import { type RunTorchOptions, runTorch, torchSelected } from './contenders/torch.ts';
 import {
   type Contender,
   contenderId,
@@ -184,7 +184,8 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   const torch = wantTorch ? await runTorch({ ...torchOpts, log }) : { rows: [], info: null };
   for (const row of torch.rows) {
     rows.push(row);
-    const t = row.medianMs === null ? row.status : `${row.medianMs.toPrecision(4)} ms (${row.samples} samples)`;
+    const t =
+      row.medianMs === null ? row.status : `${row.medianMs.toPrecision(4)} ms (${row.samples} samples)`;
     log(`${row.case} · ${contenderId(row)}: ${t}`);
   }
 

@@ -11,8 +11,8 @@ import * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import { compile } from 'vega-lite';
 import type { BenchCase } from './cases.ts';
-import { BASELINE, contenderId, type ResultRow } from './harness.ts';
 import { TORCH_IMPL } from './contenders/torch.ts';
+import { BASELINE, contenderId, type ResultRow } from './harness.ts';
 import type { MachineInfo } from './machine.ts';
 
 export interface Report {
@@ -142,6 +142,7 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     '- Correctness before speed: matmul, dense, batch-norm and Adam outputs are compared with float64 references computed by plain JS loops on the same seeded float32 inputs, with float32 error bounds; a `mismatch` row is still timed but excluded from ratios.',
     '- Leak check: for contenders that expose a live-object count (tfjs: `tf.memory().numTensors`; chainrule: wasm heap blocks / gpujs storages; jax-js: live wasm buffers), the count must be the same before and after the warm-up and timed iterations.',
     '- DDPG `paper`: actor 400/300 with BN after both hidden layers, critic with BN on layer 1 only and the action joining at layer 2; target networks also use training-mode BN (batch statistics of the next-state batch); critic loss = MSE + 1e-2 · ½ Σ w² over weight matrices only; Adam ε = 1e-8. BN running-statistic updates are not part of the tfjs update.',
+    "- DDPG `tuned`: chainrule's `tuned` preset (the `pnpm train` default): the TD3 networks (256/256, no BN) with one critic, no L2, τ 5e-3; one iteration is one critic step, one actor step and one soft update.",
     '- DDPG `td3`: one iteration is one full TD3 cycle = 2 critic updates + 1 actor update + 1 soft update of all target networks; target-policy noise N(0, 0.2²) clipped to ±0.5, generated with a fixed seed.',
     '- tfjs-wasm runs a matmul through XNNPACK only when neither operand is transposed, caching the packed B per tensor (so the matmul cases measure it with B already packed); the transposed products of every backward pass use a scalar blocked loop, which dominates its dense and DDPG times.',
     '- Adam and DDPG iterations read back nothing but the critic loss (DDPG, one scalar per critic update): the tfjs cpu and wasm backends execute eagerly and synchronously, so all work is done when the call returns.',

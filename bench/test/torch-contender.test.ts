@@ -82,12 +82,19 @@ const ddpgCase = (name: string): BenchCase => defaultCases().find((c) => c.name 
 
 describe('PyTorch contender: process and parsing (fake python)', () => {
   it('removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE together, and only those', () => {
-    const env = torchEnv({ OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '1', PATH: '/bin', OMP_NUM_THREADS: '3' });
+    const env = torchEnv({
+      OPENBLAS_CORETYPE: 'Haswell',
+      OPENBLAS_L2_SIZE: '1',
+      PATH: '/bin',
+      OMP_NUM_THREADS: '3',
+    });
     expect(env).toEqual({ PATH: '/bin', OMP_NUM_THREADS: '3' });
   });
 
   it('tries CHAINRULE_BENCH_PYTHON alone, else python3 then the system python3', () => {
-    expect(pythonCandidates({ CHAINRULE_BENCH_PYTHON: '/opt/py/bin/python' })).toEqual(['/opt/py/bin/python']);
+    expect(pythonCandidates({ CHAINRULE_BENCH_PYTHON: '/opt/py/bin/python' })).toEqual([
+      '/opt/py/bin/python',
+    ]);
     expect(pythonCandidates({})).toEqual(['python3', '/usr/bin/python3']);
   });
 
@@ -101,8 +108,17 @@ describe('PyTorch contender: process and parsing (fake python)', () => {
 
   it('turns the answer into rows: both thread counts, GFLOP/s, notes, the matmul output checked', async () => {
     const log: string[] = [];
-    const { rows, info } = await runTorch({ ...fakeOptions('ok'), cases: [tiny], plan: PLAN, log: (m) => log.push(m) });
-    expect(info).toMatchObject({ version: '9.9.9-fake', blas: { name: 'openblas', corename: 'Zen' }, threads: [1, 2] });
+    const { rows, info } = await runTorch({
+      ...fakeOptions('ok'),
+      cases: [tiny],
+      plan: PLAN,
+      log: (m) => log.push(m),
+    });
+    expect(info).toMatchObject({
+      version: '9.9.9-fake',
+      blas: { name: 'openblas', corename: 'Zen' },
+      threads: [1, 2],
+    });
     expect(rows.map((r) => [r.impl, r.backend, r.status])).toEqual([
       ['pytorch', 'cpu-1t', 'ok'],
       ['pytorch', 'cpu-2t', 'ok'],
@@ -164,7 +180,9 @@ describe('PyTorch contender: process and parsing (fake python)', () => {
     expect(report.results.map((r) => r.backend)).toEqual(['cpu-1t', 'cpu-2t']);
     const md = await readFile(path.join(out, 'latest.md'), 'utf8');
     expect(md).toContain('chainrule vs TensorFlow.js and PyTorch');
-    expect(md).toContain('| PyTorch | 9.9.9-fake (Python 3.0.0, /fake/python; BLAS: OpenBLAS fake, core Zen; threads 1, 2) |');
+    expect(md).toContain(
+      '| PyTorch | 9.9.9-fake (Python 3.0.0, /fake/python; BLAS: OpenBLAS fake, core Zen; threads 1, 2) |',
+    );
   });
 });
 
@@ -216,30 +234,27 @@ describe('PyTorch contender: update comparison', () => {
 });
 
 const hasTorch = pythonCandidates().some(
-  (py) => spawnSync(py, ['-c', 'import torch'], { env: torchEnv(), stdio: 'ignore', timeout: 60_000 }).status === 0,
+  (py) =>
+    spawnSync(py, ['-c', 'import torch'], { env: torchEnv(), stdio: 'ignore', timeout: 60_000 }).status === 0,
 );
 
 describe.runIf(hasTorch)('PyTorch contender: real torch', () => {
-  it(
-    'one PyTorch update of tuned and paper equals chainrule’s, and the tiny matmul matches its reference',
-    async () => {
-      const log: string[] = [];
-      const { rows, info } = await runTorch({
-        cases: [tiny, ddpgCase(CASE.ddpgPaper), ddpgCase(CASE.ddpgTuned)],
-        plan: PLAN,
-        threads: [1],
-        log: (msg) => log.push(msg),
-      });
-      expect(info?.blas.name).toMatch(/openblas|reference|mkl|unknown/);
-      expect(rows.map((r) => [r.case, r.status, r.error])).toEqual([
-        [tiny.name, 'ok', undefined],
-        [CASE.ddpgPaper, 'ok', undefined],
-        [CASE.ddpgTuned, 'ok', undefined],
-      ]);
-      for (const r of rows.slice(1)) expect(r.note).toContain('verified against chainrule');
-      expect(log.filter((l) => l.includes("matches chainrule's"))).toHaveLength(2);
-      expect(TORCH_SCRIPT.endsWith('torch_bench.py')).toBe(true);
-    },
-    120_000,
-  );
+  it('one PyTorch update of tuned and paper equals chainrule’s, and the tiny matmul matches its reference', async () => {
+    const log: string[] = [];
+    const { rows, info } = await runTorch({
+      cases: [tiny, ddpgCase(CASE.ddpgPaper), ddpgCase(CASE.ddpgTuned)],
+      plan: PLAN,
+      threads: [1],
+      log: (msg) => log.push(msg),
+    });
+    expect(info?.blas.name).toMatch(/openblas|reference|mkl|unknown/);
+    expect(rows.map((r) => [r.case, r.status, r.error])).toEqual([
+      [tiny.name, 'ok', undefined],
+      [CASE.ddpgPaper, 'ok', undefined],
+      [CASE.ddpgTuned, 'ok', undefined],
+    ]);
+    for (const r of rows.slice(1)) expect(r.note).toContain('verified against chainrule');
+    expect(log.filter((l) => l.includes("matches chainrule's"))).toHaveLength(2);
+    expect(TORCH_SCRIPT.endsWith('torch_bench.py')).toBe(true);
+  }, 120_000);
 });

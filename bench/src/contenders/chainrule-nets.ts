@@ -18,7 +18,7 @@ import { type Actor, type AgentConfig, type Batch, type Critic, DDPG, TD3 } from
 import { hardUpdate } from '@chainrule/nn';
 import { fmtShape, shapesEqual, type Tensor, tensor, tidy } from '@chainrule/tensor';
 import { type DdpgBatch, ddpgInitialParams } from '../inputs.ts';
-import { type DdpgPreset, type MlpSpec, PENDULUM, type ParamInit } from '../specs.ts';
+import { type DdpgPreset, type MlpSpec, type ParamInit, PENDULUM } from '../specs.ts';
 
 /** The chainrule parameter name of a bench-spec parameter (`critic.l1.w` → `fc2.weight`). */
 export function chainruleParamName(spec: MlpSpec, benchName: string): string {

@@ -20,7 +20,7 @@
 
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
-import { type Batch, DDPG, makeConfig, type Summary, TD3, train } from '@chainrule/ddpg';
+import { type Batch, type DDPG, makeConfig, type Summary, train } from '@chainrule/ddpg';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
   backendByName,
@@ -39,15 +39,8 @@ import {
 } from '@chainrule/tensor';
 import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
-import {
-  adamInputs,
-  batchnormInputs,
-  ddpgBatch,
-  ddpgInitialParams,
-  denseInputs,
-  matmulInputs,
-} from '../inputs.ts';
-import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, PENDULUM, TD3_PRESET, TUNED_PRESET } from '../specs.ts';
+import { adamInputs, batchnormInputs, ddpgBatch, denseInputs, matmulInputs } from '../inputs.ts';
+import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, TD3_PRESET, TUNED_PRESET } from '../specs.ts';
 import { batchTensorList, batchTensors, benchAgent } from './chainrule-nets.ts';
 
 /** Seed of the DDPG / TD3 agents (their parameters are then overwritten; TD3 uses it for target noise). */

@@ -58,7 +58,8 @@ import {
   type MlpSpec,
   PAPER_PRESET,
   type ParamInit,
-  TD3_PRESET, TUNED_PRESET,
+  TD3_PRESET,
+  TUNED_PRESET,
 } from '../specs.ts';
 
 type Jax = typeof JaxModule;

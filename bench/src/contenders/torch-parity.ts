@@ -63,7 +63,8 @@ export function chainruleOneUpdate(preset: DdpgPreset, backend: string = default
         stats = tidy(() => agent.updateOn(batch), keep, { releaseReplaced: true });
       const tensors = new Map<string, Float32Array>();
       tidy(() => {
-        for (const [name, t] of Object.entries(agent.tensors())) tensors.set(name, Float32Array.from(t.dataSync()));
+        for (const [name, t] of Object.entries(agent.tensors()))
+          tensors.set(name, Float32Array.from(t.dataSync()));
       });
       return { tensors, criticLoss: stats.criticLoss, actorLoss: stats.actorLoss };
     } finally {
@@ -78,7 +79,10 @@ export interface UpdateComparison {
   /** max over checked values of |torch − chainrule| / tolerance (≤ 1 passes). */
   readonly worstRatio: number;
   readonly message: string;
-  /** Elements whose gradient is at rounding level (allowed a 2·lr step difference). */
+  /**
+   * Online parameters whose gradient is zero (dead ReLU units) or at rounding level: allowed
+   * a 2·lr step difference, since the sign of their first Adam step is not determined.
+   */
   readonly noisy: number;
   /** Values compared. */
   readonly checked: number;
@@ -159,7 +163,12 @@ export function compareUpdates(
     }
   };
 
-  check('critic loss', torch.criticLoss, chainrule.criticLoss, LOSS_RTOL * Math.abs(chainrule.criticLoss) + 1e-6);
+  check(
+    'critic loss',
+    torch.criticLoss,
+    chainrule.criticLoss,
+    LOSS_RTOL * Math.abs(chainrule.criticLoss) + 1e-6,
+  );
   check('actor loss', torch.actorLoss, chainrule.actorLoss, LOSS_RTOL * Math.abs(chainrule.actorLoss) + 1e-6);
 
   for (const [k, want] of mine) {
@@ -198,7 +207,7 @@ export function compareUpdates(
   return {
     ok: worst <= 1,
     worstRatio: worst,
-    message: `worst ${where} (error/tolerance ${worst.toPrecision(3)}; ${noisy} parameter(s) with a rounding-level gradient)`,
+    message: `worst ${where} (error/tolerance ${worst.toPrecision(3)}; ${noisy} parameter(s) with a zero or rounding-level gradient)`,
     noisy,
     checked,
   };

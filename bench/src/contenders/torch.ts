@@ -184,7 +184,13 @@ export function probeTorch(options: TorchOptions = {}): TorchProbe {
     return {
       ok: true,
       python,
-      info: { version: torch, python: version, executable, blas, threads: [...(options.threads ?? TORCH_THREADS)] },
+      info: {
+        version: torch,
+        python: version,
+        executable,
+        blas,
+        threads: [...(options.threads ?? TORCH_THREADS)],
+      },
     };
   }
   return { ok: false, reason: reasons.join('; ') || 'no Python interpreter to try' };
@@ -252,7 +258,9 @@ function pythonConfig(preset: DdpgPreset): Record<string, unknown> {
 }
 
 /** The bench's initial parameters under chainrule's agent names (`actor.fc1.weight`, `critic2.out.bias`). */
-export function initialAgentParams(preset: DdpgPreset): Map<string, { shape: readonly number[]; data: Float32Array }> {
+export function initialAgentParams(
+  preset: DdpgPreset,
+): Map<string, { shape: readonly number[]; data: Float32Array }> {
   const init = ddpgInitialParams(preset);
   const out = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const p of init.actor) out.set(`actor.${chainruleParamName(preset.actor, p.name)}`, p);
@@ -264,19 +272,19 @@ export function initialAgentParams(preset: DdpgPreset): Map<string, { shape: rea
   return out;
 }
 
-async function writeF32(dir: string, name: string, data: Float32Array, shape: readonly number[]): Promise<FileSpec> {
+async function writeF32(
+  dir: string,
+  name: string,
+  data: Float32Array,
+  shape: readonly number[],
+): Promise<FileSpec> {
   const file = path.join(dir, `${name.replace(/[^\w.-]/g, '_')}.f32`);
   // Float32Array bytes are in the platform's order; every supported platform is little-endian.
   await writeFile(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return { file, shape };
 }
 
-async function buildTask(
-  bc: BenchCase,
-  threads: number[],
-  dir: string,
-  index: number,
-): Promise<TorchTask> {
+async function buildTask(bc: BenchCase, threads: number[], dir: string, index: number): Promise<TorchTask> {
   const id = `t${index}`;
   const m = MATMUL_NAME.exec(bc.name);
   if (m) {
@@ -325,7 +333,10 @@ function runPython(
   log: (m: string) => void,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, [...script, 'run', request], { env: torchEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, [...script, 'run', request], {
+      env: torchEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let pending = '';
@@ -344,7 +355,9 @@ function runPython(
       if (code === 0) resolve(out);
       else
         reject(
-          new Error(`${python} ${path.basename(script[0]!)} exited with ${signal ?? `code ${code}`}: ${lastLine(err)}`),
+          new Error(
+            `${python} ${path.basename(script[0]!)} exited with ${signal ?? `code ${code}`}: ${lastLine(err)}`,
+          ),
         );
     });
   });
@@ -388,7 +401,12 @@ export function torchSelected(o: RunTorchOptions): boolean {
   return selection(o).length > 0;
 }
 
-function rowNote(threads: number, blas: string, blasThreads: number | null | undefined, extra?: string): string {
+function rowNote(
+  threads: number,
+  blas: string,
+  blasThreads: number | null | undefined,
+  extra?: string,
+): string {
   const b = blasThreads === null || blasThreads === undefined ? blas : `${blas} ${blasThreads} thread(s)`;
   return [`torch.set_num_threads(${threads}), ${b}`, extra].filter(Boolean).join('; ');
 }
@@ -434,7 +452,8 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
   try {
     const tasks = await Promise.all(selected.map((s, i) => buildTask(s.bc, s.threads, dir, i)));
     // Verification: the deterministic DDPG presets (TD3's target noise comes from different generators).
-    const verifyCases = o.verify === false ? [] : tasks.filter((t) => t.kind === 'ddpg' && t.case !== CASE.ddpgTd3);
+    const verifyCases =
+      o.verify === false ? [] : tasks.filter((t) => t.kind === 'ddpg' && t.case !== CASE.ddpgTd3);
     const chainrule = new Map<string, AgentState>();
     for (const t of verifyCases) chainrule.set(t.case, chainruleOneUpdate(DDPG_CASES[t.case]!));
     const request = path.join(dir, 'request.json');
@@ -442,7 +461,9 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
       request,
       JSON.stringify({ protocol: PROTOCOL, outDir: dir, plan: o.plan, verify: verifyCases, tasks }),
     );
-    log(`PyTorch ${probe.info.version} (${probe.python}, BLAS ${probe.info.blas.name}): ${tasks.length} case(s)`);
+    log(
+      `PyTorch ${probe.info.version} (${probe.python}, BLAS ${probe.info.blas.name}): ${tasks.length} case(s)`,
+    );
     let out: TorchRunOutput;
     try {
       out = runSchema.parse(JSON.parse(await runPython(probe.python, script, request, log)));
@@ -450,7 +471,9 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
       const msg = `PyTorch run failed: ${e instanceof Error ? e.message : String(e)}`;
       log(`ERROR ${msg}`);
       return {
-        rows: selected.flatMap((s) => s.threads.map((n) => ({ ...rowBase(s.bc.name, n), status: 'error' as const, error: msg }))),
+        rows: selected.flatMap((s) =>
+          s.threads.map((n) => ({ ...rowBase(s.bc.name, n), status: 'error' as const, error: msg })),
+        ),
         info: probe.info,
       };
     }
@@ -462,7 +485,12 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
       if (!mine) continue;
       try {
         const preset = DDPG_CASES[v.case]!;
-        const cmp = compareUpdates(initialAgentParams(preset), mine, readState(await readFile(v.file), v), makeConfig(preset.name));
+        const cmp = compareUpdates(
+          initialAgentParams(preset),
+          mine,
+          readState(await readFile(v.file), v),
+          makeConfig(preset.name),
+        );
         verdicts.set(v.case, {
           ok: cmp.ok,
           message: cmp.ok
@@ -470,11 +498,15 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
             : `one update differs from chainrule's: ${cmp.message}`,
         });
       } catch (e) {
-        verdicts.set(v.case, { ok: false, message: `verification failed: ${e instanceof Error ? e.message : String(e)}` });
+        verdicts.set(v.case, {
+          ok: false,
+          message: `verification failed: ${e instanceof Error ? e.message : String(e)}`,
+        });
       }
     }
     for (const t of verifyCases)
-      if (!verdicts.has(t.case)) verdicts.set(t.case, { ok: false, message: 'Python returned no verification state' });
+      if (!verdicts.has(t.case))
+        verdicts.set(t.case, { ok: false, message: 'Python returned no verification state' });
 
     const rows: ResultRow[] = [];
     for (const s of selected) {
@@ -486,7 +518,12 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
           continue;
         }
         const verdict = verdicts.get(s.bc.name);
-        row.note = rowNote(n, out.blas.name, r.blasThreads, verdict?.ok ? 'verified against chainrule' : undefined);
+        row.note = rowNote(
+          n,
+          out.blas.name,
+          r.blasThreads,
+          verdict?.ok ? 'verified against chainrule' : undefined,
+        );
         if (r.status === 'error') {
           rows.push({ ...row, status: 'error', error: r.error ?? 'unknown error' });
           continue;
@@ -520,7 +557,8 @@ export async function runTorch(o: RunTorchOptions): Promise<TorchResult> {
             }
           }
         }
-        if (row.status !== 'ok') log(`${row.status.toUpperCase()} ${row.case} / ${TORCH_IMPL}-${row.backend}: ${row.error}`);
+        if (row.status !== 'ok')
+          log(`${row.status.toUpperCase()} ${row.case} / ${TORCH_IMPL}-${row.backend}: ${row.error}`);
         rows.push(row);
       }
     }
