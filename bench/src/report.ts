@@ -170,7 +170,10 @@ function torchVsChainrule(rows: readonly ResultRow[], cases: readonly BenchCase[
   const ok = (r: ResultRow) => r.status === 'ok' && r.medianMs !== null && r.medianMs > 0;
   const torch = rows.filter((r) => r.impl === TORCH_IMPL && ok(r));
   if (torch.length === 0) return [];
-  const chainrule = rows.filter((r) => r.impl === 'chainrule' && r.backend !== 'js' && ok(r));
+  // The reference js backend and gpu.js (on a CPU) are not what this comparison is about.
+  const chainrule = rows.filter(
+    (r) => r.impl === 'chainrule' && r.backend !== 'js' && r.backend !== 'gpujs' && ok(r),
+  );
   const table: string[] = [];
   for (const c of cases) {
     for (const ch of chainrule.filter((r) => r.case === c.name)) {
