@@ -7,7 +7,17 @@ import { defineConfig, type Plugin } from 'vite';
  * main entries are browser-safe (node-only code under `/node` subpaths), this list can go.
  */
 const NODE_STUBS: Record<string, string[]> = {
-  'node:fs': ['existsSync', 'mkdirSync', 'readFileSync', 'closeSync', 'fsyncSync', 'openSync', 'renameSync', 'rmSync', 'writeSync'],
+  'node:fs': [
+    'existsSync',
+    'mkdirSync',
+    'readFileSync',
+    'closeSync',
+    'fsyncSync',
+    'openSync',
+    'renameSync',
+    'rmSync',
+    'writeSync',
+  ],
   'node:fs/promises': ['open', 'rename', 'rm', 'readFile'],
   'node:path': ['join', 'dirname', 'resolve'],
   'node:module': ['createRequire'],
@@ -25,12 +35,10 @@ function stubNodeBuiltins(): Plugin {
     load(id) {
       if (!id.startsWith(prefix)) return null;
       const mod = id.slice(prefix.length);
-      return NODE_STUBS[mod]!
-        .map(
-          (name) =>
-            `export function ${name}() { throw new Error(${JSON.stringify(`${mod}.${name} is not available in the browser`)}); }`,
-        )
-        .join('\n');
+      return NODE_STUBS[mod]!.map(
+        (name) =>
+          `export function ${name}() { throw new Error(${JSON.stringify(`${mod}.${name} is not available in the browser`)}); }`,
+      ).join('\n');
     },
   };
 }

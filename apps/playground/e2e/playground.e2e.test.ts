@@ -41,9 +41,9 @@ function watch(p: Page): void {
   p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 }
 
-async function screenshot(name: string): Promise<void> {
+async function screenshot(name: string, fullPage = false): Promise<void> {
   const file = join(outDir, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage });
   if (process.env.CHAINRULE_SCREENSHOTS === '1') {
     mkdirSync(join(repoRoot, 'docs/images'), { recursive: true });
     copyFileSync(file, join(repoRoot, 'docs/images', `${name}.png`));
@@ -80,7 +80,11 @@ async function stepCounter(): Promise<[number, number]> {
 beforeAll(async () => {
   mkdirSync(outDir, { recursive: true });
   await build({ root: appRoot, logLevel: 'warn' });
-  server = await preview({ root: appRoot, logLevel: 'warn', preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+  server = await preview({
+    root: appRoot,
+    logLevel: 'warn',
+    preview: { port: 0, host: '127.0.0.1', strictPort: false },
+  });
   const addr = server.httpServer.address() as AddressInfo;
   base = `http://127.0.0.1:${addr.port}/`;
   profile = mkdtempSync(join(tmpdir(), 'chainrule-chromium-'));
@@ -120,7 +124,10 @@ describe('autograd explorer', () => {
     expect(nodes).toBeGreaterThan(25);
     expect(edges).toBeGreaterThan(nodes - 2);
     // Laid out as a picture: boxes at many distinct positions, not a list.
-    const ys = await page.$$eval('svg.graph g.node rect', (r) => new Set(r.map((x) => x.getAttribute('y'))).size);
+    const ys = await page.$$eval(
+      'svg.graph g.node rect',
+      (r) => new Set(r.map((x) => x.getAttribute('y'))).size,
+    );
     expect(ys).toBeGreaterThan(5);
     expect(await page.textContent('#explorer-error')).toBe('');
     expect(problems).toEqual([]);
@@ -182,10 +189,16 @@ describe('autograd explorer', () => {
     await page.waitForSelector('svg.graph g.node');
     await page.click('#step-last');
     for (const [i, name] of ref.names.entries()) {
-      expectShown(await tableValues(`#grads [data-role="final-grad"][data-label="${name}"]`), ref.pytorch[i]!, name);
+      expectShown(
+        await tableValues(`#grads [data-role="final-grad"][data-label="${name}"]`),
+        ref.pytorch[i]!,
+        name,
+      );
     }
     await page.click('#gradcheck');
-    await expect.poll(() => page.textContent('#check-out [data-role="gradcheck"]')).toMatch(/gradcheck: passed/);
+    await expect
+      .poll(() => page.textContent('#check-out [data-role="gradcheck"]'))
+      .toMatch(/gradcheck: passed/);
     expect(await page.textContent('#check-out [data-role="gradgradcheck"]')).toMatch(/gradgradcheck: passed/);
 
     // Second derivatives of the surrogate loss in actor.b2, against central differences
@@ -211,7 +224,9 @@ describe('autograd explorer', () => {
       for (let k = 0; k < b2.length; k++) numeric.push((gu[k]! - gd[k]!) / (2 * eps));
     }
     expect(shown.values.length).toBe(numeric.length);
-    shown.values.forEach((v, i) => expect(Math.abs(v - numeric[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+    for (const [i, v] of shown.values.entries()) {
+      expect(Math.abs(v - numeric[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)));
+    }
     expect(problems).toEqual([]);
   });
 
@@ -235,7 +250,9 @@ describe('autograd explorer', () => {
       ['b', '4'],
     ]);
     // d/db of sum(... + b) over 3 rows is 3 for every element.
-    expect((await tableValues('#grads [data-role="final-grad"][data-label="b"]')).values).toEqual([3, 3, 3, 3]);
+    expect((await tableValues('#grads [data-role="final-grad"][data-label="b"]')).values).toEqual([
+      3, 3, 3, 3,
+    ]);
     // The state is in the URL: reloading it rebuilds the same expression.
     expect(page.url()).toContain('expr=');
     await page.reload();
@@ -288,7 +305,7 @@ describe('autograd explorer', () => {
   });
 
   it('holds its layout at 1280×800 and at a phone width (screenshots)', async () => {
-    await page.goto(`${base}#explorer?ex=actor-chain&step=6`);
+    await page.goto(`${base}#explorer?ex=actor-chain&step=10`);
     await page.reload();
     await page.waitForSelector('svg.graph g.node.current');
     for (const [size, name] of [
@@ -298,7 +315,7 @@ describe('autograd explorer', () => {
       await page.setViewportSize(size);
       await page.waitForTimeout(200);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
-      await screenshot(name);
+      await screenshot(name, size === PHONE);
     }
     await page.setViewportSize(DESKTOP);
     expect(problems).toEqual([]);
@@ -321,7 +338,10 @@ describe('DDPG live', () => {
       .toBeGreaterThanOrEqual(2);
     const returnsPoints = Number(await page.getAttribute('#chart-return', 'data-points'));
     expect(returnsPoints).toBeGreaterThanOrEqual(6);
-    const linePath = await page.$eval('#chart-return svg path[aria-roledescription="line mark"], #chart-return svg .mark-line path', (p) => p.getAttribute('d') ?? '');
+    const linePath = await page.$eval(
+      '#chart-return svg path[aria-roledescription="line mark"], #chart-return svg .mark-line path',
+      (p) => p.getAttribute('d') ?? '',
+    );
     expect(linePath.length).toBeGreaterThan(20);
     expect(Number(await page.textContent('#stat-step'))).toBeGreaterThanOrEqual(1200);
     expect(Number(await page.textContent('#stat-maxq'))).not.toBeNaN();
@@ -332,9 +352,9 @@ describe('DDPG live', () => {
       [PHONE, 'playground-ddpg-phone'],
     ] as const) {
       await page.setViewportSize(size);
-      await page.waitForTimeout(300);
+      await page.waitForTimeout(500);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
-      await screenshot(name);
+      await screenshot(name, size === PHONE);
     }
     await page.setViewportSize(DESKTOP);
 
@@ -396,10 +416,12 @@ describe('DDPG live', () => {
       join(out, 'checkpoint', 'agent.safetensors'),
       join(out, 'checkpoint', 'manifest.json'),
     ]);
-    await expect.poll(() => page.textContent('#loaded')).toMatch(/agent\.safetensors.*config from manifest\.json/);
+    await expect
+      .poll(() => page.textContent('#loaded'))
+      .toMatch(/agent\.safetensors.*config from manifest\.json/);
     const shown = JSON.parse((await page.textContent('#loaded-action'))!) as number[];
     expect(shown.length).toBe(expected.length);
-    shown.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-6));
+    for (const [i, v] of shown.entries()) expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-6);
     // It plays: a policy episode finishes and lands on the return chart.
     const before = Number(await page.getAttribute('#chart-return', 'data-points'));
     await expect
@@ -416,7 +438,15 @@ function rebuildActorProblem(seed: number): { params: A.Var[]; critic: A.Var[]; 
   const p = (shape: number[], std: number) => A.param(T.randn(shape, rng, { dtype: 'float64', std }));
   const { batch, state, action, actorHidden: h, criticHidden1: c1, criticHidden2: c2 } = SIZES;
   const params = [p([state, h], 0.8), p([h], 0.3), p([h, action], 0.8), p([action], 0.3)];
-  const critic = [p([state, c1], 0.8), p([c1], 0.3), p([c1, c2], 0.8), p([action, c2], 0.8), p([c2], 0.3), p([c2, 1], 0.8), p([1], 0.3)];
+  const critic = [
+    p([state, c1], 0.8),
+    p([c1], 0.3),
+    p([c1, c2], 0.8),
+    p([action, c2], 0.8),
+    p([c2], 0.3),
+    p([c2, 1], 0.8),
+    p([1], 0.3),
+  ];
   const s = A.variable(T.randn([batch, state], rng, { dtype: 'float64' }));
   return { params, critic, s };
 }

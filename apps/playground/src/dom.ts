@@ -35,7 +35,8 @@ const MAX_COLS = 10;
 
 /**
  * A tensor as a table (rank ≤ 2; higher ranks are shown as rows of their last axis).
- * `data-shape` carries the shape; cells beyond 10×10 are elided with a note.
+ * `data-shape` carries the shape; cells beyond 10×10 are elided with a note. The table comes
+ * wrapped in a scrolling box.
  */
 export function tensorTable(t: Tensor, attrs: Record<string, string> = {}): HTMLElement {
   const d = t.dataSync();
@@ -49,9 +50,11 @@ export function tensorTable(t: Tensor, attrs: Record<string, string> = {}): HTML
     if (cols > MAX_COLS) tr.append(h('td', { class: 'more' }, '…'));
     body.append(tr);
   }
-  if (rows > MAX_ROWS) body.append(h('tr', {}, h('td', { class: 'more', colspan: MAX_COLS }, `… ${rows} rows`)));
+  if (rows > MAX_ROWS)
+    body.append(h('tr', {}, h('td', { class: 'more', colspan: MAX_COLS }, `… ${rows} rows`)));
   table.append(body);
-  return table;
+  // Wide tensors scroll inside their own box instead of widening the page.
+  return h('div', { class: 'tensor-wrap' }, table);
 }
 
 /** A shape as the library prints it: `[2,3]`. */

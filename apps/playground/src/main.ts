@@ -69,7 +69,11 @@ for (const t of TABS) {
     e.preventDefault();
     const i = TABS.indexOf(t);
     const j =
-      e.key === 'Home' ? 0 : e.key === 'End' ? TABS.length - 1 : (i + (e.key === 'ArrowRight' ? 1 : -1) + TABS.length) % TABS.length;
+      e.key === 'Home'
+        ? 0
+        : e.key === 'End'
+          ? TABS.length - 1
+          : (i + (e.key === 'ArrowRight' ? 1 : -1) + TABS.length) % TABS.length;
     select(TABS[j]!, true);
   });
 }

@@ -31,7 +31,15 @@ describe('expression parser', () => {
     const v = vars(src);
     const y = evaluate(parseExpression('mean(tanh(x @ W) ^ 2)'), v) as A.Var;
     const [gW] = A.grad(y, [v.get('W')!]);
-    const W = A.param(T.tensor([[0.5, -1], [2, 0.25]], { dtype: 'float64' }));
+    const W = A.param(
+      T.tensor(
+        [
+          [0.5, -1],
+          [2, 0.25],
+        ],
+        { dtype: 'float64' },
+      ),
+    );
     const x = A.param(T.tensor([[1, -2]], { dtype: 'float64' }));
     const ref = A.grad(A.mean(A.pow(A.tanh(A.matmul(x, W)), 2)), [W])[0]!;
     expect(Array.from(gW!.value.dataSync())).toEqual(Array.from(ref.value.dataSync()));
@@ -44,7 +52,9 @@ describe('expression parser', () => {
     expect(() => parseExpression('x $ y')).toThrow(/unexpected character "\$" at column 3/);
     expect(() => parseTensors('x = [1, 2')).toThrow(/line 1: the value of x is not a JSON/);
     expect(() => parseTensors('exp = 1')).toThrow(/"exp" is a function name/);
-    expect(() => evaluate(parseExpression('z + 1'), vars('x = 1'))).toThrow(/unknown name "z"; defined tensors: x/);
+    expect(() => evaluate(parseExpression('z + 1'), vars('x = 1'))).toThrow(
+      /unknown name "z"; defined tensors: x/,
+    );
   });
 
   it('never evaluates code: a name that looks like JavaScript is just an unknown tensor', () => {

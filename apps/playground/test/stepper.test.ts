@@ -38,12 +38,16 @@ describe('the explorer steps backward exactly as the engine does', () => {
   it('the PyTorch-style example gives the surrogate gradients of examples/actor-gradient.ts', () => {
     const ref = actorGradientBothWays(3);
     const [p] = stepProblem(buildProblem({ kind: 'example', id: 'actor-surrogate', seed: 3 }));
-    ACTOR_PARAM_NAMES.forEach((name, i) => close(p!.grads.find((x) => x.label === name)!.value, ref.pytorch[i]!));
+    for (const [i, name] of ACTOR_PARAM_NAMES.entries()) {
+      close(p!.grads.find((x) => x.label === name)!.value, ref.pytorch[i]!);
+    }
   });
 
   it('shows where un-broadcasting summed: x [3,1] * y [1,4] + b [4]', () => {
     const [p] = stepProblem(buildProblem({ kind: 'example', id: 'broadcast', seed: 0 }));
-    const sums = p!.steps.flatMap((s) => s.inputs.filter((i) => i.unbroadcast).map((i) => [i.label, i.unbroadcast!.axes]));
+    const sums = p!.steps.flatMap((s) =>
+      s.inputs.filter((i) => i.unbroadcast).map((i) => [i.label, i.unbroadcast!.axes]),
+    );
     expect(sums).toEqual(
       expect.arrayContaining([
         ['b', [0]],

@@ -53,7 +53,9 @@ export interface PolicyFile {
 function parseConfig(raw: unknown, where: string): AgentConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
+      .join('; ');
     throw new Error(`${where}: invalid agent config: ${issues}`);
   }
   return parsed.data;
@@ -72,7 +74,8 @@ export function readPolicyFile(
 ): PolicyFile {
   const { tensors, metadata } = decode(bytes, name);
   const actor: StateDict = {};
-  for (const [k, t] of Object.entries(tensors)) if (k.startsWith(ACTOR_PREFIX)) actor[k.slice(ACTOR_PREFIX.length)] = t;
+  for (const [k, t] of Object.entries(tensors))
+    if (k.startsWith(ACTOR_PREFIX)) actor[k.slice(ACTOR_PREFIX.length)] = t;
   if (Object.keys(actor).length === 0) {
     throw new Error(
       `${name}: no tensors named "${ACTOR_PREFIX}…"; expected a run's checkpoint/agent.safetensors or an actor downloaded here (keys: ${Object.keys(tensors).slice(0, 6).join(', ')})`,
@@ -102,7 +105,9 @@ export function readPolicyFile(
   }
   if (env !== ENV_ID) throw new Error(`${name}: the actor was trained on ${env}; this page runs ${ENV_ID}`);
   if (config.normalizeObs && !normStats) {
-    throw new Error(`${name}: the run normalised observations; load its manifest.json too (it holds the statistics)`);
+    throw new Error(
+      `${name}: the run normalised observations; load its manifest.json too (it holds the statistics)`,
+    );
   }
   return { config, configSource, actor, normStats, env };
 }

@@ -19,7 +19,14 @@ export type ToWorker =
   | { type: 'speed'; speed: Speed }
   | { type: 'watch' }
   | { type: 'download' }
-  | { type: 'load'; bytes: ArrayBuffer; name: string; manifest: string | undefined; preset: PagePreset; seed: number };
+  | {
+      type: 'load';
+      bytes: ArrayBuffer;
+      name: string;
+      manifest: string | undefined;
+      preset: PagePreset;
+      seed: number;
+    };
 
 /** One finished episode (training or watching). */
 export interface EpisodeRow {

@@ -6,7 +6,14 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { fmt, h } from '../dom.ts';
-import { type EpisodeRow, type FromWorker, PAGE_PRESETS, type PagePreset, type Speed, type ToWorker } from './protocol.ts';
+import {
+  type EpisodeRow,
+  type FromWorker,
+  PAGE_PRESETS,
+  type PagePreset,
+  type Speed,
+  type ToWorker,
+} from './protocol.ts';
 
 const PRESET_TEXT: Record<PagePreset, string> = {
   tuned: 'tuned: DDPG, 256-256, batch 256 (solves it in ~20k steps)',
@@ -17,9 +24,8 @@ const PRESET_TEXT: Record<PagePreset, string> = {
 function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 'container',
+    width: 400,
     height: 150,
-    autosize: { type: 'fit-x', contains: 'padding' },
     data: { name: 'episodes' },
     transform: [{ filter: `datum.${field} != null` }],
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
@@ -41,17 +47,19 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
 class Chart {
   readonly box: HTMLElement;
   private view: vega.View;
+  private readonly holder: HTMLElement;
   private n = 0;
   constructor(field: 'return' | 'avgMaxQ', title: string, id: string) {
     this.box = h('figure', { class: 'chart', id, 'data-points': 0 }, h('figcaption', {}, title));
     const holder = h('div', { class: 'chart-holder' });
+    this.holder = holder;
     this.box.append(holder);
     this.view = new vega.View(vega.parse(vl.compile(chartSpec(field, title)).spec), {
       renderer: 'svg',
       container: holder,
       hover: false,
     });
-    void this.view.runAsync();
+    this.resize();
   }
   add(row: EpisodeRow): void {
     this.view.insert('episodes', [row]);
@@ -64,13 +72,20 @@ class Chart {
     this.n = 0;
     void this.view.runAsync().then(() => this.box.setAttribute('data-points', '0'));
   }
+  /** Fit the plot to its box: the axes and legend take ~80 px beside and below the plot area. */
   resize(): void {
-    void this.view.resize().runAsync();
+    const w = this.holder.clientWidth;
+    if (w > 0) this.view.width(Math.max(160, w - 80));
+    void this.view.runAsync();
   }
 }
 
 /** Mount the DDPG tab. `onState` receives the URL parameters to store. */
-export function mountDdpg(root: HTMLElement, initial: URLSearchParams, onState: (p: URLSearchParams) => void): {
+export function mountDdpg(
+  root: HTMLElement,
+  initial: URLSearchParams,
+  onState: (p: URLSearchParams) => void,
+): {
   shown(): void;
 } {
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
@@ -89,7 +104,14 @@ export function mountDdpg(root: HTMLElement, initial: URLSearchParams, onState: 
     ...PAGE_PRESETS.map((p) => h('option', { value: p }, PRESET_TEXT[p])),
   );
   presetSel.value = preset;
-  const seedIn = h('input', { id: 'seed', type: 'number', min: 0, step: 1, value: seed, inputmode: 'numeric' });
+  const seedIn = h('input', {
+    id: 'seed',
+    type: 'number',
+    min: 0,
+    step: 1,
+    value: seed,
+    inputmode: 'numeric',
+  });
   const speedSel = h(
     'select',
     { id: 'speed' },
@@ -106,7 +128,13 @@ export function mountDdpg(root: HTMLElement, initial: URLSearchParams, onState: 
   const status = h('p', { id: 'ddpg-status', 'aria-live': 'polite' });
   const errorBox = h('p', { class: 'error', role: 'alert', id: 'ddpg-error' });
   const loadedBox = h('div', { id: 'loaded', 'aria-live': 'polite' });
-  const canvas = h('canvas', { id: 'pendulum', width: 260, height: 260, role: 'img', 'aria-label': 'the pendulum' });
+  const canvas = h('canvas', {
+    id: 'pendulum',
+    width: 260,
+    height: 260,
+    role: 'img',
+    'aria-label': 'the pendulum',
+  });
   const stats = {
     step: h('dd', { id: 'stat-step' }, '0'),
     episode: h('dd', { id: 'stat-episode' }, '0'),
@@ -272,7 +300,11 @@ export function mountDdpg(root: HTMLElement, initial: URLSearchParams, onState: 
       }
       case 'loaded':
         loadedBox.replaceChildren(
-          h('p', {}, `Loaded ${m.name}: ${m.keys.length} actor tensors, ${m.preset} config from ${m.configSource}.`),
+          h(
+            'p',
+            {},
+            `Loaded ${m.name}: ${m.keys.length} actor tensors, ${m.preset} config from ${m.configSource}.`,
+          ),
           h(
             'p',
             {},
@@ -293,6 +325,14 @@ export function mountDdpg(root: HTMLElement, initial: URLSearchParams, onState: 
 
   reset();
   drawPendulum(canvas, Math.PI, 0, 'train');
+  let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      returns.resize();
+      maxq.resize();
+    }, 100);
+  });
   return {
     shown() {
       returns.resize();

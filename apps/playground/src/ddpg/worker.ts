@@ -101,7 +101,14 @@ function frame(r: Run, env: Env, action: ArrayLike<number>, force = false): void
   if (!force && now - lastFrame < 33) return;
   lastFrame = now;
   const s = env.physicalState();
-  post({ type: 'frame', theta: s.theta ?? 0, torque: action[0] ?? 0, step: r.step, episode: r.episode, mode: r.mode });
+  post({
+    type: 'frame',
+    theta: s.theta ?? 0,
+    torque: action[0] ?? 0,
+    step: r.step,
+    episode: r.episode,
+    mode: r.mode,
+  });
 }
 
 /** One training step: act, store, update. Returns true at the end of an episode. */
@@ -154,7 +161,9 @@ function trainStep(r: Run): boolean {
 function watchStep(r: Run): boolean {
   if (!r.watchEnv || !r.watchObs) {
     r.watchEnv = makeEnvFor(undefined);
-    r.watchObs = Float64Array.from(r.watchEnv.reset({ seed: r.seed + 1_000_000 + r.watchEpisodes }).observation);
+    r.watchObs = Float64Array.from(
+      r.watchEnv.reset({ seed: r.seed + 1_000_000 + r.watchEpisodes }).observation,
+    );
     r.watchTotal = 0;
   }
   const action = r.agent.act(r.watchObs, { explore: false });

@@ -195,12 +195,16 @@ export function parseTensors(src: string): Map<string, T.Tensor> {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(line);
     if (!m) throw new ChainruleError('tensors', `line ${i + 1}: expected "name = [numbers]", got "${line}"`);
     const [, name, rhs] = m;
-    if (name! in FUNCTIONS) throw new ChainruleError('tensors', `line ${i + 1}: "${name}" is a function name`);
+    if (name! in FUNCTIONS)
+      throw new ChainruleError('tensors', `line ${i + 1}: "${name}" is a function name`);
     let value: unknown;
     try {
       value = JSON.parse(rhs!);
     } catch {
-      throw new ChainruleError('tensors', `line ${i + 1}: the value of ${name} is not a JSON number or array`);
+      throw new ChainruleError(
+        'tensors',
+        `line ${i + 1}: the value of ${name} is not a JSON number or array`,
+      );
     }
     try {
       out.set(
@@ -234,7 +238,8 @@ export function namesIn(e: Expr): string[] {
 function axisArg(fn: string, e: Expr | undefined): number | undefined {
   if (e === undefined) return undefined;
   const v = e.kind === 'num' ? e.value : e.kind === 'neg' && e.x.kind === 'num' ? -e.x.value : Number.NaN;
-  if (!Number.isInteger(v)) throw new ChainruleError('expression', `${fn}: the axis must be an integer literal`);
+  if (!Number.isInteger(v))
+    throw new ChainruleError('expression', `${fn}: the axis must be an integer literal`);
   return v;
 }
 

@@ -3,8 +3,9 @@
  * Var an op produced, bottom to top like the engine's DOT and Mermaid output; we draw SVG.
  * @module
  */
-import * as dagre from '@dagrejs/dagre';
+
 import type * as A from '@chainrule/autograd';
+import * as dagre from '@dagrejs/dagre';
 import { labelOf } from './stepper.ts';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -86,7 +87,7 @@ export function drawGraph(roots: readonly A.Var[]): DrawnGraph {
 
   const edgeEls = new Map<string, SVGPathElement>();
   for (const e of g.edges()) {
-    const pts = g.edge(e).points ?? [];
+    const pts: { x: number; y: number }[] = g.edge(e).points ?? [];
     const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'} ${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
     const path = el('path', { d, class: 'edge', 'marker-end': 'url(#arrow)' });
     edgeEls.set(`${e.v}-${e.w}`, path);

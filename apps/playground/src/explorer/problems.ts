@@ -42,9 +42,9 @@ export type ProblemState =
 /** The worked examples. */
 export const EXAMPLES = {
   mlp: 'A small MLP and its loss',
-  broadcast: 'Broadcasting, and un-broadcasting on the way back',
-  'actor-chain': 'DDPG actor gradient, TF1 style: the chain rule with gradOutputs',
-  'actor-surrogate': 'DDPG actor gradient, PyTorch style: −mean Q(s, μ(s))',
+  broadcast: 'Broadcasting',
+  'actor-chain': 'DDPG actor gradient: chain rule (TF1)',
+  'actor-surrogate': 'DDPG actor gradient: −mean Q (PyTorch)',
 } as const;
 
 /** An example's id. */
@@ -101,7 +101,8 @@ export function buildExpression(expression: string, tensors: string): Built {
   const leaves = names.map((n, i) => A.param(inputs[i]!, { name: n }));
   const y = fn(...leaves);
   y.name = 'y';
-  if (!y.requiresGrad) throw new T.ChainruleError('expression', 'the expression does not depend on any tensor');
+  if (!y.requiresGrad)
+    throw new T.ChainruleError('expression', 'the expression does not depend on any tensor');
   const seeded = y.size === 1 ? '' : ', { gradOutputs: ones }';
   return {
     graphRoots: [y],
@@ -196,9 +197,7 @@ function buildActorGradient(seed: number, way: 'chain' | 'surrogate'): Built {
     loss.name = 'loss';
     return {
       graphRoots: [loss],
-      phases: [
-        { code: 'grad(−mean(Q(s, μ(s))), θμ)', make: () => ({ outputs: [loss], targets: actor }) },
-      ],
+      phases: [{ code: 'grad(−mean(Q(s, μ(s))), θμ)', make: () => ({ outputs: [loss], targets: actor }) }],
       check,
     };
   }

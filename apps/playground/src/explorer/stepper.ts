@@ -171,9 +171,7 @@ export function stepProblem(built: Built): PhaseResult[] {
     const steps = walk(phase, outputs, seeds, new Set(targets));
     // The engine itself, traced. retainGraph keeps the graph for the walk above and for
     // later phases that go through the same nodes.
-    const traced = A.traceBackward(() =>
-      A.grad(outputs, targets, { gradOutputs: seeds, retainGraph: true }),
-    );
+    const traced = A.traceBackward(() => A.grad(outputs, targets, { gradOutputs: seeds, retainGraph: true }));
     const engineGrads = traced.result;
     const mismatches: string[] = [];
     if (traced.steps.length !== steps.length) {

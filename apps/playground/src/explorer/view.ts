@@ -18,11 +18,26 @@ import {
 import { RULE_TEXT } from './ruleText.ts';
 import { hessianBlocks, type PhaseResult, type Step, stepProblem } from './stepper.ts';
 
+const EXPRESSION_NOTE =
+  'Every named tensor is a leaf that requires a gradient. A non-scalar result is seeded with ones (the gradient of its sum).';
+
+/** What to look for in each example. */
+const EXAMPLE_NOTES: Record<ExampleId, string> = {
+  mlp: 'mean((tanh(x W1 + b1) W2 + b2 − t)²). Watch the bias adds: their gradients come back [4,k] and are summed over the batch.',
+  broadcast:
+    'x [3,1] · y [1,4] + b [4]: every input is broadcast, so every gradient is summed back to its shape.',
+  'actor-chain':
+    'The DDPG actor gradient as TF1 computed it: first dQ/da through the critic only, then −dQ/da / N seeded into the actor (tf.gradients with grad_ys). The same numbers as examples/actor-gradient.ts.',
+  'actor-surrogate':
+    'The same gradient as PyTorch computes it: backward from −mean Q(s, μ(s)) through critic and actor together. The final gradients equal the TF1 way’s.',
+};
+
 /** Read the explorer's state from URL parameters (defaults: the TF1-style actor gradient). */
 export function stateFromParams(p: URLSearchParams): { problem: ProblemState; step: number } {
   const step = Math.max(0, Number.parseInt(p.get('step') ?? '0', 10) || 0);
   const expression = p.get('expr');
-  if (expression !== null) return { problem: { kind: 'expression', expression, tensors: p.get('tensors') ?? '' }, step };
+  if (expression !== null)
+    return { problem: { kind: 'expression', expression, tensors: p.get('tensors') ?? '' }, step };
   const ex = p.get('ex');
   const id: ExampleId = ex && ex in EXAMPLES ? (ex as ExampleId) : 'actor-chain';
   return { problem: { kind: 'example', id, seed: Number.parseInt(p.get('seed') ?? '0', 10) || 0 }, step };
@@ -59,15 +74,27 @@ export function mountExplorer(
     ...Object.entries(EXAMPLES).map(([id, title]) => h('option', { value: id }, title)),
     h('option', { value: 'expression' }, 'Your own expression'),
   );
-  const seedInput = h('input', { id: 'ex-seed', type: 'number', min: 0, step: 1, value: 0, inputmode: 'numeric' });
+  const seedInput = h('input', {
+    id: 'ex-seed',
+    type: 'number',
+    min: 0,
+    step: 1,
+    value: 0,
+    inputmode: 'numeric',
+  });
   const exprInput = h('input', { id: 'expr', type: 'text', spellcheck: 'false', autocomplete: 'off' });
   const tensorsInput = h('textarea', { id: 'tensors', rows: 6, spellcheck: 'false' });
   const errorBox = h('p', { class: 'error', role: 'alert', id: 'explorer-error' });
   const seedLabel = h('label', {}, 'Seed ', seedInput);
+  const note = h('p', { class: 'muted', id: 'example-note' });
   const exprFields = h(
     'div',
     { class: 'expr-fields' },
-    h('label', { for: 'expr' }, 'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sum mean max matmul transpose)'),
+    h(
+      'label',
+      { for: 'expr' },
+      'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sum mean max matmul transpose)',
+    ),
     exprInput,
     h('label', { for: 'tensors' }, 'Tensors, one per line: name = JSON array'),
     tensorsInput,
@@ -76,10 +103,10 @@ export function mountExplorer(
 
   const graphBox = h('div', { class: 'graph-scroll', id: 'graph', tabindex: 0, 'aria-label': 'graph' });
   const counter = h('span', { id: 'step-counter', 'aria-live': 'polite' });
-  const first = h('button', { type: 'button', id: 'step-first' }, '⏮ Start');
+  const first = h('button', { type: 'button', id: 'step-first' }, '« Start');
   const back = h('button', { type: 'button', id: 'step-back' }, '◀ Back');
   const next = h('button', { type: 'button', id: 'step-next' }, 'Step ▶');
-  const last = h('button', { type: 'button', id: 'step-last' }, 'All ⏭');
+  const last = h('button', { type: 'button', id: 'step-last' }, 'End »');
   const detail = h('div', { id: 'step-detail', class: 'step-detail' });
   const gradsBox = h('div', { id: 'grads' });
   const checkButton = h('button', { type: 'button', id: 'gradcheck' }, 'Gradcheck (numeric vs analytic)');
@@ -102,6 +129,7 @@ export function mountExplorer(
         h('h2', {}, 'What to differentiate'),
         h('label', { for: 'example' }, 'Example'),
         select,
+        note,
         seedLabel,
         exprFields,
         buildButton,
@@ -112,7 +140,15 @@ export function mountExplorer(
         'div',
         { class: 'panel step-pane' },
         h('h2', {}, 'Backward, one rule at a time'),
-        h('div', { class: 'stepbar', role: 'group', 'aria-label': 'backward steps' }, first, back, next, last, counter),
+        h(
+          'div',
+          { class: 'stepbar', role: 'group', 'aria-label': 'backward steps' },
+          first,
+          back,
+          next,
+          last,
+          counter,
+        ),
         detail,
         h('h3', {}, 'What grad() returned'),
         gradsBox,
@@ -136,6 +172,7 @@ export function mountExplorer(
 
   function syncForm(): void {
     select.value = problem.kind === 'expression' ? 'expression' : problem.id;
+    note.textContent = problem.kind === 'expression' ? EXPRESSION_NOTE : EXAMPLE_NOTES[problem.id];
     const actor = problem.kind === 'example' && problem.id.startsWith('actor');
     seedLabel.hidden = !actor;
     if (problem.kind === 'example') seedInput.value = String(problem.seed);
@@ -201,7 +238,8 @@ export function mountExplorer(
     }
     graphBox.replaceChildren(...(graph ? [graph.svg] : []));
     const bad = phases.flatMap((p) => p.mismatches);
-    if (bad.length > 0) errorBox.textContent = `The step-through disagrees with the engine: ${bad.join('; ')}`;
+    if (bad.length > 0)
+      errorBox.textContent = `The step-through disagrees with the engine: ${bad.join('; ')}`;
     step = Math.min(step, steps.length);
     renderGrads();
     show();
@@ -225,7 +263,11 @@ export function mountExplorer(
   function intro(): Node[] {
     if (!built) return [];
     return [
-      h('p', {}, 'The forward pass recorded the graph. Step to run the gradient rules from the output back to the inputs.'),
+      h(
+        'p',
+        {},
+        'The forward pass recorded the graph. Step to run the gradient rules from the output back to the inputs.',
+      ),
       h(
         'ol',
         { class: 'phases' },
@@ -237,7 +279,12 @@ export function mountExplorer(
   function stepDetail(s: Step): Node[] {
     const phase = phases[s.phase]!;
     const out: Node[] = [
-      h('p', { class: 'phase' }, phases.length > 1 ? `Phase ${s.phase + 1}: ` : '', h('code', {}, phase.code)),
+      h(
+        'p',
+        { class: 'phase' },
+        phases.length > 1 ? `Phase ${s.phase + 1}: ` : '',
+        h('code', {}, phase.code),
+      ),
       h(
         'p',
         { class: 'rule' },
@@ -252,9 +299,7 @@ export function mountExplorer(
       tensorTable(s.upstream, { 'data-role': 'upstream' }),
     ];
     s.inputs.forEach((inp, i) => {
-      const parts: Node[] = [
-        h('h3', {}, `Input ${i}: ${inp.label} ${shapeText(inp.shape)}`),
-      ];
+      const parts: Node[] = [h('h3', {}, `Input ${i}: ${inp.label} ${shapeText(inp.shape)}`)];
       if (!inp.needed || !inp.grad) {
         parts.push(h('p', { class: 'muted' }, 'No gradient: not on a path to a requested input.'));
       } else {
@@ -270,7 +315,13 @@ export function mountExplorer(
           );
         }
         if (inp.accumulates) {
-          parts.push(h('p', { class: 'muted' }, 'This Var already has a gradient from another use: the two are added.'));
+          parts.push(
+            h(
+              'p',
+              { class: 'muted' },
+              'This Var already has a gradient from another use: the two are added.',
+            ),
+          );
         }
         parts.push(tensorTable(inp.grad, { 'data-role': 'input-grad', 'data-label': inp.label }));
       }
@@ -327,7 +378,11 @@ export function mountExplorer(
     if (!built) return;
     const blocks = hessianBlocks(built);
     checkOut.replaceChildren(
-      h('p', {}, 'Second derivatives ∂²y/∂xᵢ∂xⱼ within each input (y summed if not a scalar), computed by differentiating the backward pass (createGraph):'),
+      h(
+        'p',
+        {},
+        'Second derivatives ∂²y/∂xᵢ∂xⱼ within each input (y summed if not a scalar), computed by differentiating the backward pass (createGraph):',
+      ),
       ...blocks.map((b) =>
         h(
           'div',
