@@ -26,6 +26,9 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width: 400,
     height: 150,
+    // Fixed room for the axes: vega's "pad" sizing did not grow when labels got longer.
+    autosize: 'none',
+    padding: { left: 62, right: 12, top: 8, bottom: 42 },
     data: { name: 'episodes' },
     transform: [{ filter: `datum.${field} != null` }],
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
@@ -37,7 +40,7 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
         type: 'nominal',
         title: null,
         scale: { domain: ['train', 'watch'], range: ['#1f6feb', '#d62728'] },
-        legend: { orient: 'bottom' },
+        legend: null,
       },
     },
     config: { background: null as unknown as string, axis: { labelFontSize: 10, titleFontSize: 11 } },
@@ -49,8 +52,12 @@ class Chart {
   private view: vega.View;
   private readonly holder: HTMLElement;
   private n = 0;
-  constructor(field: 'return' | 'avgMaxQ', title: string, id: string) {
-    this.box = h('figure', { class: 'chart', id, 'data-points': 0 }, h('figcaption', {}, title));
+  constructor(field: 'return' | 'avgMaxQ', title: string, id: string, note: string) {
+    this.box = h(
+      'figure',
+      { class: 'chart', id, 'data-points': 0 },
+      h('figcaption', {}, title, h('span', { class: 'muted' }, ` · ${note}`)),
+    );
     const holder = h('div', { class: 'chart-holder' });
     this.holder = holder;
     this.box.append(holder);
@@ -72,10 +79,10 @@ class Chart {
     this.n = 0;
     void this.view.runAsync().then(() => this.box.setAttribute('data-points', '0'));
   }
-  /** Fit the plot to its box: the axes and legend take ~80 px beside and below the plot area. */
+  /** Fit the plot to its box (the padding holds the axes). */
   resize(): void {
     const w = this.holder.clientWidth;
-    if (w > 0) this.view.width(Math.max(160, w - 80));
+    if (w > 0) this.view.width(Math.max(160, w - 74));
     void this.view.runAsync();
   }
 }
@@ -143,8 +150,18 @@ export function mountDdpg(
     sps: h('dd', { id: 'stat-sps' }, '—'),
     backend: h('dd', { id: 'stat-backend' }, '—'),
   };
-  const returns = new Chart('return', 'Episode return', 'chart-return');
-  const maxq = new Chart('avgMaxQ', 'Average max Q', 'chart-maxq');
+  const returns = new Chart(
+    'return',
+    'Episode return',
+    'chart-return',
+    'blue: training episodes, red: the policy without noise',
+  );
+  const maxq = new Chart(
+    'avgMaxQ',
+    'Average max Q',
+    'chart-maxq',
+    'mean over each episode’s updates of the batch’s max Q',
+  );
 
   root.append(
     h(
