@@ -39,6 +39,11 @@ function watch(p: Page): void {
     if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
   });
   p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // Offline: every request stays on the local server (no CDN, no fonts, no telemetry).
+  p.on('request', (r) => {
+    const url = r.url();
+    if (!/^(http:\/\/127\.0\.0\.1:\d+\/|data:|blob:)/.test(url)) problems.push(`non-local request: ${url}`);
+  });
 }
 
 async function screenshot(name: string, fullPage = false): Promise<void> {
@@ -287,6 +292,11 @@ describe('autograd explorer', () => {
     expect((await stepCounter())[0]).toBe(1);
     await page.keyboard.press('Space');
     expect((await stepCounter())[0]).toBe(2);
+    await page.keyboard.press('ArrowRight');
+    expect((await stepCounter())[0]).toBe(3);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    expect((await stepCounter())[0]).toBe(1);
     // Every control is a real control: no clickable divs, every input labelled.
     expect(await page.$$eval('[role="button"]:not(button), [onclick]', (e) => e.length)).toBe(0);
     const unlabelled = await page.$$eval('input, select, textarea', (els) =>

@@ -107,6 +107,15 @@ export function mountExplorer(
   const back = h('button', { type: 'button', id: 'step-back' }, '◀ Back');
   const next = h('button', { type: 'button', id: 'step-next' }, 'Step ▶');
   const last = h('button', { type: 'button', id: 'step-last' }, 'End »');
+  const stepbar = h(
+    'div',
+    { class: 'stepbar', role: 'group', 'aria-label': 'backward steps (arrow keys step too)' },
+    first,
+    back,
+    next,
+    last,
+    counter,
+  );
   const detail = h('div', { id: 'step-detail', class: 'step-detail' });
   const gradsBox = h('div', { id: 'grads' });
   const checkButton = h('button', { type: 'button', id: 'gradcheck' }, 'Gradcheck (numeric vs analytic)');
@@ -140,15 +149,7 @@ export function mountExplorer(
         'div',
         { class: 'panel step-pane' },
         h('h2', {}, 'Backward, one rule at a time'),
-        h(
-          'div',
-          { class: 'stepbar', role: 'group', 'aria-label': 'backward steps' },
-          first,
-          back,
-          next,
-          last,
-          counter,
-        ),
+        stepbar,
         detail,
         h('h3', {}, 'What grad() returned'),
         gradsBox,
@@ -258,6 +259,12 @@ export function mountExplorer(
       if (node) centerIn(graphBox, node);
     }
     detail.replaceChildren(...(s ? stepDetail(s) : intro()));
+    // A button that just disabled itself (Start at step 0, End at the last) would drop the
+    // keyboard focus to the page: hand it to the button that still moves.
+    const active = document.activeElement;
+    if (active instanceof HTMLButtonElement && active.disabled && stepbar.contains(active)) {
+      (step === 0 ? next : back).focus();
+    }
   }
 
   function intro(): Node[] {
@@ -350,6 +357,13 @@ export function mountExplorer(
     step = Math.max(0, Math.min(steps.length, k));
     show();
   };
+  // With focus on the step bar, the arrow keys step too (Home/End jump to the ends).
+  stepbar.addEventListener('keydown', (e) => {
+    const to = { ArrowRight: step + 1, ArrowLeft: step - 1, Home: 0, End: steps.length }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    go(to);
+  });
   first.addEventListener('click', () => go(0));
   back.addEventListener('click', () => go(step - 1));
   next.addEventListener('click', () => go(step + 1));
