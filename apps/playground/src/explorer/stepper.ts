@@ -112,8 +112,9 @@ function walk(phase: number, outputs: A.Var[], seeds: A.Var[], targets: Set<A.Va
       const inputs = node.inputs;
       const needs = inputs.map((u) => u.requiresGrad && needed.has(u));
       if (!needs.some(Boolean)) continue;
-      const rule = A.GRAD_RULES[node.op];
-      if (!rule) throw new T.ChainruleError('explorer', `no gradient rule for op "${node.op}"`);
+      // The explorer's programs use built-in primitives only; their rules are in the typed table.
+      const rule = A.isPrimitive(node.op) ? A.GRAD_RULES[node.op] : undefined;
+      if (!rule) throw new T.ChainruleError('explorer', `no built-in gradient rule for op "${node.op}"`);
       const raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
       const stepInputs = inputs.map((u, i): StepInput => {
         const gi = raw[i];
