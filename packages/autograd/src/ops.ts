@@ -115,8 +115,10 @@ function bin(op: (typeof T.BINARY_OPS)[number]) {
 /** a·b elementwise with broadcasting. */ export const mul = bin('mul');
 /** a/b elementwise with broadcasting. */ export const div = bin('div');
 /** aᵇ elementwise with broadcasting. */ export const pow = bin('pow');
-/** max(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const maximum = bin('maximum');
-/** min(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const minimum = bin('minimum');
+/** max(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const maximum =
+  bin('maximum');
+/** min(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const minimum =
+  bin('minimum');
 
 function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   return (a: VarLike, b: VarLike): Var => {

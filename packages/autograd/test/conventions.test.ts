@@ -62,11 +62,35 @@ describe.each(DTYPES)('masks select the upstream gradient (%s)', (dtype) => {
 
   it('the relu of fusedDense selects too', () => {
     // torch: torch.relu(x @ w).sqrt().sum(), grads of x and w
-    const x = A.param(T.tensor([[1, 2], [-1, 0.5]], { dtype }));
-    const w = A.param(T.tensor([[1, -1], [0.5, 1]], { dtype }));
+    const x = A.param(
+      T.tensor(
+        [
+          [1, 2],
+          [-1, 0.5],
+        ],
+        { dtype },
+      ),
+    );
+    const w = A.param(
+      T.tensor(
+        [
+          [1, -1],
+          [0.5, 1],
+        ],
+        { dtype },
+      ),
+    );
     const [gx, gw] = A.grad(A.sum(A.sqrt(A.dense(x, w, undefined, 'relu'))), [x, w]);
-    close(arr(gx!), [-0.14644660940672627, 0.6767766952966369, -0.4082482904638631, 0.4082482904638631], tolOf(dtype));
-    close(arr(gw!), [0.35355339059327373, 0.09175170953613693, 0.7071067811865475, 1.2041241452319316], tolOf(dtype));
+    close(
+      arr(gx!),
+      [-0.14644660940672627, 0.6767766952966369, -0.4082482904638631, 0.4082482904638631],
+      tolOf(dtype),
+    );
+    close(
+      arr(gw!),
+      [0.35355339059327373, 0.09175170953613693, 0.7071067811865475, 1.2041241452319316],
+      tolOf(dtype),
+    );
   });
 });
 
@@ -99,7 +123,10 @@ describe('the exponent’s gradient of pow at base 0', () => {
     const [dBdA] = A.grad(A.sum(dB!), [av]);
     expect(arr(dBdA!).every(Number.isFinite)).toBe(true);
     // Away from 0 the rule passes the usual checks (the 0 itself is a kink for a^b in a).
-    assertGradgradcheck((p, q) => A.pow(p!, q!), [T.tensor([0.5, 2], { dtype: 'float64' }), T.tensor([2.5, 3], { dtype: 'float64' })]);
+    assertGradgradcheck(
+      (p, q) => A.pow(p!, q!),
+      [T.tensor([0.5, 2], { dtype: 'float64' }), T.tensor([2.5, 3], { dtype: 'float64' })],
+    );
   });
 });
 

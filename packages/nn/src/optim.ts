@@ -330,7 +330,11 @@ export interface ClipGradNormOptions {
  * would let an optimiser step on gradients that were never clipped. With
  * `errorIfNonfinite` it throws instead.
  */
-export function clipGradNorm(params: readonly Var[], maxNorm: number, options: ClipGradNormOptions = {}): number {
+export function clipGradNorm(
+  params: readonly Var[],
+  maxNorm: number,
+  options: ClipGradNormOptions = {},
+): number {
   if (!(maxNorm > 0)) throw new ChainruleError('clipGradNorm', `maxNorm must be > 0, got ${maxNorm}`);
   let sq = 0;
   const nonfinite: string[] = [];

@@ -14,7 +14,15 @@ import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { BatchNorm1d, Linear, ReLU, Sequential } from '../src/layers.ts';
 import { mseLoss } from '../src/losses.ts';
-import { Adam, type AdamOptions, clipGradNorm, hardUpdate, type Optimizer, SGD, softUpdate } from '../src/optim.ts';
+import {
+  Adam,
+  type AdamOptions,
+  clipGradNorm,
+  hardUpdate,
+  type Optimizer,
+  SGD,
+  softUpdate,
+} from '../src/optim.ts';
 import { arr } from './helpers.ts';
 
 const THETA0 = [1, -2, 0.5, 3];
