@@ -266,6 +266,25 @@ describe('wasm elementwise binary with broadcasting', () => {
       RUNS,
     );
   });
+
+  it('where with full-size and scalar operands (the SIMD kernel) is exact, specials included', () => {
+    fc.assert(
+      fc.property(
+        shapeArb(EDGE, 1, 2),
+        seedArb,
+        fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
+        (shape, seed, [cScalar, aScalar, bScalar]) => {
+          const cond = values(cScalar ? [] : shape, seed, { specials: true });
+          // 0, -0, NaN (picks a, as NaN != 0) and other values as conditions
+          for (let i = 0; i < cond.data.length; i++) if (cond.data[i]! > 1) cond.data[i] = -0;
+          const a = values(aScalar ? [] : shape, seed + 1, { specials: true });
+          const b = values(bScalar ? [] : shape, seed + 2, { specials: true });
+          parity([cond, a, b], (c, x, y) => T.where(c!, x!, y!), exact);
+        },
+      ),
+      RUNS,
+    );
+  });
 });
 
 describe('wasm reductions', () => {

@@ -243,6 +243,14 @@ reg(
   ({ inputs, outputs }: KernelArgs) => {
     const out = outputs[0]!;
     const y = viewOf(out);
+    // SIMD path: float32 with each operand full-size or a scalar, as in the masking
+    // gradient rules' where(mask, g, 0) (kernels/15-where.wat).
+    if (out.dtype === 'float32' && inputs.every((t) => t.size === 1 || t.size === out.size)) {
+      const [c, a, b] = inputs as [Tensor, Tensor, Tensor];
+      const full = (t: Tensor) => (t.size === out.size ? 1 : 0);
+      runtime().k.where_sel!(ptrOf(c), ptrOf(a), ptrOf(b), ptrOf(out), out.size, full(c), full(a), full(b));
+      return;
+    }
     broadcastLoop(out, inputs, (o, offs, [c, a, b]) => {
       y[o] = c![offs[0]!]! !== 0 ? a![offs[1]!]! : b![offs[2]!]!;
     });
