@@ -185,8 +185,8 @@ function reduce(op: 'sum' | 'max' | 'min', x: Tensor, axes: Axes, keepDims: bool
  *   about one rounding of the exact sum;
  * - `wasm` adds float32 blocks of at most 1024 terms (64 rows along a leading axis) in
  *   float64: |Δ| ≤ u·|S| + 68·u·Σ|x|, whatever n;
- * - `gpujs` (r ≤ 2^20 terms per output; longer sums run on `js`) adds ⌈√r⌉-term float32
- *   blocks in float32: |Δ| ≤ u·|S| + (2√r + 1)·u·Σ|x|.
+ * - `gpujs` (r ≤ 65535 terms per output; longer sums run on `js`) adds ⌈√r⌉-term float32
+ *   blocks in float32: |Δ| ≤ u·|S| + (2√r + 1)·u·Σ|x| ≤ u·|S| + 513·u·Σ|x|.
  *
  * A single float32 running sum would err by up to n·u·Σ|x|: it stops growing at 2^24.
  */

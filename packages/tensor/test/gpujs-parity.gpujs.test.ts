@@ -141,9 +141,10 @@ const FTZ = GL ? 2 ** -126 : 0;
 const ULP = 2 ** -23;
 /**
  * tanh: Cephes' polynomial below |x| = 0.625, the exponential form above. seen: rel
- * 1.2e-7 (webasm, 1 ulp), headlessgl: see the GL value (GLSL exp's error, ×~1.1).
+ * 1.2e-7 (webasm), 2.1e-7 (headlessgl on Mesa llvmpipe); GL keeps 2 ulp more for drivers
+ * whose exp is less accurate.
  */
-const TANH_REL = GL ? 1.5e-6 : 2 * ULP;
+const TANH_REL = GL ? 4 * ULP : 2 * ULP;
 const TOLERANCES: Record<string, Tol> = {
   // seen: exact in every mode (FTZ aside)
   neg: EXACT,
@@ -502,34 +503,36 @@ describe('parity with js: reductions', () => {
   }
 
   it('sum at large sizes stays within its documented bound, u·|S| + (2√r + 1)·u·Σ|x|', () => {
-    // r terms per output, up to 2^20 on the gpujs kernel; longer sums run on js (float64).
+    // r terms per output, up to 65535 on the gpujs kernel (GL stops a loop there); longer
+    // sums run on js (float64).
     const U = 2 ** -24;
-    const n = 2 ** 20;
-    const x = values([n], 9, { lo: 0, hi: 1 }); // positive: a float32 running sum drifts most
+    const x = values([2 ** 20], 9, { lo: 0, hi: 1 }); // positive: a float32 running sum drifts most
+    const r = 65535;
     for (const [shape, axis, onGpu] of [
-      [[n], 0, true],
-      [[n / 4, 4], 0, true],
-      [[4, n / 4], 1, true],
-      [[4 * n], 0, false],
+      [[r], 0, true],
+      [[r, 4], 0, true],
+      [[4, r], 1, true],
+      [[r + 1], 0, false],
+      [[2 ** 20], 0, false],
+      [[2 ** 18, 4], 0, false],
     ] as const) {
       const size = shape.reduce((a, b) => a * b, 1);
-      const d = new Float32Array(size);
-      for (let k = 0; k < size; k += n) d.set(x.data, k);
+      const d = x.data.slice(0, size);
       T.resetFallbackCounts();
       const got = T.withBackend('gpujs', () => T.sum(T.tensor(d, { shape: [...shape] }), axis).dataSync());
       expect(Object.keys(T.getFallbackCounts()).length > 0, `[${shape}] fell back to js`).toBe(!onGpu);
-      const r = shape[axis]!;
-      const outer = size / r;
+      const terms = shape[axis]!;
+      const outer = size / terms;
       const stride = axis === 0 ? outer : 1;
       for (let o = 0; o < outer; o++) {
-        const start = axis === 0 ? o : o * r;
+        const start = axis === 0 ? o : o * terms;
         let s = 0;
         let abs = 0;
-        for (let k = 0, i = start; k < r; k++, i += stride) {
+        for (let k = 0, i = start; k < terms; k++, i += stride) {
           s += d[i]!; // float64: exact to ~r·2^-53, far below the bound
           abs += Math.abs(d[i]!);
         }
-        const allow = U * Math.abs(s) + (2 * Math.sqrt(r) + 1) * U * abs;
+        const allow = U * Math.abs(s) + (2 * Math.sqrt(terms) + 1) * U * abs;
         expect(Math.abs(got[o]! - s), `[${shape}] over axis ${axis}, output ${o}`).toBeLessThanOrEqual(allow);
       }
     }

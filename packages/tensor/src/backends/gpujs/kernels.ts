@@ -317,7 +317,7 @@ reg(
 // ---------------------------------------------------------------- reductions
 
 /**
- * A reduction over `axes` into `out` (keep-dims shape). A sum of r terms runs in two levels,
+ * A reduction over `axes` into `out` (keep-dims shape). A sum of r ≤ MAX_LOOP terms runs in two levels,
  * blocks of B = ⌈√r⌉ terms added in float32 and the block sums added in float32, so it errs
  * by at most about (B + r/B)·2^-24 ≤ 2√r·2^-24 of Σ|x| rather than r·2^-24 for one running
  * sum (GLSL has no float64; the two levels survive any compiler, where a compensated sum
@@ -384,8 +384,12 @@ function reduce(op: 'sum' | 'max' | 'min', x: Tensor, out: Tensor, axes: readonl
   });
 }
 
-/** Reductions loop over the reduced elements per output; cap the loop length. */
-const MAX_LOOP = 1 << 20;
+/**
+ * Reductions loop over the reduced elements per output; cap the loop length. GL drivers
+ * stop a shader loop after 65535 iterations (headless-gl on Mesa returned 65535 for a sum
+ * of 2^17 ones), so longer reductions run on js, in every mode alike.
+ */
+const MAX_LOOP = 65535;
 
 for (const op of ['sum', 'max', 'min'] as const) {
   reg(
