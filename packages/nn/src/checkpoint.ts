@@ -6,7 +6,58 @@ import { readFileSync } from 'node:fs';
 import { ChainruleError, type Tensor, tensor } from '@chainrule/tensor';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 import type { StateDict } from './module.ts';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, type RawTensor } from './safetensors.ts';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type RawTensor,
+  SafetensorsError,
+} from './safetensors.ts';
+import { sha256Hex } from './sha256.ts';
+
+/** The `__metadata__` key prefix under which {@link encode} stores each tensor's SHA-256. */
+export const CHECKSUM_PREFIX = 'sha256.';
+
+function bytesOf(data: Float32Array | Float64Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function withChecksums(
+  raw: Record<string, RawTensor>,
+  metadata: Record<string, string> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = { ...metadata };
+  for (const [k, r] of Object.entries(raw)) out[`${CHECKSUM_PREFIX}${k}`] = sha256Hex(bytesOf(r.data));
+  return out;
+}
+
+/**
+ * Check every tensor that has a recorded checksum (files written elsewhere have none and
+ * pass), and return the metadata without the checksum entries.
+ */
+function verifyChecksums(
+  raw: Record<string, RawTensor>,
+  metadata: Record<string, string>,
+  source: string | undefined,
+): Record<string, string> {
+  const rest: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    if (!k.startsWith(CHECKSUM_PREFIX)) {
+      rest[k] = v;
+      continue;
+    }
+    const name = k.slice(CHECKSUM_PREFIX.length);
+    const r = raw[name];
+    if (!r) continue;
+    const actual = sha256Hex(bytesOf(r.data));
+    if (actual !== v)
+      throw new SafetensorsError(
+        `SHA-256 of the data is ${actual}, but the file records ${v}: the bytes were changed after writing`,
+        { file: source, tensor: name },
+      );
+  }
+  return rest;
+}
 
 function toRaw(tensors: StateDict): Record<string, RawTensor> {
   const raw: Record<string, RawTensor> = {};
@@ -24,18 +75,28 @@ function fromRaw(raw: Record<string, RawTensor>): StateDict {
   return out;
 }
 
-/** Encode tensors (for example a `stateDict()`) and string metadata as safetensors bytes. */
+/**
+ * Encode tensors (for example a `stateDict()`) and string metadata as safetensors bytes.
+ * The SHA-256 of each tensor's bytes goes into `__metadata__` as `sha256.<name>`, so
+ * {@link decode} can tell flipped bytes from a real checkpoint.
+ */
 export function encode(tensors: StateDict, metadata?: Record<string, string>): Uint8Array {
-  return encodeSafetensors(toRaw(tensors), metadata);
+  const raw = toRaw(tensors);
+  return encodeSafetensors(raw, withChecksums(raw, metadata));
 }
 
-/** Decode safetensors bytes into tensors and metadata. */
+/**
+ * Decode safetensors bytes into tensors and metadata. Tensors with a recorded SHA-256 are
+ * verified (a mismatch is a `SafetensorsError` naming the tensor); files without checksums
+ * load as they are. The checksum entries are not part of the returned metadata.
+ */
 export function decode(
   bytes: Uint8Array,
   source?: string,
 ): { tensors: StateDict; metadata: Record<string, string> } {
   const d = decodeSafetensors(bytes, source ? { source } : undefined);
-  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
+  const metadata = verifyChecksums(d.tensors, d.metadata, source);
+  return { tensors: fromRaw(d.tensors), metadata };
 }
 
 /** Write tensors to a safetensors file, atomically (temporary file, then rename). */
@@ -55,7 +116,8 @@ export function saveSync(path: string, tensors: StateDict, metadata?: Record<str
 /** Read a safetensors file. A truncated or corrupt file is a clear `SafetensorsError`; nothing is half-loaded. */
 export async function load(path: string): Promise<{ tensors: StateDict; metadata: Record<string, string> }> {
   const d = await loadSafetensors(path);
-  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
+  const metadata = verifyChecksums(d.tensors, d.metadata, path);
+  return { tensors: fromRaw(d.tensors), metadata };
 }
 
 /** {@link load}, synchronously. */
