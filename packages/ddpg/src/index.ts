@@ -4,21 +4,27 @@
  * @module
  */
 export {
+  ActorCriticAgent,
+  type Agent,
   type AgentMeta,
   type AgentSpaces,
-  DDPG,
-  policyGradient,
-  TD3,
+  type AgentState,
   type Transition,
   type UpdateStats,
-} from './agent.ts';
+} from './actorCritic.ts';
+export { DDPG, policyGradient, TD3 } from './agent.ts';
 export {
   type AgentConfig,
+  checkConfig,
+  configProblems,
   configSchema,
+  describeIssue,
+  formatZodError,
   DEFAULT_PRESET,
   makeConfig,
   PRESETS,
   type PresetName,
+  presetDiff,
 } from './config.ts';
 export { DPG } from './dpg.ts';
 export * from './envs/index.ts';
@@ -28,17 +34,35 @@ export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
 export {
-  type Agent,
+  CLI_EVAL_SEED_OFFSET,
+  type EvaluatePolicyOptions,
+  evaluatePolicy,
+  makeRunEnv,
+  optimalReturnMean,
+  type PolicyEvaluation,
+  RENDER_SEED_OFFSET,
+  TRAIN_EVAL_SEED_OFFSET,
+} from './evaluatePolicy.ts';
+export {
+  type CheckpointState,
+  defaultRunPath,
   type EpisodeMetrics,
   type EvalMetrics,
-  evaluate,
+  fileOperations,
+  isRunDirectory,
+  type LoadedCheckpoint,
+  RunDirectory,
+  type RunManifest,
+} from './runDirectory.ts';
+export {
   type LoadedRun,
   loadRun,
   makeAgent,
-  optimalReturnMean,
   type Progress,
-  recordEpisode,
+  ResumeConflictError,
+  type StartInfo,
   type Summary,
   type TrainOptions,
+  TrainingInterrupted,
   train,
 } from './trainer.ts';

@@ -143,7 +143,7 @@ describe("parameter noise (noise: 'param')", () => {
     fill(agent, 64, new Rng(6));
     for (let i = 0; i < 50; i++) agent.update();
     const other = new DDPG(spaces, config(), 99);
-    other.restore(agent.tensors(), JSON.parse(JSON.stringify(agent.meta())));
+    other.restore({ tensors: agent.tensors(), meta: JSON.parse(JSON.stringify(agent.meta())) });
     expect(other.paramNoise!.noise.currentStddev).toBe(agent.paramNoise!.noise.currentStddev);
     expect(params(other.actor)).toEqual(params(agent.actor));
     // Same rng state: the next perturbation is the same.
