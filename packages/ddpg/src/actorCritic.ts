@@ -149,7 +149,10 @@ export abstract class ActorCriticAgent implements Agent {
 
   /** Adam with the critic's learning rate and L2 weight decay. */
   protected makeCriticOpt(critic: Critic): Adam {
-    return new Adam(critic.parameters(), { lr: this.config.criticLr, weightDecay: this.config.criticWeightDecay });
+    return new Adam(critic.parameters(), {
+      lr: this.config.criticLr,
+      weightDecay: this.config.criticWeightDecay,
+    });
   }
 
   private networkOptions(hidden: number[]): NetworkOptions {

@@ -12,8 +12,8 @@
 import * as A from '@chainrule/autograd';
 import { grad, noGrad, type Var } from '@chainrule/autograd';
 import { type Adam, hardUpdate, mseLoss, softUpdate } from '@chainrule/nn';
-import * as T from '@chainrule/tensor';
 import type { Tensor } from '@chainrule/tensor';
+import * as T from '@chainrule/tensor';
 import { ActorCriticAgent, type AgentSpaces, type Transition, type UpdateStats } from './actorCritic.ts';
 import type { AgentConfig } from './config.ts';
 import type { Actor, Critic } from './networks.ts';

@@ -15,16 +15,19 @@ export const configSchema = z
     preset: z.enum(['tuned', 'paper', 'td3', 'dpg', 'lqr']).describe('hyperparameter preset'),
     actorHidden: z
       .array(z.number().int().positive())
-      .describe("actor hidden layer sizes, e.g. 64,64 (empty with --actor-output linear: a linear policy)"),
+      .describe('actor hidden layer sizes, e.g. 64,64 (empty with --actor-output linear: a linear policy)'),
     actorOutput: z
       .enum(['tanh', 'linear'])
       .default('tanh')
-      .describe("actor output: tanh scaled to the action bounds, or linear (unbounded; the env clips)"),
+      .describe('actor output: tanh scaled to the action bounds, or linear (unbounded; the env clips)'),
     actorBias: z
       .boolean()
       .default(true)
       .describe("bias in the actor's final layer (without: u = Wx through the bounds' centre)"),
-    criticHidden: z.array(z.number().int().positive()).min(1).describe('critic hidden layer sizes, e.g. 256,256'),
+    criticHidden: z
+      .array(z.number().int().positive())
+      .min(1)
+      .describe('critic hidden layer sizes, e.g. 256,256'),
     batchNorm: z.boolean().describe("BatchNorm in the actor and the critic's state path (the paper)"),
     actionLayer: z
       .number()
@@ -238,9 +241,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** A zod error as one line: `field: what is wrong; other: ...`. */
 export function formatZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.join('.') || '(config)'}: ${describeIssue(i)}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${describeIssue(i)}`).join('; ');
 }
 
 /**

@@ -95,7 +95,13 @@ export function evaluatePolicy(
   }
   const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
   const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
-  const result: PolicyEvaluation = { returns, mean, std, min: Math.min(...returns), max: Math.max(...returns) };
+  const result: PolicyEvaluation = {
+    returns,
+    mean,
+    std,
+    min: Math.min(...returns),
+    max: Math.max(...returns),
+  };
   const optimal = optimalReturnMean(envId, episodes, seed);
   if (optimal !== undefined) result.optimalReturnMean = optimal;
   if (options.record) result.frames = frames;

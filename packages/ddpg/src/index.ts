@@ -18,9 +18,9 @@ export {
   checkConfig,
   configProblems,
   configSchema,
+  DEFAULT_PRESET,
   describeIssue,
   formatZodError,
-  DEFAULT_PRESET,
   makeConfig,
   PRESETS,
   type PresetName,
@@ -28,11 +28,6 @@ export {
 } from './config.ts';
 export { DPG } from './dpg.ts';
 export * from './envs/index.ts';
-export { Actor, Critic, type NetworkOptions } from './networks.ts';
-export * from './noise.ts';
-export { learningCurveSvg, renderVegaLite } from './plots.ts';
-export { episodeSvg, type Frame } from './render.ts';
-export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
 export {
   CLI_EVAL_SEED_OFFSET,
   type EvaluatePolicyOptions,
@@ -43,6 +38,11 @@ export {
   RENDER_SEED_OFFSET,
   TRAIN_EVAL_SEED_OFFSET,
 } from './evaluatePolicy.ts';
+export { Actor, Critic, type NetworkOptions } from './networks.ts';
+export * from './noise.ts';
+export { learningCurveSvg, renderVegaLite } from './plots.ts';
+export { episodeSvg, type Frame } from './render.ts';
+export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
 export {
   type CheckpointState,
   defaultRunPath,
@@ -62,7 +62,7 @@ export {
   ResumeConflictError,
   type StartInfo,
   type Summary,
-  type TrainOptions,
   TrainingInterrupted,
+  type TrainOptions,
   train,
 } from './trainer.ts';

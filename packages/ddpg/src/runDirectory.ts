@@ -366,7 +366,9 @@ export class RunDirectory {
   appendEval(e: EvalMetrics): void {
     const row = csvLine(EVAL_COLUMNS.map((c) => e[c]));
     fileOperation('append eval.csv', () => appendFileSync(join(this.path, 'eval.csv'), row));
-    fileOperation('append eval.jsonl', () => appendFileSync(join(this.path, 'eval.jsonl'), `${JSON.stringify(e)}\n`));
+    fileOperation('append eval.jsonl', () =>
+      appendFileSync(join(this.path, 'eval.jsonl'), `${JSON.stringify(e)}\n`),
+    );
   }
 
   /** Read back the rows of metrics.jsonl and eval.jsonl. */
@@ -399,7 +401,9 @@ export class RunDirectory {
     const name = checkpointName(Math.max(0, ...existing) + 1, state.step);
     const tmp = join(dir, `.tmp-${name}`);
     fileOperation(`mkdir ${tmp}`, () => mkdirSync(tmp));
-    fileOperation('write agent.safetensors', () => writeDurable(join(tmp, 'agent.safetensors'), encode(agent)));
+    fileOperation('write agent.safetensors', () =>
+      writeDurable(join(tmp, 'agent.safetensors'), encode(agent)),
+    );
     if (replay)
       fileOperation('write replay.safetensors', () =>
         writeDurable(join(tmp, 'replay.safetensors'), encode(replay.tensors, replay.metadata)),
@@ -417,7 +421,8 @@ export class RunDirectory {
       .filter((n) => checkpointSeq(n) >= 0)
       .sort()
       .slice(0, -Math.max(1, keep));
-    for (const n of old) fileOperation(`remove ${n}`, () => rmSync(join(dir, n), { recursive: true, force: true }));
+    for (const n of old)
+      fileOperation(`remove ${n}`, () => rmSync(join(dir, n), { recursive: true, force: true }));
     return name;
   }
 
@@ -440,7 +445,10 @@ export function defaultRunPath(
   parts: { env: string; algo: string; preset: string; seed: number },
   now = new Date(),
 ): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const base = join(root, `${parts.env}-${parts.algo}-${parts.preset}-s${parts.seed}-${stamp}`);
   let path = base;
   for (let i = 2; existsSync(path); i++) path = `${base}-${i}`;

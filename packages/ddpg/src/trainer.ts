@@ -8,7 +8,7 @@ import type { Agent, UpdateStats } from './actorCritic.ts';
 import { DDPG, TD3 } from './agent.ts';
 import { type AgentConfig, checkConfig, DEFAULT_PRESET, makeConfig, presetDiff } from './config.ts';
 import { DPG } from './dpg.ts';
-import type { Env, RunningMeanStdState } from './envs/index.ts';
+import { type Env, makeEnv, type RunningMeanStdState } from './envs/index.ts';
 import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET } from './evaluatePolicy.ts';
 import { learningCurveSvg } from './plots.ts';
 import { ReplayBuffer } from './replay.ts';
@@ -160,6 +160,7 @@ function setUp(o: TrainOptions): Setup {
     const seed = o.seed ?? 0;
     const steps = o.steps ?? 20_000;
     const evalEpisodes = o.evalEpisodes ?? 10;
+    makeEnv(env); // an unknown env id is reported before anything else
     checkConfig(config, { steps });
     const created = o.out
       ? RunDirectory.create(
@@ -192,7 +193,8 @@ function setUp(o: TrainOptions): Setup {
   compare('seed', m.seed, o.seed);
   compare('evalEpisodes', m.evalEpisodes, o.evalEpisodes);
   compare('maxEpisodeSteps', m.maxEpisodeSteps ?? undefined, o.maxEpisodeSteps);
-  for (const [k, v] of Object.entries(o.config ?? {})) compare(`config.${k}`, (m.config as Record<string, unknown>)[k], v);
+  for (const [k, v] of Object.entries(o.config ?? {}))
+    compare(`config.${k}`, (m.config as Record<string, unknown>)[k], v);
   if (conflicts.length > 0) throw new ResumeConflictError(o.out, conflicts);
   const steps = o.steps ?? m.steps;
   const config = checkConfig(m.config, { where: `${o.out}/run.json` });
@@ -441,5 +443,11 @@ export function loadRun(dir: string): LoadedRun {
   const { env } = makeRunEnv(m.env, config);
   const agent = makeAgent(env, config, m.seed);
   agent.restore({ tensors: ckpt.agent, meta: ckpt.state.agent });
-  return { env: m.env, seed: m.seed, step: ckpt.state.step, agent, normStats: ckpt.state.normStats ?? undefined };
+  return {
+    env: m.env,
+    seed: m.seed,
+    step: ckpt.state.step,
+    agent,
+    normStats: ckpt.state.normStats ?? undefined,
+  };
 }

@@ -8,14 +8,22 @@
  *   pnpm train render --run runs/p0 --file pendulum.svg
  * @module
  */
-import { dirname, join } from 'node:path';
+
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '@chainrule/nn';
 import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { type AgentConfig, configSchema, DEFAULT_PRESET, describeIssue, makeConfig, PRESETS } from '../config.ts';
+import {
+  type AgentConfig,
+  configSchema,
+  DEFAULT_PRESET,
+  describeIssue,
+  makeConfig,
+  PRESETS,
+} from '../config.ts';
 import { listEnvs } from '../envs/index.ts';
 import {
   CLI_EVAL_SEED_OFFSET,
@@ -107,9 +115,13 @@ function optionsFromSchema(shape: Record<string, z.ZodType>, skip: readonly stri
  */
 const runFlagSchema = {
   seed: z.number().int().min(0).describe('random seed (default 0)'),
-  steps: z.number().int().min(1).describe('environment steps (default 20000; on --resume, more extends the run)'),
+  steps: z
+    .number()
+    .int()
+    .min(1)
+    .describe('environment steps (default 20000; on --resume, more extends the run)'),
   maxEpisodes: z.number().int().min(1).describe('train for this many episodes instead of --steps'),
-  maxEpisodeLen: z.number().int().min(1).describe('episode step limit (default: the env\'s)'),
+  maxEpisodeLen: z.number().int().min(1).describe("episode step limit (default: the env's)"),
   evalEvery: z.number().int().min(0).describe('evaluate every n steps (0: only at the end; default 5000)'),
   evalEpisodes: z.number().int().min(1).describe('episodes per evaluation (default 10)'),
   checkpointEvery: z
@@ -180,12 +192,27 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Columns of the progress bar itself. */
-export const BAR_WIDTH = 20;
+export const BAR_WIDTH = 16;
 
-/** The text right of the bar: `12000/20000 | 380 steps/s | ETA 21s | return -150 | eval -160`, at most 80 − bar columns. */
+/**
+ * The text right of the bar: `12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160`.
+ * Parts that would push the line past 80 columns are left off, last first.
+ */
 export function progressText(p: Progress): string {
-  const text = `${p.step}/${p.steps} | ${fmt(p.stepsPerSecond)} steps/s | ETA ${formatDuration(p.etaSeconds)} | return ${fmt(p.lastReturn)} | eval ${fmt(p.lastEval)}`;
-  return text.slice(0, 80 - BAR_WIDTH - 2);
+  const parts = [
+    `${p.step}/${p.steps}`,
+    `${fmt(p.stepsPerSecond)} steps/s`,
+    `ETA ${formatDuration(p.etaSeconds)}`,
+    `return ${fmt(p.lastReturn)}`,
+    `eval ${fmt(p.lastEval)}`,
+  ];
+  const budget = 80 - BAR_WIDTH - 2;
+  let text = parts[0]!;
+  for (const part of parts.slice(1)) {
+    if (text.length + 3 + part.length > budget) break;
+    text += ` | ${part}`;
+  }
+  return text;
 }
 
 function trainConfigFlags(flags: TrainFlags): Partial<AgentConfig> {
@@ -238,7 +265,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   let lastPrint = 0;
   let lastCheckpointStep = 0;
   const onStart = (s: StartInfo) => {
-    if (s.movedAside) console.error(`chainrule-ddpg: --force: moved the old contents of ${out} to ${s.movedAside}`);
+    if (s.movedAside)
+      console.error(`chainrule-ddpg: --force: moved the old contents of ${out} to ${s.movedAside}`);
     if (s.note) console.error(`chainrule-ddpg: ${s.note}`);
     const what = `${s.config.algo} (${s.config.preset} preset) on ${s.env}, seed ${s.seed}`;
     lastCheckpointStep = s.fromStep;
@@ -263,7 +291,9 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     if (controller.signal.aborted) {
       // Second Ctrl-C: leave now, with the terminal restored.
       bar?.stop();
-      console.error(`\nchainrule-ddpg: stopped. The last checkpoint is at step ${lastCheckpointStep}; continue with:\n  ${resumeHint}`);
+      console.error(
+        `\nchainrule-ddpg: stopped. The last checkpoint is at step ${lastCheckpointStep}; continue with:\n  ${resumeHint}`,
+      );
       process.exit(130);
     }
     controller.abort();
@@ -300,7 +330,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       );
     if (e instanceof ResumeConflictError) {
       const lines = e.conflicts.map(
-        (c) => `  ${flagOf(c.field)}: the run has ${JSON.stringify(c.stored)}, you gave ${JSON.stringify(c.given)}`,
+        (c) =>
+          `  ${flagOf(c.field)}: the run has ${JSON.stringify(c.stored)}, you gave ${JSON.stringify(c.given)}`,
       );
       throw new Error(
         `--resume continues ${e.run} with its own settings; these flags differ from them:\n${lines.join('\n')}\nOnly ${RESUMABLE_FLAGS.join(', ')} may change on resume. To train with other settings, start a new run (another --out, or --force).`,
@@ -351,7 +382,13 @@ function writeUserFile(path: string, contents: string): void {
   }
 }
 
-function runRender(flags: { run: string; file?: string; seed?: number; backend?: string; fps: number }): void {
+function runRender(flags: {
+  run: string;
+  file?: string;
+  seed?: number;
+  backend?: string;
+  fps: number;
+}): void {
   chooseBackend(flags.backend);
   const run = loadRun(flags.run);
   const r = evaluatePolicy(run.agent, run.env, {
@@ -363,7 +400,10 @@ function runRender(flags: { run: string; file?: string; seed?: number; backend?:
   const frames = r.frames![0]!;
   const total = r.returns[0]!;
   const file = flags.file ?? join(flags.run, 'episode.svg');
-  writeUserFile(file, episodeSvg(run.env, frames, { fps: flags.fps, title: `${run.env}: return ${total.toFixed(1)}` }));
+  writeUserFile(
+    file,
+    episodeSvg(run.env, frames, { fps: flags.fps, title: `${run.env}: return ${total.toFixed(1)}` }),
+  );
   console.log(`wrote ${file} (${frames.length} frames, return ${total.toFixed(2)})`);
 }
 
@@ -388,7 +428,9 @@ export function buildProgram(): Command {
     .description('train an agent (the default command)')
     .addOption(new Option('--env <id>', 'environment (default Pendulum-v1)').choices(envs))
     .addOption(
-      new Option('--preset <name>', `hyperparameter preset (default ${DEFAULT_PRESET})`).choices(Object.keys(PRESETS)),
+      new Option('--preset <name>', `hyperparameter preset (default ${DEFAULT_PRESET})`).choices(
+        Object.keys(PRESETS),
+      ),
     );
   // Every hyperparameter's flag comes from the config schema: one definition.
   for (const o of optionsFromSchema(configSchema.shape, ['preset'])) trainCmd.addOption(o);
@@ -420,7 +462,12 @@ Example:
     .command('eval')
     .description('evaluate the deterministic policy of a run directory')
     .requiredOption('--run <dir>', 'run directory')
-    .option('--episodes <n>', 'episodes', parserFor('--episodes', z.number().int().min(1)) as (v: string) => number, 10)
+    .option(
+      '--episodes <n>',
+      'episodes',
+      parserFor('--episodes', z.number().int().min(1)) as (v: string) => number,
+      10,
+    )
     .option(
       '--seed <n>',
       `seed of the first episode (default: the run's seed + ${CLI_EVAL_SEED_OFFSET}; summary.json used seed + ${TRAIN_EVAL_SEED_OFFSET})`,
@@ -440,7 +487,12 @@ Example:
       `episode seed (default: the run's seed + ${RENDER_SEED_OFFSET})`,
       parserFor('--seed', z.number().int().min(0)) as (v: string) => number,
     )
-    .option('--fps <n>', 'frames per second', parserFor('--fps', z.number().min(1)) as (v: string) => number, 20)
+    .option(
+      '--fps <n>',
+      'frames per second',
+      parserFor('--fps', z.number().min(1)) as (v: string) => number,
+      20,
+    )
     .option('--backend <name>', 'tensor backend')
     .action((flags) => runRender(flags));
   return program;
@@ -468,7 +520,9 @@ export async function main(argv: string[]): Promise<number> {
   let args = argv[0] === '--' ? argv.slice(1) : argv;
   const first = args[0] ?? '';
   if (first !== '' && !first.startsWith('-') && !COMMANDS.includes(first)) {
-    const near = COMMANDS.filter((c) => c.startsWith(first) || first.startsWith(c) || distance(c, first) <= 2);
+    const near = COMMANDS.filter(
+      (c) => c.startsWith(first) || first.startsWith(c) || distance(c, first) <= 2,
+    );
     console.error(
       `chainrule-ddpg: unknown command '${first}'${near.length ? ` (did you mean '${near[0]}'?)` : ''}; commands: ${COMMANDS.join(', ')}`,
     );
