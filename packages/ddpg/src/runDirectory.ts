@@ -393,13 +393,14 @@ export class RunDirectory {
   ): string {
     const dir = this.checkpointsDir;
     // Logs must be durable up to the offsets the checkpoint records.
-    fileOperation('fsync logs', () => {
-      for (const f of Object.keys(LOGS)) fsyncPath(join(this.path, f));
-    });
+    for (const f of Object.keys(LOGS)) fsyncPath(join(this.path, f));
     const full: CheckpointState = { ...state, logOffsets: this.logOffsets(), replay: replay !== undefined };
     const existing = readdirSync(dir).map(checkpointSeq);
     const name = checkpointName(Math.max(0, ...existing) + 1, state.step);
     const tmp = join(dir, `.tmp-${name}`);
+    // Each step below is one file operation for fault injection; fsyncs go with the step
+    // they make durable (a kill cannot fall between a write and its fsync in a way that
+    // differs for the files a resume reads).
     fileOperation(`mkdir ${tmp}`, () => mkdirSync(tmp));
     fileOperation('write agent.safetensors', () =>
       writeDurable(join(tmp, 'agent.safetensors'), encode(agent)),
@@ -408,15 +409,19 @@ export class RunDirectory {
       fileOperation('write replay.safetensors', () =>
         writeDurable(join(tmp, 'replay.safetensors'), encode(replay.tensors, replay.metadata)),
       );
-    fileOperation('write state.json', () =>
-      writeDurable(join(tmp, 'state.json'), `${JSON.stringify(full, null, 2)}\n`),
-    );
-    fileOperation(`fsync ${tmp}`, () => fsyncPath(tmp));
-    fileOperation(`rename to ${name}`, () => renameSync(tmp, join(dir, name)));
-    fileOperation('fsync checkpoints/', () => fsyncPath(dir));
+    fileOperation('write state.json', () => {
+      writeDurable(join(tmp, 'state.json'), `${JSON.stringify(full, null, 2)}\n`);
+      fsyncPath(tmp);
+    });
+    fileOperation(`rename to ${name}`, () => {
+      renameSync(tmp, join(dir, name));
+      fsyncPath(dir);
+    });
     fileOperation('write latest.tmp', () => writeDurable(join(dir, `${LATEST}.tmp`), `${name}\n`));
-    fileOperation('rename latest', () => renameSync(join(dir, `${LATEST}.tmp`), join(dir, LATEST)));
-    fileOperation('fsync checkpoints/', () => fsyncPath(dir));
+    fileOperation('rename latest.tmp to latest', () => {
+      renameSync(join(dir, `${LATEST}.tmp`), join(dir, LATEST));
+      fsyncPath(dir);
+    });
     const old = readdirSync(dir)
       .filter((n) => checkpointSeq(n) >= 0)
       .sort()

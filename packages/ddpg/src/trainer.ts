@@ -10,7 +10,6 @@ import { type AgentConfig, checkConfig, DEFAULT_PRESET, makeConfig, presetDiff }
 import { DPG } from './dpg.ts';
 import { type Env, makeEnv, type RunningMeanStdState } from './envs/index.ts';
 import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET } from './evaluatePolicy.ts';
-import { learningCurveSvg } from './plots.ts';
 import { ReplayBuffer } from './replay.ts';
 import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
 
@@ -407,6 +406,9 @@ export async function train(
   if (optimal !== undefined) summary.optimalReturnMean = optimal;
   if (run) {
     checkpoint();
+    // vega is loaded only here: it takes seconds to import, which every CLI start and
+    // every run without a directory would otherwise pay.
+    const { learningCurveSvg } = await import('./plots.ts');
     run.writeFile('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
     run.writeFile(
       'learning-curve.svg',
