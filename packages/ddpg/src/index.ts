@@ -46,6 +46,7 @@ export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
 export {
   type CheckpointState,
   defaultRunPath,
+  describeFsError,
   type EpisodeMetrics,
   type EvalMetrics,
   fileOperations,

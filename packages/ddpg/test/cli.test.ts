@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BAR_WIDTH, formatDuration, main, progressText } from '../src/cli/main.ts';
-import { defaultRunPath } from '../src/index.ts';
+import { defaultRunPath, describeFsError } from '../src/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -246,7 +246,19 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('<animateTransform attributeName="transform" type="rotate"');
     expect(svg).toContain('dur="4.02s"');
-    expect(svg.match(/values="([^"]*)"/)![1]!.split(';')).toHaveLength(201);
+    const angles = svg.match(/values="([^"]*)"/)![1]!.split(';');
+    expect(angles).toHaveLength(201);
+    // Without animation, the rod shows the episode's first frame (not upright, the goal).
+    expect(svg).toContain(`<g transform="rotate(${angles[0]})">`);
+    expect(Number(angles[0])).not.toBe(0);
+  });
+
+  it("render into a directory that does not exist names the user's path, not a temporary file", async () => {
+    const file = join(root, 'no-such-dir', 'x.svg');
+    const { code, err } = await run('render', '--run', ddpgRun, '--file', file);
+    expect(code).toBe(1);
+    expect(err).toContain(`cannot write ${file}: the directory ${join(root, 'no-such-dir')} does not exist`);
+    expect(err).not.toMatch(/\.tmp/);
   });
 
   it('a second train into the same --out is refused and names it', async () => {
@@ -446,5 +458,15 @@ describe('the default run directory', () => {
     expect(defaultRunPath(root, parts, at)).toBe(`${first}-2`);
     mkdirSync(`${first}-2`);
     expect(defaultRunPath(root, parts, at)).toBe(`${first}-3`);
+  });
+});
+
+describe('file errors say what is wrong with the path given', () => {
+  it('a read-only target says so', () => {
+    // Tests run as root here, which ignores permissions, so the error is made by hand.
+    for (const code of ['EROFS', 'EACCES', 'EPERM'])
+      expect(describeFsError(Object.assign(new Error('raw'), { code }), '/data/runs/x').message).toBe(
+        `cannot write to /data/runs/x: it is read-only (${code})`,
+      );
   });
 });

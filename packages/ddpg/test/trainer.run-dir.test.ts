@@ -26,6 +26,7 @@ import {
   type Progress,
   presetDiff,
   type Summary,
+  TrainingInterrupted,
   train,
 } from '../src/index.ts';
 
@@ -160,6 +161,16 @@ describe('the run directory', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('ddpg (paper) on Pendulum-v1, seed 1');
+    // The ±1 std band has its line's colour, and is in the legend.
+    const band = svg.match(
+      /evaluation ±1 std" role="graphics-symbol" aria-roledescription="area mark" d="[^"]*" fill="(#[0-9a-f]+)"/,
+    );
+    const line = svg.match(
+      /evaluation mean" role="graphics-symbol" aria-roledescription="line mark" d="[^"]*" stroke="(#[0-9a-f]+)"/,
+    );
+    expect(band?.[1]).toBeDefined();
+    expect(band?.[1]).toBe(line?.[1]);
+    expect(svg).toMatch(/aria-label="[^"]*evaluation mean, evaluation ±1 std/);
   });
 
   it('run.json and the checkpoint state describe the run', () => {
@@ -404,6 +415,30 @@ describe('run directories are never overwritten by accident', () => {
     await train({ out, resume: true, steps: 100, keepCheckpoints: 2 });
     expect(names()).toEqual(['ckpt-000005-step-100', 'ckpt-000006-step-100', 'latest']);
     expect(existsSync(join(out, 'summary.json.tmp'))).toBe(false);
+  });
+
+  it('an aborted run (Ctrl-C in the CLI) checkpoints where it stops and resumes from there', async () => {
+    const out = join(root, 'aborted');
+    const controller = new AbortController();
+    const stopped = train({
+      ...base,
+      out,
+      steps: 60,
+      maxEpisodeSteps: 20,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 20) controller.abort();
+      },
+    });
+    await expect(stopped).rejects.toBeInstanceOf(TrainingInterrupted);
+    await expect(stopped).rejects.toThrow('training interrupted at step 20');
+    const from: number[] = [];
+    const resumed = await train({ out, resume: true, onStart: (s) => from.push(s.fromStep) });
+    expect(from).toEqual([20]);
+    const straight = await train({ ...base, steps: 60, maxEpisodeSteps: 20 });
+    const rows = (r: typeof straight) => r.episodes.map(({ wallSeconds: _, ...e }) => e);
+    expect(rows(resumed)).toEqual(rows(straight));
+    expect(resumed.evals).toEqual(straight.evals);
   });
 
   it('a config that can never update is rejected with one clear message', async () => {
