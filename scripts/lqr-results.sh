@@ -9,7 +9,9 @@ steps="${1:-20000}"
 for seed in 0 1 2 3 4; do
   out="runs/lqr-lqr-s${seed}"
   [ -f "$out/summary.json" ] && continue
-  npx -y pnpm@10.34.9 train --env LQR-v0 --preset lqr --seed "$seed" --steps "$steps" --out "$out" --no-progress &
+  # An interrupted run (run.json, no summary) continues from its latest checkpoint.
+  resume=(); [ -f "$out/run.json" ] && resume=(--resume)
+  npx -y pnpm@10.34.9 train --env LQR-v0 --preset lqr --seed "$seed" --steps "$steps" --out "$out" "${resume[@]}" --no-progress &
   # two runs at a time on two cores
   if (( $(jobs -r | wc -l) >= 2 )); then wait -n; fi
 done
