@@ -199,13 +199,31 @@ function meanCurve(perSeed: readonly EvalMetrics[][]): GroupResult['curve'] {
 const f0 = (x: number) => x.toFixed(0);
 const signed = (x: number, d: number) => x.toFixed(d).replace(/^-/, '−');
 
+/** A markdown table with its columns padded to one width, as the formatter (biome) writes them. */
+export function alignedTable(header: string[], right: boolean[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((x, c) => (right[c] ? x.padStart(widths[c]!) : x.padEnd(widths[c]!))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, c) => (right[c] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return `${[line(header), rule, ...rows.map(line)].join('\n')}\n`;
+}
+
 /** The markdown table of results (one row per group), as in results.md and the README. */
 export function resultsTable(results: SweepResults): string {
-  const lines = [
-    '| env | algo | preset | steps | seeds | final eval per seed (mean ± std over episodes) | mean ± 95% CI | seeds ≥ threshold | first step at threshold per seed | wall s per run |',
-    '| --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- | ---: |',
+  const header = [
+    'env',
+    'algo',
+    'preset',
+    'steps',
+    'seeds',
+    'final eval per seed (mean ± std over episodes)',
+    'mean ± 95% CI',
+    'seeds ≥ threshold',
+    'first step at threshold per seed',
+    'wall s per run',
   ];
-  for (const g of results.groups) {
+  const right = [false, false, false, true, true, false, true, true, false, true];
+  const rows = results.groups.map((g) => {
     const per = g.seeds
       .map(
         (s) =>
@@ -214,13 +232,20 @@ export function resultsTable(results: SweepResults): string {
       .join(', ');
     const ci = g.ci95 === null ? '' : ` ± ${g.ci95.toFixed(1)}`;
     const ratio = g.meanCostRatio !== undefined ? ` (cost ×${g.meanCostRatio.toFixed(3)})` : '';
-    const firsts = g.seeds.map((s) => `s${s.seed}: ${s.solvedAtStep ?? '—'}`).join(', ');
-    const wall = g.seeds.map((s) => f0(s.wallSeconds)).join(', ');
-    lines.push(
-      `| ${g.env} | ${g.algo} | ${g.preset} | ${g.steps} | ${g.seeds.length} | ${per} | ${signed(g.mean, 1)}${ci}${ratio} | ${g.solved}/${g.seeds.length} (${g.threshold.replace(/-/g, '−')}) | ${firsts} | ${wall} |`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+    return [
+      g.env,
+      g.algo,
+      g.preset,
+      String(g.steps),
+      String(g.seeds.length),
+      per,
+      `${signed(g.mean, 1)}${ci}${ratio}`,
+      `${g.solved}/${g.seeds.length} (${g.threshold.replace(/-/g, '−')})`,
+      g.seeds.map((s) => `s${s.seed}: ${s.solvedAtStep ?? '—'}`).join(', '),
+      g.seeds.map((s) => f0(s.wallSeconds)).join(', '),
+    ];
+  });
+  return alignedTable(header, right, rows);
 }
 
 /** results.md: the table and what its columns mean. */
