@@ -95,8 +95,10 @@ export const DOCKERFILE = `# Build from the repository root:
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY . .
-# pnpm through npx at the version the repository pins; the lockfile is taken as is.
-RUN npx -y pnpm@10.34.9 install --frozen-lockfile && rm -rf /root/.npm
+# pnpm through npx at the version the repository pins; the lockfile is taken as is. No install
+# scripts: they only build headless-gl for the gpu.js backend, which training does not use
+# (and which needs a compiler the slim image lacks).
+RUN npx -y pnpm@10.34.9 install --frozen-lockfile --ignore-scripts && rm -rf /root/.npm
 ENTRYPOINT ["npx", "-y", "pnpm@10.34.9", "--silent", "sweep"]
 `;
 
