@@ -38,6 +38,7 @@ export {
   RENDER_SEED_OFFSET,
   TRAIN_EVAL_SEED_OFFSET,
 } from './evaluatePolicy.ts';
+export { makeAgent } from './makeAgent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
 export { learningCurveSvg, renderVegaLite } from './plots.ts';
@@ -58,7 +59,6 @@ export {
 export {
   type LoadedRun,
   loadRun,
-  makeAgent,
   type Progress,
   ResumeConflictError,
   type StartInfo,

@@ -246,8 +246,12 @@ export class RunDirectory {
   static open(path: string): RunDirectory {
     const file = join(path, RUN_FILE);
     if (!existsSync(path)) throw new Error(`no run directory at ${path}`);
-    if (!existsSync(file))
-      throw new Error(`${path} is not a run directory (it has no ${RUN_FILE}; train writes one)`);
+    if (!existsSync(file)) {
+      const old = existsSync(join(path, 'checkpoint', 'manifest.json'))
+        ? ' It holds a checkpoint/manifest.json, the layout of chainrule before run directories had run.json and checkpoint sets: train it again to get one.'
+        : '';
+      throw new Error(`${path} is not a run directory (it has no ${RUN_FILE}; train writes one).${old}`);
+    }
     let m: RunManifest;
     try {
       m = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;

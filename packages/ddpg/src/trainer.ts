@@ -5,11 +5,10 @@
  */
 import { getBackend } from '@chainrule/tensor';
 import type { Agent, UpdateStats } from './actorCritic.ts';
-import { DDPG, TD3 } from './agent.ts';
 import { type AgentConfig, checkConfig, DEFAULT_PRESET, makeConfig, presetDiff } from './config.ts';
-import { DPG } from './dpg.ts';
-import { type Env, makeEnv, type RunningMeanStdState } from './envs/index.ts';
+import { makeEnv, type RunningMeanStdState } from './envs/index.ts';
 import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET } from './evaluatePolicy.ts';
+import { makeAgent } from './makeAgent.ts';
 import { ReplayBuffer } from './replay.ts';
 import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
 import { firstSolved, solveThreshold } from './solve.ts';
@@ -125,19 +124,6 @@ export class ResumeConflictError extends Error {
     );
     this.name = 'ResumeConflictError';
   }
-}
-
-/** Build the agent of `config.algo` for an env. */
-export function makeAgent(env: Env, config: AgentConfig, seed: number): Agent {
-  const spaces = {
-    obsDim: env.observationSpace.size,
-    actDim: env.actionSpace.size,
-    actionLow: env.actionSpace.low,
-    actionHigh: env.actionSpace.high,
-  };
-  if (config.algo === 'td3') return new TD3(spaces, config, seed);
-  if (config.algo === 'dpg') return new DPG(spaces, config, seed);
-  return new DDPG(spaces, config, seed);
 }
 
 function completeConfig(partial: Partial<AgentConfig> | undefined): AgentConfig {

@@ -17,8 +17,16 @@ const tiny = {
   bufferSize: 10_000,
 };
 
+// No random warm-up (startSteps 0): act({ explore: true }) explores with the perturbed actor from the start.
 function config(overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return makeConfig('td3', { ...tiny, algo: 'ddpg', noise: 'param', noiseSigma: 0.2, ...overrides });
+  return makeConfig('td3', {
+    ...tiny,
+    algo: 'ddpg',
+    noise: 'param',
+    noiseSigma: 0.2,
+    startSteps: 0,
+    ...overrides,
+  });
 }
 
 function params(m: Module): number[][] {

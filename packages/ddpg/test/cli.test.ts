@@ -90,7 +90,7 @@ describe('chainrule-ddpg --help', () => {
     }
     // Which flags may change on --resume, and which seeds eval and summary.json use.
     expect(out).toMatch(
-      /On --resume, the run's own settings apply; only --steps, --max-episodes, --eval-every/,
+      /On --resume the run's own settings apply. Only these flags may differ from them:\n {2}--steps, --max-episodes, --eval-every/,
     );
     expect(out).toContain('seed+1000000');
     expect(out).toContain('seed+2000000');

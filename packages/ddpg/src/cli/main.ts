@@ -445,8 +445,10 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-On --resume, the run's own settings apply; only ${RESUMABLE_FLAGS.join(', ')}
-may differ from them. Any other flag that differs is an error naming it.
+On --resume the run's own settings apply. Only these flags may differ from them:
+  ${RESUMABLE_FLAGS.slice(0, 5).join(', ')},
+  ${RESUMABLE_FLAGS.slice(5).join(', ')}
+Any other flag that differs is an error naming it.
 ${SEEDS_HELP}
 
 Other commands:
