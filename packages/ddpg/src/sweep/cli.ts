@@ -91,6 +91,17 @@ export function buildSweepProgram(): Command {
     .option('--mount-path <path>', 'k8s: where the claim is mounted in the pods', '/results')
     .option('--job-name <name>', 'k8s: Job name', 'chainrule-sweep')
     .option('--parallelism <n>', 'k8s: pods at a time (default: all runs)', positiveInt('--parallelism'))
+    .addHelpText(
+      'after',
+      `
+Other commands:
+  run-index ...        run the run at $JOB_COMPLETION_INDEX (a k8s Indexed Job's pod)
+  aggregate <dirs...>  combine run directories from any machines into results
+  report <dirs...>     the README table from sweeps' results.json (--write README.md)
+
+Example:
+  pnpm sweep --env Pendulum-v1 --presets tuned,td3 --seeds 0-4 --steps 20000 --jobs 2 --out sweeps/pendulum`,
+    )
     .action(async (trainArgs: string[], flags) => {
       const spec = specOf(flags, trainArgs);
       const out: string = flags.out ?? join('sweeps', spec.env);
@@ -220,9 +231,13 @@ class SweepExit extends Error {
   }
 }
 
+const COMMANDS = ['run', 'run-index', 'aggregate', 'report', 'help'];
+
 /** Run the sweep CLI with `argv` (without node and the script); returns the exit code. */
 export async function sweepMain(argv: string[]): Promise<number> {
-  const args = argv[0] === '--' ? argv.slice(1) : argv;
+  let args = argv[0] === '--' ? argv.slice(1) : argv;
+  // Flags straight after `sweep` mean `run`, so `pnpm sweep --help` lists the sweep's flags.
+  if (!COMMANDS.includes(args[0] ?? '')) args = ['run', ...args];
   try {
     await buildSweepProgram().parseAsync(args, { from: 'user' });
     return 0;
