@@ -10,7 +10,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type AgentConfig,
   type DDPG,
-  type EpisodeMetrics,
   makeConfig,
   ResumeConflictError,
   type TrainOptions,
@@ -54,7 +53,8 @@ function agentState(agent: DDPG): Record<string, number[]> {
   return Object.fromEntries(Object.entries(agent.tensors()).map(([k, t]) => [k, Array.from(t.dataSync())]));
 }
 
-const withoutWall = <T extends { wallSeconds?: number }>(rows: T[]) => rows.map(({ wallSeconds: _, ...r }) => r);
+const withoutWall = <T extends { wallSeconds?: number }>(rows: T[]) =>
+  rows.map(({ wallSeconds: _, ...r }) => r);
 
 function csvWithoutWall(file: string): string[] {
   // wallSeconds is the last column of metrics.csv.
