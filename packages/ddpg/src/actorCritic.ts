@@ -52,7 +52,8 @@ export interface AgentMeta {
   observed?: number;
   rng: { init: RngState; sample: RngState; noise: RngState };
   noise: unknown;
-  optimizers: Record<string, { kind: string; step: number; hyper: Record<string, number | boolean> }>;
+  /** Each optimiser's state dict without its tensors (all of it: counts, hyperparameters, ...). */
+  optimizers: Record<string, Omit<OptimizerState, 'tensors'>>;
 }
 
 /** An agent's whole state: its tensors (networks and optimiser moments) and the rest as JSON. */
@@ -257,8 +258,9 @@ export abstract class ActorCriticAgent implements Agent {
   meta(): AgentMeta {
     const optimizers: AgentMeta['optimizers'] = {};
     for (const [name, opt] of this.optimizers()) {
-      const { kind, step, hyper } = opt.stateDict();
-      optimizers[name] = { kind, step, hyper };
+      // Everything but the tensors (which go to the safetensors file), whatever fields it has.
+      const { tensors: _, ...rest } = opt.stateDict();
+      optimizers[name] = rest;
     }
     return {
       algo: this.config.algo,

@@ -7,16 +7,13 @@ import { ChainruleError, type Tensor, tensor } from '@chainrule/tensor';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 import type { StateDict } from './module.ts';
 import {
+  CHECKSUM_PREFIX,
   decodeSafetensors,
   encodeSafetensors,
   loadSafetensors,
   type RawTensor,
-  SafetensorsError,
 } from './safetensors.ts';
 import { sha256Hex } from './sha256.ts';
-
-/** The `__metadata__` key prefix under which {@link encode} stores each tensor's SHA-256. */
-export const CHECKSUM_PREFIX = 'sha256.';
 
 function bytesOf(data: Float32Array | Float64Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -29,34 +26,6 @@ function withChecksums(
   const out: Record<string, string> = { ...metadata };
   for (const [k, r] of Object.entries(raw)) out[`${CHECKSUM_PREFIX}${k}`] = sha256Hex(bytesOf(r.data));
   return out;
-}
-
-/**
- * Check every tensor that has a recorded checksum (files written elsewhere have none and
- * pass), and return the metadata without the checksum entries.
- */
-function verifyChecksums(
-  raw: Record<string, RawTensor>,
-  metadata: Record<string, string>,
-  source: string | undefined,
-): Record<string, string> {
-  const rest: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata)) {
-    if (!k.startsWith(CHECKSUM_PREFIX)) {
-      rest[k] = v;
-      continue;
-    }
-    const name = k.slice(CHECKSUM_PREFIX.length);
-    const r = raw[name];
-    if (!r) continue;
-    const actual = sha256Hex(bytesOf(r.data));
-    if (actual !== v)
-      throw new SafetensorsError(
-        `SHA-256 of the data is ${actual}, but the file records ${v}: the bytes were changed after writing`,
-        { file: source, tensor: name },
-      );
-  }
-  return rest;
 }
 
 function toRaw(tensors: StateDict): Record<string, RawTensor> {
@@ -87,16 +56,15 @@ export function encode(tensors: StateDict, metadata?: Record<string, string>): U
 
 /**
  * Decode safetensors bytes into tensors and metadata. Tensors with a recorded SHA-256 are
- * verified (a mismatch is a `SafetensorsError` naming the tensor); files without checksums
- * load as they are. The checksum entries are not part of the returned metadata.
+ * verified by the decoder (a mismatch is a `SafetensorsError` naming the tensor); files
+ * without checksums load as they are. The checksum entries are not part of the returned metadata.
  */
 export function decode(
   bytes: Uint8Array,
   source?: string,
 ): { tensors: StateDict; metadata: Record<string, string> } {
   const d = decodeSafetensors(bytes, source ? { source } : undefined);
-  const metadata = verifyChecksums(d.tensors, d.metadata, source);
-  return { tensors: fromRaw(d.tensors), metadata };
+  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
 }
 
 /** Write tensors to a safetensors file, atomically (temporary file, then rename). */
@@ -116,8 +84,7 @@ export function saveSync(path: string, tensors: StateDict, metadata?: Record<str
 /** Read a safetensors file. A truncated or corrupt file is a clear `SafetensorsError`; nothing is half-loaded. */
 export async function load(path: string): Promise<{ tensors: StateDict; metadata: Record<string, string> }> {
   const d = await loadSafetensors(path);
-  const metadata = verifyChecksums(d.tensors, d.metadata, path);
-  return { tensors: fromRaw(d.tensors), metadata };
+  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
 }
 
 /** {@link load}, synchronously. */

@@ -115,8 +115,12 @@ describe('checkpoints', () => {
     const sd = trained(6).stateDict();
     const bytes = encode(sd, { note: 'x' });
     const raw = decodeSafetensors(bytes);
-    // Stored per tensor, next to the user's metadata, which decode() returns unchanged.
-    for (const name of Object.keys(sd)) expect(raw.metadata[`sha256.${name}`]).toMatch(/^[0-9a-f]{64}$/);
+    // Stored per tensor in the header, next to the user's metadata, which decoding returns unchanged.
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    for (const name of Object.keys(sd))
+      expect(header.__metadata__[`sha256.${name}`]).toMatch(/^[0-9a-f]{64}$/);
+    expect(raw.metadata).toEqual({ note: 'x' });
     expect(decode(bytes).metadata).toEqual({ note: 'x' });
     // Flip one bit in the middle of the last tensor's data (the file ends with it).
     const last = Object.entries(raw.tensors).at(-1)!;
@@ -126,6 +130,7 @@ describe('checkpoints', () => {
     writeFileSync(path, flipped);
     const name = last[0];
     expect(() => decode(flipped)).toThrow(SafetensorsError);
+    expect(() => decodeSafetensors(flipped)).toThrow(SafetensorsError);
     expect(() => loadSync(path)).toThrow(
       new RegExp(`flipped\\.safetensors: tensor "${name.replace(/\./g, '\\.')}": SHA-256 of the data is`),
     );
