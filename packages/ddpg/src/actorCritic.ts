@@ -69,6 +69,10 @@ export interface Agent {
   readonly spaces: AgentSpaces;
   /** Updates done so far. */
   readonly updates: number;
+  /** The policy network μθ(s). */
+  readonly actor: Actor;
+  /** The action-value network Q(s, a). */
+  readonly critic: Critic;
   /** The replay buffer of off-policy agents (checkpointed beside the agent); undefined for DPG. */
   readonly replay?: ReplayBuffer | undefined;
   /** The action for one observation; `explore` adds exploration (and the random warm-up). */

@@ -78,6 +78,9 @@ export interface RunManifest {
 
 /** state.json of a checkpoint: the trainer's state besides the tensors. */
 export interface CheckpointState {
+  /** The run's env and config again, so a checkpoint directory describes itself (the playground loads one). */
+  env: string;
+  config: AgentConfig;
   step: number;
   episode: number;
   wallSeconds: number;

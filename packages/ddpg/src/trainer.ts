@@ -279,6 +279,8 @@ export async function train(
       state.tensors,
       s.saveReplay && agent.replay ? agent.replay.getState() : undefined,
       {
+        env: s.env,
+        config,
         step,
         episode,
         wallSeconds: wall(),
