@@ -13,7 +13,7 @@ import { ChainruleError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
 import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256, SHARED_MAX_PAGES } from './kernels.wasm.ts';
 import { WasmHeap, type WasmMemoryStats, wasmApi } from './memory.ts';
-import { coreCount, partition, threadsUnavailable, WorkerPool } from './threads.ts';
+import { coreCount, partition, type Scratch, threadsUnavailable, WorkerPool } from './threads.ts';
 
 /** Storage of the `wasm` backend: a block of WebAssembly memory. */
 export interface WasmStorage extends Storage {
@@ -62,6 +62,11 @@ let rt: Runtime | undefined;
 let requestedThreads: number | undefined;
 /** Flops (2mkn) from which matmul uses threads; measured with `pnpm bench` (see setParallelThreshold). */
 let parallelFlops = 4_000_000;
+/**
+ * Blocks per thread in a parallel matmul: more than one, so that a thread that starts
+ * late (a busy machine) leaves its blocks to the others instead of holding them up.
+ */
+const BLOCKS_PER_THREAD = 3;
 
 /** The runtime of the wasm backend; created with the backend. */
 export function runtime(): WasmRuntime {
@@ -169,7 +174,7 @@ function createRuntime(): Runtime {
     threadsNote === undefined ? new WorkerPool(PATHS.map((p) => modules[p]), heap.memory) : undefined;
   let scratchPtr = 0;
   let scratchCls = 0;
-  const workerScratch: { ptr: number; cls: number }[] = [];
+  const threadScratch: { ptr: number; cls: number }[] = [];
   const r: Runtime = {
     heap,
     k: instances[path]!,
@@ -191,29 +196,35 @@ function createRuntime(): Runtime {
     matmul(a, b, c, m, k, n, ta, tb, kc, bias, act) {
       const kcEff = Math.max(1, Math.min(k, kc));
       const blocks =
-        r.threads > 1 && pool && 2 * m * k * n >= parallelFlops ? partition(m, n, r.threads) : undefined;
+        r.threads > 1 && pool && 2 * m * k * n >= parallelFlops
+          ? partition(m, n, r.threads * BLOCKS_PER_THREAD)
+          : undefined;
       if (!blocks || blocks.length < 2) {
         const aBytes = Math.ceil(m / 4) * 4 * kcEff * 4;
         const packA = r.scratch(aBytes + 8 * kcEff * 4);
         r.k.matmul!(a, b, c, m, k, n, ta, tb, packA, packA + aBytes, kc, bias, act, 0, m, 0, n, 256);
         return;
       }
-      // Each thread packs its own rows of A and its own panels of B: scratch per block,
-      // all taken before any thread starts (taking it may grow the memory).
-      const scratch = blocks.map((blk, i) => {
-        const aBytes = Math.ceil((blk.i1 - blk.i0) / 4) * 4 * kcEff * 4;
-        const need = aBytes + 8 * kcEff * 4 + 128;
-        let s = workerScratch[i];
-        if (!s || s.cls < need) {
-          if (s) heap.free(s.ptr, s.cls);
-          s = heap.alloc(need, false);
-          workerScratch[i] = s;
+      // Each thread packs its own rows of A and its own panels of B: scratch per thread,
+      // sized for the largest block, all taken before any thread starts (taking it may
+      // grow the memory).
+      let rows = 0;
+      for (const blk of blocks) rows = Math.max(rows, blk.i1 - blk.i0);
+      const aBytes = Math.ceil(rows / 4) * 4 * kcEff * 4;
+      const need = aBytes + 8 * kcEff * 4 + 128;
+      const scratch: Scratch[] = [];
+      for (let t = 0; t < r.threads; t++) {
+        let sc = threadScratch[t];
+        if (!sc || sc.cls < need) {
+          if (sc) heap.free(sc.ptr, sc.cls);
+          sc = heap.alloc(need, false);
+          threadScratch[t] = sc;
         }
-        return [s.ptr, s.ptr + aBytes, s.ptr + aBytes + 8 * kcEff * 4] as const;
-      });
-      const k_ = r.k;
+        scratch.push([sc.ptr, sc.ptr + aBytes, sc.ptr + aBytes + 8 * kcEff * 4]);
+      }
+      const kernels = r.k;
       pool!.runMatmul(PATHS.indexOf(r.path), [a, b, c, m, k, n, ta, tb, 0, 0, kc, bias, act], blocks, scratch, (args) =>
-        k_.matmul!(...args),
+        kernels.matmul!(...args),
       );
     },
   };

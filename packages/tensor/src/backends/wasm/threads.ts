@@ -3,19 +3,21 @@
  * shared WebAssembly memory, each with its own instance of the same kernels.
  *
  * A matmul (or fused dense layer) above a size threshold is cut into blocks of whole
- * output tiles, one per thread (see `partition`); the calling thread computes the first
- * block and the workers the others. No reduction is ever split: every element of C is
- * the same k-ordered sum whoever computes it, so results are bit-identical for any
- * thread count.
+ * output tiles (see `partition`), a few per thread. The calling thread and the workers
+ * then claim blocks one at a time from a shared counter until none is left, so a worker
+ * that is slow to wake (a busy machine) costs nothing: the caller takes its blocks. No
+ * reduction is ever split: every element of C is the same k-ordered sum whoever computes
+ * it, so results are bit-identical for any thread count and any schedule.
  *
- * Hand-off is through a small SharedArrayBuffer, one slot per worker, with Atomics: the
- * caller writes the job's arguments, bumps the slot's sequence number and notifies; the
- * worker spins briefly, then sleeps in `Atomics.wait`; when done it stores the sequence
- * number in the slot's `done` word and notifies. No message is posted per op.
+ * Hand-off is through a small SharedArrayBuffer with Atomics, never a message per op: the
+ * caller writes the job, publishes it in the claim word (job tag and next block) and
+ * notifies; workers spin briefly, then sleep in `Atomics.wait`; claims are
+ * compare-exchanges on the claim word, and each finished block increments a counter that
+ * the caller waits on (spin, then wait).
  *
  * Workers are `unref`'d, so they never keep the process alive. An exception in a worker
- * (a wasm trap, say) is caught there, its message written to the slot, and re-thrown at
- * the caller as a ChainruleError once every worker has finished the job.
+ * (a wasm trap, say) is caught there, its message written to shared memory, and re-thrown
+ * at the caller as a ChainruleError once every block is done.
  *
  * Node only: browsers cannot start a worker while the page's thread is blocked waiting
  * for it, and chainrule's ops are synchronous, so there the backend runs on one thread.
@@ -23,20 +25,29 @@
  */
 import { ChainruleError } from '../../errors.ts';
 
-/** Int32 words per worker slot (the first ones are the fields below, then the arguments). */
-const SLOT_INTS = 32;
-/** Bytes for a worker's error message after the int slots. */
-const ERR_BYTES = 1024;
-const SEQ = 0;
-const DONE = 1;
-const STATUS = 2;
-const PATH = 3;
-const ERR_LEN = 4;
-const ARGS = 8;
+// Control block layout (Int32 words): a header, the job's arguments, the block table,
+// then one slot per worker (its scratch pointers), then one error text per worker.
+const CLAIM = 0; // job tag << TAG_SHIFT | next unclaimed block
+const COMPLETED = 1; // blocks finished in the current job
+const FAILED = 2; // 0, or 1 + the index of the first worker that failed
+const PATH = 3; // SIMD path index of the job
+const NBLOCKS = 4;
+const ARGS = 8; // the matmul export's 13 leading arguments (packA/packB unused)
+/** Blocks per job at most (the claim word's low bits). */
+export const MAX_BLOCKS = 1024;
+const TAG_SHIFT = 10;
+const TAG_MASK = 0x1fffff;
+const BLOCKS = 32; // 4 words per block: i0, i1, j0, j1
+const SLOTS = BLOCKS + 4 * MAX_BLOCKS; // 4 words per worker: packA, packB, tile, error length
+const ERR_BYTES = 512;
 /** The matmul export's argument count. */
 export const MATMUL_ARGS = 18;
-/** Iterations of Atomics.load before a waiting thread sleeps: about 20-50 µs on x64. */
+/** Iterations of Atomics.load before a waiting thread sleeps: tens of µs on x64. */
 const SPIN = 20_000;
+
+function controlBytes(workers: number): number {
+  return (SLOTS + 4 * workers) * 4 + workers * ERR_BYTES;
+}
 
 /** One block of C: rows [i0, i1) and columns [j0, j1). */
 export interface Block {
@@ -103,10 +114,10 @@ export function coreCount(): number {
 // next to a bundle). Kept in plain JavaScript: it is not compiled.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { modules, memory, control, index } = workerData;
-const SLOT_INTS = ${SLOT_INTS}, ERR_BYTES = ${ERR_BYTES}, SPIN = ${SPIN};
-const ctl = new Int32Array(control, index * SLOT_INTS * 4, SLOT_INTS);
-const err = new Uint8Array(control, control.byteLength - (index + 1) * ERR_BYTES, ERR_BYTES);
+const { modules, memory, control, index, workers } = workerData;
+const ctl = new Int32Array(control, 0, ${SLOTS} + 4 * workers);
+const slot = ${SLOTS} + 4 * index;
+const errAt = (${SLOTS} + 4 * workers) * 4 + index * ${ERR_BYTES};
 let kernels = [];
 let startError;
 try {
@@ -115,39 +126,55 @@ try {
   startError = e;
 }
 const args = new Array(${MATMUL_ARGS});
-let seen = 0;
+let tag = 0;
 for (;;) {
-  let s = Atomics.load(ctl, ${SEQ});
-  for (let i = 0; s === seen && i < SPIN; i++) s = Atomics.load(ctl, ${SEQ});
-  while (s === seen) {
-    Atomics.wait(ctl, ${SEQ}, seen);
-    s = Atomics.load(ctl, ${SEQ});
+  let v = Atomics.load(ctl, ${CLAIM});
+  for (let i = 0; (v >>> ${TAG_SHIFT}) === tag && i < ${SPIN}; i++) v = Atomics.load(ctl, ${CLAIM});
+  while ((v >>> ${TAG_SHIFT}) === tag) {
+    Atomics.wait(ctl, ${CLAIM}, v);
+    v = Atomics.load(ctl, ${CLAIM});
   }
-  seen = s;
-  try {
-    if (startError) throw startError;
-    const k = kernels[ctl[${PATH}]];
-    if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
-    for (let i = 0; i < ${MATMUL_ARGS}; i++) args[i] = ctl[${ARGS} + i];
-    k.matmul(...args);
-    ctl[${STATUS}] = 0;
-  } catch (e) {
-    const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ERR_BYTES);
-    err.set(bytes);
-    ctl[${ERR_LEN}] = bytes.length;
-    ctl[${STATUS}] = 1;
+  tag = v >>> ${TAG_SHIFT};
+  const nb = ctl[${NBLOCKS}];
+  const k = kernels[ctl[${PATH}]];
+  for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
+  args[8] = ctl[slot];
+  args[9] = ctl[slot + 1];
+  args[17] = ctl[slot + 2];
+  for (;;) {
+    v = Atomics.load(ctl, ${CLAIM});
+    const b = v & ${MAX_BLOCKS - 1};
+    if ((v >>> ${TAG_SHIFT}) !== tag || b >= nb) break;
+    if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
+    try {
+      if (startError) throw startError;
+      if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
+      const t = ${BLOCKS} + 4 * b;
+      args[13] = ctl[t];
+      args[14] = ctl[t + 1];
+      args[15] = ctl[t + 2];
+      args[16] = ctl[t + 3];
+      k.matmul(...args);
+    } catch (e) {
+      const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ${ERR_BYTES});
+      new Uint8Array(control, errAt, bytes.length).set(bytes);
+      ctl[slot + 3] = bytes.length;
+      Atomics.compareExchange(ctl, ${FAILED}, 0, index + 1);
+    }
+    if (Atomics.add(ctl, ${COMPLETED}, 1) + 1 === nb) Atomics.notify(ctl, ${COMPLETED});
   }
-  Atomics.store(ctl, ${DONE}, s);
-  Atomics.notify(ctl, ${DONE});
 }
 `;
+
+/** Scratch of one participant in a job: pointers to its packA, packB and edge tile. */
+export type Scratch = readonly [packA: number, packB: number, tile: number];
 
 /** A pool of workers that run matmul blocks on one shared WebAssembly memory. */
 export class WorkerPool {
   private readonly workers: NodeWorker[] = [];
-  private readonly seq: number[] = [];
-  private control: SharedArrayBuffer;
-  private ctl: Int32Array;
+  private control = new SharedArrayBuffer(controlBytes(0));
+  private ctl = new Int32Array(this.control);
+  private tag = 0;
 
   /**
    * `modules`: the compiled `shared`-memory kernels, by SIMD path index (0 simd, 1 fma;
@@ -156,10 +183,7 @@ export class WorkerPool {
   constructor(
     private readonly modules: readonly (object | undefined)[],
     private readonly memory: object,
-  ) {
-    this.control = new SharedArrayBuffer(SLOT_INTS * 4 + ERR_BYTES);
-    this.ctl = new Int32Array(this.control);
-  }
+  ) {}
 
   /** Workers running now. */
   get size(): number {
@@ -174,81 +198,91 @@ export class WorkerPool {
     if (count === this.workers.length) return;
     for (const w of this.workers) void w.terminate();
     this.workers.length = 0;
-    this.seq.length = 0;
-    this.control = new SharedArrayBuffer(Math.max(1, count) * (SLOT_INTS * 4 + ERR_BYTES));
+    this.control = new SharedArrayBuffer(controlBytes(count));
     this.ctl = new Int32Array(this.control);
+    this.tag = 0;
     if (count === 0) return;
     const { Worker } = builtin<{ Worker: WorkerCtor }>('node:worker_threads')!;
     for (let index = 0; index < count; index++) {
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { modules: this.modules, memory: this.memory, control: this.control, index },
+        workerData: { modules: this.modules, memory: this.memory, control: this.control, index, workers: count },
       });
       w.unref();
       this.workers.push(w);
-      this.seq.push(0);
     }
   }
 
   /**
-   * Run `matmul(...args)` with each block's bounds on its own worker (block b on worker
-   * b-1; block 0 is the caller's, run by `self`), each with its own scratch
-   * (`scratch[b]`: packA, packB, tile), and wait for all of them. Throws the first error.
+   * Compute every block of C with the `matmul` export: `args` are its 13 leading
+   * arguments, `scratch[0]` is the caller's scratch and `scratch[1 + w]` worker w's.
+   * The caller runs its blocks through `self(blockArgs)`. Returns when all blocks are
+   * done; throws the first error (the caller's, else a worker's).
    */
   runMatmul(
     path: number,
     args: readonly number[],
     blocks: readonly Block[],
-    scratch: readonly (readonly [number, number, number])[],
+    scratch: readonly Scratch[],
     self: (blockArgs: number[]) => void,
   ): void {
     const ctl = this.ctl;
-    const job = (b: number): number[] => {
-      const a = args.slice();
-      const [packA, packB, tile] = scratch[b]!;
-      const { i0, i1, j0, j1 } = blocks[b]!;
-      a[8] = packA;
-      a[9] = packB;
-      a.push(i0, i1, j0, j1, tile);
-      return a;
-    };
-    for (let b = 1; b < blocks.length; b++) {
-      const w = b - 1;
-      const base = w * SLOT_INTS;
-      const a = job(b);
-      for (let i = 0; i < MATMUL_ARGS; i++) ctl[base + ARGS + i] = a[i]!;
-      ctl[base + PATH] = path;
-      const s = (this.seq[w]! + 1) | 0 || 1;
-      this.seq[w] = s;
-      Atomics.store(ctl, base + SEQ, s);
-      Atomics.notify(ctl, base + SEQ);
+    const nb = blocks.length;
+    if (nb > MAX_BLOCKS) throw new ChainruleError('wasm', `at most ${MAX_BLOCKS} blocks per job, got ${nb}`);
+    for (let i = 0; i < 13; i++) ctl[ARGS + i] = args[i]!;
+    blocks.forEach((b, i) => {
+      ctl.set([b.i0, b.i1, b.j0, b.j1], BLOCKS + 4 * i);
+    });
+    for (let w = 0; w < this.workers.length; w++) {
+      const [packA, packB, tile] = scratch[1 + w]!;
+      ctl.set([packA, packB, tile, 0], SLOTS + 4 * w);
     }
-    let mine: unknown;
-    try {
-      self(job(0));
-    } catch (e) {
-      mine = e;
-    }
-    let theirs: string | undefined;
-    for (let b = 1; b < blocks.length; b++) {
-      const w = b - 1;
-      const base = w * SLOT_INTS;
-      const s = this.seq[w]!;
-      let d = Atomics.load(ctl, base + DONE);
-      for (let i = 0; d !== s && i < SPIN; i++) d = Atomics.load(ctl, base + DONE);
-      while (d !== s) {
-        Atomics.wait(ctl, base + DONE, d);
-        d = Atomics.load(ctl, base + DONE);
+    ctl[NBLOCKS] = nb;
+    ctl[PATH] = path;
+    ctl[FAILED] = 0;
+    ctl[COMPLETED] = 0;
+    this.tag = (this.tag % TAG_MASK) + 1;
+    Atomics.store(ctl, CLAIM, this.tag << TAG_SHIFT);
+    Atomics.notify(ctl, CLAIM);
+    const mine = args.slice();
+    const [packA, packB, tile] = scratch[0]!;
+    mine[8] = packA;
+    mine[9] = packB;
+    mine.push(0, 0, 0, 0, tile);
+    let error: unknown;
+    for (;;) {
+      const v = Atomics.load(ctl, CLAIM);
+      const b = v & (MAX_BLOCKS - 1);
+      if (b >= nb) break;
+      if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+      const blk = blocks[b]!;
+      mine[13] = blk.i0;
+      mine[14] = blk.i1;
+      mine[15] = blk.j0;
+      mine[16] = blk.j1;
+      try {
+        self(mine);
+      } catch (e) {
+        error ??= e;
       }
-      if (ctl[base + STATUS] !== 0 && theirs === undefined) {
-        const len = ctl[base + ERR_LEN]!;
-        const at = this.control.byteLength - (w + 1) * ERR_BYTES;
-        // TextDecoder refuses views of shared memory: copy the bytes out first.
-        theirs = `worker ${w + 1}: ${new TextDecoder().decode(new Uint8Array(this.control, at, len).slice())}`;
-      }
+      Atomics.add(ctl, COMPLETED, 1);
     }
-    if (mine !== undefined) throw mine;
-    if (theirs !== undefined) throw new ChainruleError('wasm', `a matmul block failed in a thread: ${theirs}`);
+    let done = Atomics.load(ctl, COMPLETED);
+    for (let i = 0; done < nb && i < SPIN; i++) done = Atomics.load(ctl, COMPLETED);
+    while (done < nb) {
+      Atomics.wait(ctl, COMPLETED, done);
+      done = Atomics.load(ctl, COMPLETED);
+    }
+    if (error !== undefined) throw error;
+    const failed = ctl[FAILED]!;
+    if (failed !== 0) {
+      const w = failed - 1;
+      const len = ctl[SLOTS + 4 * w + 3]!;
+      const at = (SLOTS + 4 * this.workers.length) * 4 + w * ERR_BYTES;
+      // TextDecoder refuses views of shared memory: copy the bytes out first.
+      const text = new TextDecoder().decode(new Uint8Array(this.control, at, len).slice());
+      throw new ChainruleError('wasm', `a matmul block failed in worker thread ${failed}: ${text}`);
+    }
   }
 
   /** Stop every worker. */
