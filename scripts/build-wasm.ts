@@ -26,10 +26,10 @@
  * compares the whole file.
  */
 import { createHash } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import wabtInit from 'wabt';
 
 // Node 20 validates relaxed SIMD only behind this flag (newer V8 has it on by default).
@@ -180,7 +180,9 @@ export async function compile(
     return buffer;
   } catch (e) {
     if (process.env.WASM_DUMP) writeFileSync(process.env.WASM_DUMP, text);
-    throw new Error(`compiling the wasm kernels (${path}, ${memory} memory) failed (set WASM_DUMP=file to see the expanded text):\n${e}`);
+    throw new Error(
+      `compiling the wasm kernels (${path}, ${memory} memory) failed (set WASM_DUMP=file to see the expanded text):\n${e}`,
+    );
   } finally {
     mod?.destroy();
   }
@@ -191,7 +193,10 @@ export type Binaries = Record<SimdPath, Record<MemoryKind, Uint8Array>>;
 
 export async function compileAll(sources: readonly Source[]): Promise<Binaries> {
   return {
-    simd: { local: await compile(sources, 'simd', 'local'), shared: await compile(sources, 'simd', 'shared') },
+    simd: {
+      local: await compile(sources, 'simd', 'local'),
+      shared: await compile(sources, 'simd', 'shared'),
+    },
     fma: { local: await compile(sources, 'fma', 'local'), shared: await compile(sources, 'fma', 'shared') },
   };
 }

@@ -54,7 +54,19 @@ export interface WasmRuntime {
    * C = act(A' B' + bias) with the `matmul` export's first 13 arguments (packA/packB are
    * taken here), split across threads when 2mkn reaches the threshold.
    */
-  matmul(a: number, b: number, c: number, m: number, k: number, n: number, ta: number, tb: number, kc: number, bias: number, act: number): void;
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    ta: number,
+    tb: number,
+    kc: number,
+    bias: number,
+    act: number,
+  ): void;
 }
 
 let rt: Runtime | undefined;
@@ -89,7 +101,9 @@ function decodeBase64(b64: string): Uint8Array {
 function enableRelaxedSimd(): void {
   const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
   try {
-    const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString?: (f: string) => void } | undefined;
+    const v8 = proc?.getBuiltinModule?.('node:v8') as
+      | { setFlagsFromString?: (f: string) => void }
+      | undefined;
     v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
   } catch {
     // Not Node, or flags locked: feature detection below decides.
@@ -114,7 +128,10 @@ function envThreads(): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) {
-    throw new ChainruleError('CHAINRULE_THREADS', `expected a whole number of threads ≥ 1, got ${JSON.stringify(v)}`);
+    throw new ChainruleError(
+      'CHAINRULE_THREADS',
+      `expected a whole number of threads ≥ 1, got ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -171,7 +188,12 @@ function createRuntime(): Runtime {
   }
   const path = forced ?? paths[paths.length - 1]!;
   const pool =
-    threadsNote === undefined ? new WorkerPool(PATHS.map((p) => modules[p]), heap.memory) : undefined;
+    threadsNote === undefined
+      ? new WorkerPool(
+          PATHS.map((p) => modules[p]),
+          heap.memory,
+        )
+      : undefined;
   let scratchPtr = 0;
   let scratchCls = 0;
   const threadScratch: { ptr: number; cls: number }[] = [];
@@ -223,8 +245,12 @@ function createRuntime(): Runtime {
         scratch.push([sc.ptr, sc.ptr + aBytes, sc.ptr + aBytes + 8 * kcEff * 4]);
       }
       const kernels = r.k;
-      pool!.runMatmul(PATHS.indexOf(r.path), [a, b, c, m, k, n, ta, tb, 0, 0, kc, bias, act], blocks, scratch, (args) =>
-        kernels.matmul!(...args),
+      pool!.runMatmul(
+        PATHS.indexOf(r.path),
+        [a, b, c, m, k, n, ta, tb, 0, 0, kc, bias, act],
+        blocks,
+        scratch,
+        (args) => kernels.matmul!(...args),
       );
     },
   };
@@ -274,7 +300,10 @@ export function setSimdPath(path: SimdPath): SimdPath {
   rt ??= createRuntime();
   const inst = rt.instances[path];
   if (!inst) {
-    throw new ChainruleError('wasm', `the "${path}" SIMD path is not available here (available: ${rt.paths.join(', ')})`);
+    throw new ChainruleError(
+      'wasm',
+      `the "${path}" SIMD path is not available here (available: ${rt.paths.join(', ')})`,
+    );
   }
   const prev = rt.path;
   rt.path = path;

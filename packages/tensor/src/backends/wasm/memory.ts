@@ -88,7 +88,9 @@ export class WasmHeap {
     if (!wasmApi) throw new ChainruleError('wasm', 'WebAssembly is not available in this JavaScript engine');
     this.shared = sharedMaxPages !== undefined;
     this.memory = new wasmApi.Memory(
-      this.shared ? { initial: initialPages, maximum: sharedMaxPages, shared: true } : { initial: initialPages },
+      this.shared
+        ? { initial: initialPages, maximum: sharedMaxPages, shared: true }
+        : { initial: initialPages },
     );
   }
 

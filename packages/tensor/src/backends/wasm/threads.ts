@@ -72,7 +72,11 @@ export function partition(m: number, n: number, parts: number): Block[] {
   for (let w = 0; w < count; w++) {
     const a = Math.floor((w * total) / count);
     const b = Math.floor(((w + 1) * total) / count);
-    out.push(byCols ? { i0: 0, i1: m, j0: a * 8, j1: Math.min(n, b * 8) } : { i0: a * 4, i1: Math.min(m, b * 4), j0: 0, j1: n });
+    out.push(
+      byCols
+        ? { i0: 0, i1: m, j0: a * 8, j1: Math.min(n, b * 8) }
+        : { i0: a * 4, i1: Math.min(m, b * 4), j0: 0, j1: n },
+    );
   }
   return out;
 }
@@ -97,7 +101,8 @@ function builtin<T>(name: string): T | undefined {
 /** Why threads cannot run here, or undefined when they can. */
 export function threadsUnavailable(): string | undefined {
   if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
-  if (typeof Atomics === 'undefined' || typeof Atomics.wait !== 'function') return 'Atomics.wait is not available';
+  if (typeof Atomics === 'undefined' || typeof Atomics.wait !== 'function')
+    return 'Atomics.wait is not available';
   if (!builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker) {
     return 'node:worker_threads is not available (browsers run the wasm backend on one thread)';
   }
@@ -206,7 +211,13 @@ export class WorkerPool {
     for (let index = 0; index < count; index++) {
       const w = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { modules: this.modules, memory: this.memory, control: this.control, index, workers: count },
+        workerData: {
+          modules: this.modules,
+          memory: this.memory,
+          control: this.control,
+          index,
+          workers: count,
+        },
       });
       w.unref();
       this.workers.push(w);
