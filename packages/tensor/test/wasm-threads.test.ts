@@ -9,7 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runtime, type SimdPath, setParallelThreshold, setSimdPath } from '../src/backends/wasm/backend.ts';
+import {
+  blocksByWorkers,
+  runtime,
+  type SimdPath,
+  setParallelThreshold,
+  setSimdPath,
+} from '../src/backends/wasm/backend.ts';
 import { KERNELS_WASM_BASE64, SHARED_MAX_PAGES } from '../src/backends/wasm/kernels.wasm.ts';
 import { partition, WorkerPool } from '../src/backends/wasm/threads.ts';
 import * as T from '../src/index.ts';
@@ -79,6 +85,7 @@ describe('wasm threads', () => {
   for (const path of ['simd', 'fma'] as const) {
     it(`${path}: matmul (all transposes, batched) and fusedDense are bit-identical for 1, 2 and 3 threads`, () => {
       setSimdPath(path);
+      const shared = blocksByWorkers();
       fc.assert(
         fc.property(
           fc.constantFrom(...EDGE),
@@ -120,6 +127,8 @@ describe('wasm threads', () => {
         ),
         { numRuns: 15 },
       );
+      // The work was really shared: workers, not only the caller, computed blocks.
+      expect(blocksByWorkers()).toBeGreaterThan(shared);
     });
   }
 

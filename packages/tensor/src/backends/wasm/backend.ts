@@ -291,6 +291,11 @@ export function setParallelThreshold(flops: number): number {
   return prev;
 }
 
+/** Blocks of matmuls that worker threads (not the caller) computed so far (0 without threads). */
+export function blocksByWorkers(): number {
+  return rt?.pool?.blocksByWorkers ?? 0;
+}
+
 /**
  * Switch the SIMD path of the running backend (tests run both; `CHAINRULE_WASM_SIMD` picks
  * it at start-up). Both modules work on the same memory, so tensors stay valid. Returns

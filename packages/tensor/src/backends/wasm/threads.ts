@@ -32,6 +32,8 @@ const COMPLETED = 1; // blocks finished in the current job
 const FAILED = 2; // 0, or 1 + the index of the first worker that failed
 const PATH = 3; // SIMD path index of the job
 const NBLOCKS = 4;
+const ACTIVE = 5; // workers with index < ACTIVE take part; the others stay asleep
+const BY_WORKERS = 6; // blocks computed by workers since the control block was made
 const ARGS = 8; // the matmul export's 13 leading arguments (packA/packB unused)
 /** Blocks per job at most (the claim word's low bits). */
 export const MAX_BLOCKS = 1024;
@@ -140,6 +142,7 @@ for (;;) {
     v = Atomics.load(ctl, ${CLAIM});
   }
   tag = v >>> ${TAG_SHIFT};
+  if (index >= ctl[${ACTIVE}]) continue;
   const nb = ctl[${NBLOCKS}];
   const k = kernels[ctl[${PATH}]];
   for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
@@ -166,6 +169,7 @@ for (;;) {
       ctl[slot + 3] = bytes.length;
       Atomics.compareExchange(ctl, ${FAILED}, 0, index + 1);
     }
+    Atomics.add(ctl, ${BY_WORKERS}, 1);
     if (Atomics.add(ctl, ${COMPLETED}, 1) + 1 === nb) Atomics.notify(ctl, ${COMPLETED});
   }
 }
@@ -190,23 +194,29 @@ export class WorkerPool {
     private readonly memory: object,
   ) {}
 
-  /** Workers running now. */
+  /** Workers that take part in jobs now. */
   get size(): number {
-    return this.workers.length;
+    return this.active;
   }
 
+  private active = 0;
+
   /**
-   * Run `count` workers. Changing the count stops every worker and starts new ones on a
-   * fresh control block, so that a worker still shutting down can never take a job.
+   * Let `count` workers take part in jobs. Fewer than are running: the others sleep (kept
+   * for a later increase). More: every worker is stopped and new ones start on a fresh
+   * control block, so that a worker still shutting down can never take a job.
    */
   resize(count: number): void {
-    if (count === this.workers.length) return;
-    for (const w of this.workers) void w.terminate();
-    this.workers.length = 0;
+    this.active = count;
+    if (count <= this.workers.length) {
+      this.ctl[ACTIVE] = count;
+      if (count === 0) this.stopAll();
+      return;
+    }
+    this.stopAll();
     this.control = new SharedArrayBuffer(controlBytes(count));
     this.ctl = new Int32Array(this.control);
-    this.tag = 0;
-    if (count === 0) return;
+    this.ctl[ACTIVE] = count;
     const { Worker } = builtin<{ Worker: WorkerCtor }>('node:worker_threads')!;
     for (let index = 0; index < count; index++) {
       const w = new Worker(WORKER_SOURCE, {
@@ -222,6 +232,20 @@ export class WorkerPool {
       w.unref();
       this.workers.push(w);
     }
+  }
+
+  /** Blocks that workers (not the caller) have computed: shows that the work was shared. */
+  get blocksByWorkers(): number {
+    return this.earlierBlocks + Atomics.load(this.ctl, BY_WORKERS);
+  }
+
+  private earlierBlocks = 0;
+
+  private stopAll(): void {
+    this.earlierBlocks += Atomics.load(this.ctl, BY_WORKERS);
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+    this.tag = 0;
   }
 
   /**
@@ -244,7 +268,7 @@ export class WorkerPool {
     blocks.forEach((b, i) => {
       ctl.set([b.i0, b.i1, b.j0, b.j1], BLOCKS + 4 * i);
     });
-    for (let w = 0; w < this.workers.length; w++) {
+    for (let w = 0; w < this.active; w++) {
       const [packA, packB, tile] = scratch[1 + w]!;
       ctl.set([packA, packB, tile, 0], SLOTS + 4 * w);
     }
