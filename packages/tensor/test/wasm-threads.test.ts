@@ -127,8 +127,24 @@ describe('wasm threads', () => {
         ),
         { numRuns: 15 },
       );
-      // The work was really shared: workers, not only the caller, computed blocks.
+      // Small products finish before a sleeping worker wakes; on bigger ones the workers
+      // take blocks (the run above then covers schedules where they did and did not).
+      T.setThreads(3);
+      const a = T.tensor(rand(128 * 256, 1), { shape: [128, 256] });
+      const b = T.tensor(rand(256 * 256, 2), { shape: [256, 256] });
+      const want = T.withBackend('js', () =>
+        T.matmul(
+          T.tensor(a.dataSync(), { shape: [128, 256] }),
+          T.tensor(b.dataSync(), { shape: [256, 256] }),
+        ).dataSync(),
+      );
+      const first = T.matmul(a, b).dataSync();
+      for (let i = 0; i < 500 && blocksByWorkers() === shared; i++)
+        expect(T.matmul(a, b).dataSync()).toEqual(first);
       expect(blocksByWorkers()).toBeGreaterThan(shared);
+      T.setThreads(1);
+      expect(new Uint32Array(T.matmul(a, b).dataSync().buffer)).toEqual(new Uint32Array(first.buffer));
+      for (let i = 0; i < want.length; i++) expect(Math.abs(first[i]! - want[i]!)).toBeLessThan(1e-3);
     });
   }
 
