@@ -61,7 +61,9 @@ describe('CHAINRULE_THREADS', () => {
     it(`"${bad}" is an error naming the variable`, async () => {
       const T = await fresh({ threads: bad });
       expect(() => T.setBackend('wasm')).toThrow(
-        new RegExp(`CHAINRULE_THREADS: expected a whole number of threads ≥ 1, got "${bad.replace('.', '\\.')}"`),
+        new RegExp(
+          `CHAINRULE_THREADS: expected a whole number of threads ≥ 1, got "${bad.replace('.', '\\.')}"`,
+        ),
       );
     });
   }

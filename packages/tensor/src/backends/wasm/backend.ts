@@ -187,6 +187,7 @@ function createRuntime(): Runtime {
       .exports as unknown as Record<string, KernelFn>;
   }
   const path = forced ?? paths[paths.length - 1]!;
+  heap.zeroFill = instances.simd!.zero as (ptr: number, bytes: number) => void;
   const pool =
     threadsNote === undefined
       ? new WorkerPool(

@@ -80,6 +80,12 @@ export class WasmHeap {
   private pooledBlocks = 0;
   private grows = 0;
 
+  /**
+   * The kernels' `zero` (memory.fill), once they are instantiated: V8's TypedArray.fill
+   * on a shared buffer goes element by element (about 10× slower on large blocks).
+   */
+  zeroFill: ((ptr: number, bytes: number) => void) | undefined;
+
   /** True when the memory is shared (its buffer a SharedArrayBuffer), so workers can use it. */
   readonly shared: boolean;
 
@@ -108,7 +114,10 @@ export class WasmHeap {
       ptr = pool.pop()!;
       this.pooled -= cls;
       this.pooledBlocks--;
-      if (zero) new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+      if (zero) {
+        if (this.zeroFill) this.zeroFill(ptr, bytes);
+        else new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+      }
     } else {
       ptr = this.top;
       this.ensure(ptr + cls + GUARD);
