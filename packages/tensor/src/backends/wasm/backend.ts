@@ -245,6 +245,7 @@ function createRuntime(): Runtime {
         }
         scratch.push([sc.ptr, sc.ptr + aBytes, sc.ptr + aBytes + 8 * kcEff * 4]);
       }
+      if (pool!.size !== r.threads - 1) pool!.resize(r.threads - 1);
       const kernels = r.k;
       pool!.runMatmul(
         PATHS.indexOf(r.path),
@@ -259,10 +260,13 @@ function createRuntime(): Runtime {
   return r;
 }
 
+/**
+ * Record the thread count. Workers start on the first product big enough to use them (a
+ * program of small products never pays for starting them); extra ones are parked at once.
+ */
 function setRuntimeThreads(r: Runtime, n: number): void {
-  const t = r.pool ? n : 1;
-  r.pool?.resize(t - 1);
-  r.threads = t;
+  r.threads = r.pool ? n : 1;
+  if (r.pool && r.pool.size > r.threads - 1) r.pool.resize(r.threads - 1);
 }
 
 /**
