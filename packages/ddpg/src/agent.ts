@@ -11,59 +11,16 @@
  */
 import * as A from '@chainrule/autograd';
 import { grad, noGrad, type Var } from '@chainrule/autograd';
-import { Adam, hardUpdate, mseLoss, type OptimizerState, type StateDict, softUpdate } from '@chainrule/nn';
+import { type Adam, hardUpdate, mseLoss, softUpdate } from '@chainrule/nn';
+import type { Tensor } from '@chainrule/tensor';
 import * as T from '@chainrule/tensor';
-import { Rng, type RngState, type Tensor } from '@chainrule/tensor';
+import { ActorCriticAgent, type AgentSpaces, type Transition, type UpdateStats } from './actorCritic.ts';
 import type { AgentConfig } from './config.ts';
-import { Actor, Critic } from './networks.ts';
-import { AdaptiveParamNoise, makeNoise, type NoiseProcess } from './noise.ts';
+import type { Actor, Critic } from './networks.ts';
+import { AdaptiveParamNoise } from './noise.ts';
 import { type Batch, ReplayBuffer } from './replay.ts';
 
-/** One environment transition. */
-export interface Transition {
-  obs: ArrayLike<number>;
-  action: ArrayLike<number>;
-  reward: number;
-  nextObs: ArrayLike<number>;
-  terminated: boolean;
-  truncated: boolean;
-}
-
-/** What one `update()` reports. */
-export interface UpdateStats {
-  criticLoss: number;
-  /** −mean Q(s, μ(s)) at the last actor update (NaN if the actor was not updated). */
-  actorLoss: number;
-  /** Mean of Q(s, a) over the batch. */
-  meanQ: number;
-  /** Max of Q(s, a) over the batch (the seeds' "max Q"). */
-  maxQ: number;
-}
-
-/** Environment facts an agent needs. */
-export interface AgentSpaces {
-  obsDim: number;
-  actDim: number;
-  actionLow: ArrayLike<number>;
-  actionHigh: ArrayLike<number>;
-}
-
-/** The serialisable state of an agent besides its tensors. */
-export interface AgentMeta {
-  algo: string;
-  updates: number;
-  rng: { init: RngState; sample: RngState; noise: RngState };
-  noise: unknown;
-  /**
-   * Each optimiser's counts and hyperparameters. `steps` (one bias-correction step per
-   * parameter) is absent from checkpoints written before Adam counted per parameter; those
-   * restore with `step` given to every parameter.
-   */
-  optimizers: Record<
-    string,
-    { kind: string; step: number; steps?: number[]; hyper: Record<string, number | boolean> }
-  >;
-}
+export type { Agent, AgentMeta, AgentSpaces, AgentState, Transition, UpdateStats } from './actorCritic.ts';
 
 /**
  * The deterministic policy gradient ∇θJ ≈ (1/N) Σ ∇aQ(s,a)|a=μθ(s) · ∇θμθ(s) for a batch
@@ -100,115 +57,56 @@ export function policyGradient(
   return { grads, actorLoss: -T.mean(q.value).item() };
 }
 
-function rowsTensor(rows: ArrayLike<number>, dim: number): Tensor {
-  return T.tensor(Float32Array.from(rows), { shape: [rows.length / dim, dim] });
-}
-
 /**
  * DDPG: an actor, a critic, their target copies, a replay buffer and exploration noise.
  */
-export class DDPG {
+export class DDPG extends ActorCriticAgent {
   /** The algorithm name. */
   readonly algo: string = 'ddpg';
-  readonly actor: Actor;
-  readonly critic: Critic;
   readonly actorTarget: Actor;
   readonly criticTarget: Critic;
-  readonly actorOpt: Adam;
-  readonly criticOpt: Adam;
-  readonly replay: ReplayBuffer;
-  readonly noise: NoiseProcess | undefined;
+  override readonly replay: ReplayBuffer;
   /** Adaptive parameter-space noise (`noise: 'param'`), with the perturbed actor copies it uses. */
   readonly paramNoise: { noise: AdaptiveParamNoise; perturbed: Actor; adaptive: Actor } | undefined;
-  /** Updates done so far. */
-  updates = 0;
-  protected readonly initRng: Rng;
-  protected readonly sampleRng: Rng;
-  protected readonly noiseRng: Rng;
 
-  constructor(
-    readonly spaces: AgentSpaces,
-    readonly config: AgentConfig,
-    seed: number,
-  ) {
-    // Separate streams, so that e.g. a longer noise sequence does not shift replay sampling.
-    this.initRng = new Rng(seed, 1);
-    this.sampleRng = new Rng(seed, 2);
-    this.noiseRng = new Rng(seed, 3);
-    const { obsDim, actDim, actionLow, actionHigh } = spaces;
-    const net = (hidden: number[]) => ({
-      hidden,
-      batchNorm: config.batchNorm,
-      finalInit: config.finalInit,
-      rng: this.initRng,
-    });
-    // Parameter-space noise perturbs weights; LayerNorm keeps perturbations comparable across layers.
-    const actorNet = {
-      ...net(config.actorHidden),
-      layerNorm: config.noise === 'param',
-      output: config.actorOutput,
-      outputBias: config.actorBias,
-    };
-    this.actor = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);
-    this.critic = new Critic(obsDim, actDim, config.actionLayer, net(config.criticHidden));
-    this.actorTarget = new Actor(obsDim, actDim, actionLow, actionHigh, actorNet);
-    this.criticTarget = new Critic(obsDim, actDim, config.actionLayer, net(config.criticHidden));
+  constructor(spaces: AgentSpaces, config: AgentConfig, seed: number) {
+    super(spaces, config, seed);
+    this.actorTarget = this.makeActor();
+    this.criticTarget = this.makeCritic();
     hardUpdate(this.actorTarget, this.actor);
     hardUpdate(this.criticTarget, this.critic);
-    this.actorOpt = new Adam(this.actor.parameters(), { lr: config.actorLr });
-    this.criticOpt = new Adam(this.critic.parameters(), {
-      lr: config.criticLr,
-      weightDecay: config.criticWeightDecay,
-    });
-    this.replay = new ReplayBuffer(config.bufferSize, obsDim, actDim);
-    if (config.noise === 'param') {
-      this.noise = undefined;
-      this.paramNoise = {
-        noise: new AdaptiveParamNoise({ initialStddev: 0.1, desiredActionStddev: config.noiseSigma }),
-        perturbed: new Actor(obsDim, actDim, actionLow, actionHigh, actorNet),
-        adaptive: new Actor(obsDim, actDim, actionLow, actionHigh, actorNet),
-      };
-    } else {
-      this.noise = makeNoise(config, actDim, this.noiseRng);
-      this.paramNoise = undefined;
-    }
+    this.replay = new ReplayBuffer(config.bufferSize, spaces.obsDim, spaces.actDim);
+    this.paramNoise =
+      config.noise === 'param'
+        ? {
+            noise: new AdaptiveParamNoise({ initialStddev: 0.1, desiredActionStddev: config.noiseSigma }),
+            perturbed: this.makeActor(),
+            adaptive: this.makeActor(),
+          }
+        : undefined;
   }
 
-  /**
-   * The action for one observation: μ(s) in eval mode (BatchNorm uses running statistics),
-   * plus exploration noise when `explore`, clipped to the action bounds.
-   */
-  act(obs: ArrayLike<number>, options: { explore: boolean }): Float64Array {
-    // With parameter noise, exploration acts with the perturbed copy of the actor.
-    const policy = options.explore && this.paramNoise ? this.paramNoise.perturbed : this.actor;
-    const a = T.tidy(() =>
-      noGrad(() => {
-        policy.eval();
-        const out = policy.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
-        policy.train();
-        return out.value.dataSync();
-      }),
-    );
-    const action = Float64Array.from(a);
-    if (options.explore && this.noise) {
-      const n = this.noise.sample();
-      for (let i = 0; i < action.length; i++) action[i]! += n[i]!;
-    }
-    for (let i = 0; i < action.length; i++) {
-      action[i] = Math.min(Math.max(action[i]!, this.spaces.actionLow[i]!), this.spaces.actionHigh[i]!);
-    }
-    return action;
+  /** With parameter noise, exploration acts with the perturbed copy of the actor. */
+  protected override policy(explore: boolean): Actor {
+    return explore && this.paramNoise ? this.paramNoise.perturbed : this.actor;
   }
 
-  /** A uniformly random action within the bounds (for the first `startSteps` steps). */
-  randomAction(): Float64Array {
-    const { actionLow: lo, actionHigh: hi } = this.spaces;
-    return Float64Array.from({ length: this.spaces.actDim }, (_, i) => this.noiseRng.uniform(lo[i]!, hi[i]!));
+  override explorationScale(): number | null {
+    return this.paramNoise ? this.paramNoise.noise.currentStddev : super.explorationScale();
+  }
+
+  protected override noiseState(): unknown {
+    return this.paramNoise ? this.paramNoise.noise.getState() : super.noiseState();
+  }
+
+  protected override setNoiseState(state: unknown): void {
+    if (this.paramNoise && state) this.paramNoise.noise.setState(state as never);
+    else super.setNoiseState(state);
   }
 
   /** Start of an episode: reset the exploration noise. */
-  onEpisodeStart(): void {
-    this.noise?.reset();
+  override onEpisodeStart(): void {
+    super.onEpisodeStart();
     if (this.paramNoise) {
       const pn = this.paramNoise;
       T.tidy(
@@ -239,6 +137,7 @@ export class DDPG {
 
   /** Store a transition in the replay buffer (the reward is scaled by `rewardScale`). */
   observe(t: Transition): void {
+    this.observed++;
     this.replay.add({ ...t, reward: t.reward * this.config.rewardScale });
   }
 
@@ -309,10 +208,8 @@ export class DDPG {
    * Every tensor the agent must keep between steps: parameters, gradients, buffers and
    * optimiser state. Updates run in a `tidy` scope that releases everything else.
    */
-  liveTensors(): Tensor[] {
-    const out: Tensor[] = [];
-    for (const [, m] of this.modules()) out.push(...m.liveTensors());
-    for (const [, o] of this.optimizers()) out.push(...o.stateTensors());
+  override liveTensors(): Tensor[] {
+    const out = super.liveTensors();
     if (this.paramNoise)
       out.push(...this.paramNoise.perturbed.liveTensors(), ...this.paramNoise.adaptive.liveTensors());
     return out;
@@ -330,79 +227,9 @@ export class DDPG {
     return { criticLoss: loss, actorLoss, meanQ: T.mean(q).item(), maxQ: T.max(q).item() };
   }
 
-  /** The networks' tensors by prefixed name (for checkpoints). */
-  tensors(): StateDict {
-    const out: StateDict = {};
-    for (const [prefix, m] of this.modules())
-      for (const [k, t] of Object.entries(m.stateDict())) out[`${prefix}.${k}`] = t;
-    for (const [name, opt] of this.optimizers()) {
-      for (const [k, t] of Object.entries(opt.stateDict().tensors)) out[`opt.${name}.${k}`] = t;
-    }
-    return out;
-  }
-
-  /** The named modules (for checkpoints). */
-  modules(): [string, Actor | Critic][] {
-    return [
-      ['actor', this.actor],
-      ['critic', this.critic],
-      ['actorTarget', this.actorTarget],
-      ['criticTarget', this.criticTarget],
-    ];
-  }
-
-  /** The named optimisers (for checkpoints). */
-  optimizers(): [string, Adam][] {
-    return [
-      ['actor', this.actorOpt],
-      ['critic', this.criticOpt],
-    ];
-  }
-
-  /** Everything besides tensors needed to continue exactly. */
-  meta(): AgentMeta {
-    const optimizers: AgentMeta['optimizers'] = {};
-    for (const [name, opt] of this.optimizers()) {
-      const { kind, step, steps, hyper } = opt.stateDict();
-      optimizers[name] = { kind, step, steps, hyper };
-    }
-    return {
-      algo: this.config.algo,
-      updates: this.updates,
-      rng: {
-        init: this.initRng.getState(),
-        sample: this.sampleRng.getState(),
-        noise: this.noiseRng.getState(),
-      },
-      noise: this.noise?.getState() ?? this.paramNoise?.noise.getState() ?? null,
-      optimizers,
-    };
-  }
-
-  /** Restore from {@link tensors} and {@link meta}. Missing or mismatched keys are a clear error. */
-  restore(tensors: StateDict, meta: AgentMeta): void {
-    if (meta.algo !== this.config.algo)
-      throw new Error(`checkpoint is for algo "${meta.algo}", this agent is "${this.config.algo}"`);
-    for (const [prefix, m] of this.modules()) {
-      const sd: StateDict = {};
-      for (const [k, t] of Object.entries(tensors))
-        if (k.startsWith(`${prefix}.`)) sd[k.slice(prefix.length + 1)] = t;
-      m.loadStateDict(sd);
-    }
-    for (const [name, opt] of this.optimizers()) {
-      const info = meta.optimizers[name];
-      if (!info) throw new Error(`checkpoint has no state for the ${name} optimiser`);
-      const ts: Record<string, Tensor> = {};
-      const prefix = `opt.${name}.`;
-      for (const [k, t] of Object.entries(tensors)) if (k.startsWith(prefix)) ts[k.slice(prefix.length)] = t;
-      opt.loadStateDict({ ...info, tensors: ts } as OptimizerState);
-    }
-    this.updates = meta.updates;
-    this.initRng.setState(meta.rng.init);
-    this.sampleRng.setState(meta.rng.sample);
-    this.noiseRng.setState(meta.rng.noise);
-    if (this.noise && meta.noise) this.noise.setState(meta.noise as never);
-    if (this.paramNoise && meta.noise) this.paramNoise.noise.setState(meta.noise as never);
+  /** The named modules (for checkpoints): the online networks and their targets. */
+  override modules(): [string, Actor | Critic][] {
+    return [...super.modules(), ['actorTarget', this.actorTarget], ['criticTarget', this.criticTarget]];
   }
 }
 
@@ -418,19 +245,10 @@ export class TD3 extends DDPG {
 
   constructor(spaces: AgentSpaces, config: AgentConfig, seed: number) {
     super(spaces, config, seed);
-    const net = {
-      hidden: config.criticHidden,
-      batchNorm: config.batchNorm,
-      finalInit: config.finalInit,
-      rng: this.initRng,
-    };
-    this.critic2 = new Critic(spaces.obsDim, spaces.actDim, config.actionLayer, net);
-    this.critic2Target = new Critic(spaces.obsDim, spaces.actDim, config.actionLayer, net);
+    this.critic2 = this.makeCritic();
+    this.critic2Target = this.makeCritic();
     hardUpdate(this.critic2Target, this.critic2);
-    this.critic2Opt = new Adam(this.critic2.parameters(), {
-      lr: config.criticLr,
-      weightDecay: config.criticWeightDecay,
-    });
+    this.critic2Opt = this.makeCriticOpt(this.critic2);
   }
 
   /** y = r + γ(1 − terminated)·min(Q′₁, Q′₂)(s′, clip(μ′(s′) + clip(ε, −c, c))), ε ~ N(0, σ̃). */

@@ -5,50 +5,61 @@
  */
 import { z } from 'zod';
 
-/** The validated hyperparameters of a run. */
+/**
+ * The validated hyperparameters of a run: the one definition they have. Each field's
+ * description is also its CLI flag's help (the flags are generated from this schema).
+ */
 export const configSchema = z
   .object({
-    algo: z.enum(['ddpg', 'td3', 'dpg']),
-    preset: z.enum(['tuned', 'paper', 'td3', 'dpg', 'lqr']),
-    /** Hidden layer sizes of the actor; empty (with `actorOutput: 'linear'`) is a linear policy. */
-    actorHidden: z.array(z.number().int().positive()),
-    /** The actor's output: tanh scaled to the action bounds, or linear (unbounded; the env clips). */
-    actorOutput: z.enum(['tanh', 'linear']).default('tanh'),
-    /** Whether the actor's final layer has a bias (false: u = Wx through the bounds' centre). */
-    actorBias: z.boolean().default(true),
-    criticHidden: z.array(z.number().int().positive()).min(1),
-    /** BatchNorm in the actor and in the critic's state path (the paper). */
-    batchNorm: z.boolean(),
-    /** The critic layer (1-based) whose input the action joins: 2 in the paper, 1 in TD3. */
-    actionLayer: z.number().int().min(1),
-    /** Final-layer init U(±finalInit); hidden layers use fan-in init. */
-    finalInit: z.number().positive(),
-    actorLr: z.number().positive(),
-    criticLr: z.number().positive(),
-    criticWeightDecay: z.number().min(0),
-    gamma: z.number().min(0).max(1),
-    tau: z.number().min(0).max(1),
-    /** Copy the online networks into the targets every C updates instead of Polyak averaging (0 = soft updates). */
-    hardUpdateEvery: z.number().int().min(0),
-    batchSize: z.number().int().min(2),
-    bufferSize: z.number().int().positive(),
-    /** Uniform random actions for this many env steps before the policy acts. */
-    startSteps: z.number().int().min(0),
-    /** No updates before the buffer holds this many transitions. */
-    learningStarts: z.number().int().min(1),
-    noise: z.enum(['ou', 'gaussian', 'param', 'none']),
-    noiseSigma: z.number().min(0),
-    /** Per-step σ decay factor (1 = constant). */
-    noiseDecay: z.number().positive().max(1),
-    /** The actor update: the explicit chain rule (default) or the surrogate −mean Q. */
-    actorUpdate: z.enum(['chain', 'surrogate']),
-    /** TD3: actor and target updates every this many critic updates. */
-    policyDelay: z.number().int().positive(),
-    /** TD3: target policy smoothing noise σ and clip. */
-    targetNoise: z.number().min(0),
-    targetNoiseClip: z.number().min(0),
-    rewardScale: z.number().positive(),
-    normalizeObs: z.boolean(),
+    algo: z.enum(['ddpg', 'td3', 'dpg']).describe('algorithm (default: from the preset)'),
+    preset: z.enum(['tuned', 'paper', 'td3', 'dpg', 'lqr']).describe('hyperparameter preset'),
+    actorHidden: z
+      .array(z.number().int().positive())
+      .describe('actor hidden layer sizes, e.g. 64,64 (empty with --actor-output linear: a linear policy)'),
+    actorOutput: z
+      .enum(['tanh', 'linear'])
+      .default('tanh')
+      .describe('actor output: tanh scaled to the action bounds, or linear (unbounded; the env clips)'),
+    actorBias: z
+      .boolean()
+      .default(true)
+      .describe("bias in the actor's final layer (without: u = Wx through the bounds' centre)"),
+    criticHidden: z
+      .array(z.number().int().positive())
+      .min(1)
+      .describe('critic hidden layer sizes, e.g. 256,256'),
+    batchNorm: z.boolean().describe("BatchNorm in the actor and the critic's state path (the paper)"),
+    actionLayer: z
+      .number()
+      .int()
+      .min(1)
+      .describe('critic layer (1-based) whose input the action joins: 2 in the paper, 1 in TD3'),
+    finalInit: z.number().positive().describe('final layers drawn from U(±x); hidden layers use fan-in init'),
+    actorLr: z.number().positive().describe('actor learning rate'),
+    criticLr: z.number().positive().describe('critic learning rate'),
+    criticWeightDecay: z.number().min(0).describe('critic L2 weight decay'),
+    gamma: z.number().min(0).max(1).describe('discount factor'),
+    tau: z.number().min(0).max(1).describe('soft target update rate'),
+    hardUpdateEvery: z
+      .number()
+      .int()
+      .min(0)
+      .describe('copy targets every n updates instead of soft updates (0: soft)'),
+    batchSize: z.number().int().min(2).describe('minibatch size'),
+    bufferSize: z.number().int().positive().describe('replay buffer capacity'),
+    startSteps: z.number().int().min(0).describe('uniform random actions for the first n steps'),
+    learningStarts: z.number().int().min(1).describe('no updates before the buffer holds n transitions'),
+    noise: z.enum(['ou', 'gaussian', 'param', 'none']).describe('exploration noise'),
+    noiseSigma: z.number().min(0).describe('exploration noise σ'),
+    noiseDecay: z.number().positive().max(1).describe('σ multiplier per update (1: constant; e.g. 0.9998)'),
+    actorUpdate: z
+      .enum(['chain', 'surrogate'])
+      .describe('actor gradient: the explicit chain rule or the surrogate loss −mean Q'),
+    policyDelay: z.number().int().positive().describe('TD3: actor and target updates every n critic updates'),
+    targetNoise: z.number().min(0).describe('TD3: target policy smoothing noise σ'),
+    targetNoiseClip: z.number().min(0).describe('TD3: target policy smoothing noise clip'),
+    rewardScale: z.number().positive().describe('multiply rewards by x (0.1 = divide by 10)'),
+    normalizeObs: z.boolean().describe('running observation normalisation'),
   })
   .strict();
 
@@ -202,6 +213,93 @@ export const PRESETS: Readonly<Record<PresetName, AgentConfig>> = {
   },
 };
 
+/**
+ * One zod issue in words a user can act on: "must be an integer >= 1", "must be one of
+ * ou, gaussian". The CLI's flags, `makeConfig` and `loadRun` all report through it.
+ */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  const i = issue as z.core.$ZodIssue & Record<string, unknown>;
+  switch (issue.code) {
+    case 'too_small':
+      return i.origin === 'array'
+        ? `must have at least ${i.minimum} entr${i.minimum === 1 ? 'y' : 'ies'}`
+        : `must be ${i.inclusive ? '>=' : '>'} ${i.minimum}`;
+    case 'too_big':
+      return i.origin === 'array'
+        ? `must have at most ${i.maximum} entries`
+        : `must be ${i.inclusive ? '<=' : '<'} ${i.maximum}`;
+    case 'invalid_type':
+      return `must be ${i.expected === 'int' ? 'an integer' : `a ${String(i.expected)}`}`;
+    case 'invalid_value':
+      return `must be one of ${(i.values as unknown[]).map(String).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown field${(i.keys as string[]).length > 1 ? 's' : ''} ${(i.keys as string[]).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** A zod error as one line: `field: what is wrong; other: ...`. */
+export function formatZodError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${describeIssue(i)}`).join('; ');
+}
+
+/**
+ * Problems between fields, which the per-field schema cannot see: settings with which the
+ * agent can never update, or networks that cannot be built. Empty when the config is sound.
+ * With `steps`, also runs that end before their first update.
+ */
+export function configProblems(c: AgentConfig, steps?: number): string[] {
+  const problems: string[] = [];
+  if (c.actorHidden.length === 0 && c.actorOutput === 'tanh')
+    problems.push(
+      "actorHidden: an actor without hidden layers needs actorOutput 'linear' (a linear policy); got actorOutput 'tanh'",
+    );
+  if (c.actionLayer > c.criticHidden.length)
+    problems.push(`actionLayer ${c.actionLayer} exceeds the critic's ${c.criticHidden.length} hidden layers`);
+  if (c.algo === 'dpg') {
+    if (c.noise === 'param') problems.push("DPG does not support noise 'param'");
+    if (c.batchNorm) problems.push('DPG does not support batchNorm (it updates on one transition at a time)');
+    return problems;
+  }
+  // Off-policy agents update once the buffer holds max(batchSize, learningStarts) transitions.
+  const needed = Math.max(c.batchSize, c.learningStarts);
+  if (c.bufferSize < needed)
+    problems.push(
+      `bufferSize ${c.bufferSize} is smaller than max(batchSize ${c.batchSize}, learningStarts ${c.learningStarts}) = ${needed}, so the agent never updates`,
+    );
+  if (steps !== undefined && needed >= steps)
+    problems.push(
+      `max(batchSize ${c.batchSize}, learningStarts ${c.learningStarts}) = ${needed} is not below steps ${steps}, so the run ends before it learns`,
+    );
+  return problems;
+}
+
+/**
+ * Validate a whole config: the schema per field, then {@link configProblems}. Returns the
+ * parsed config (defaults filled in); anything wrong is one error listing every problem.
+ * `where` prefixes the message (e.g. the manifest's path).
+ */
+export function checkConfig(config: unknown, options: { steps?: number; where?: string } = {}): AgentConfig {
+  const where = options.where ?? 'invalid hyperparameters';
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) throw new Error(`${where}: ${formatZodError(parsed.error)}`);
+  const problems = configProblems(parsed.data, options.steps);
+  if (problems.length > 0) throw new Error(`${where}: ${problems.join('; ')}`);
+  return parsed.data;
+}
+
+/** The fields of `config` whose values differ from its preset's, with both values. */
+export function presetDiff(config: AgentConfig): Record<string, { preset: unknown; value: unknown }> {
+  const base = PRESETS[config.preset];
+  const diff: Record<string, { preset: unknown; value: unknown }> = {};
+  for (const [k, v] of Object.entries(config)) {
+    const p = (base as Record<string, unknown>)[k];
+    if (JSON.stringify(p) !== JSON.stringify(v)) diff[k] = { preset: p, value: v };
+  }
+  return diff;
+}
+
 /** A preset with overrides applied and validated; a bad value is a clear error naming the field. */
 export function makeConfig(preset: PresetName, overrides: Partial<AgentConfig> = {}): AgentConfig {
   const base = PRESETS[preset];
@@ -210,22 +308,5 @@ export function makeConfig(preset: PresetName, overrides: Partial<AgentConfig> =
     ...base,
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   };
-  const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
-      .join('; ');
-    throw new Error(`invalid hyperparameters: ${issues}`);
-  }
-  if (parsed.data.actorHidden.length === 0 && parsed.data.actorOutput === 'tanh') {
-    throw new Error(
-      "invalid hyperparameters: actorHidden: an actor without hidden layers needs actorOutput 'linear' (a linear policy); got actorOutput 'tanh'",
-    );
-  }
-  if (parsed.data.actionLayer > parsed.data.criticHidden.length) {
-    throw new Error(
-      `invalid hyperparameters: actionLayer ${parsed.data.actionLayer} exceeds the critic's ${parsed.data.criticHidden.length} hidden layers`,
-    );
-  }
-  return parsed.data;
+  return checkConfig(merged);
 }

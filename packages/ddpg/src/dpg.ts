@@ -9,81 +9,32 @@
  */
 import * as A from '@chainrule/autograd';
 import { noGrad } from '@chainrule/autograd';
-import { Adam, mseLoss } from '@chainrule/nn';
+import { mseLoss } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
-import { Rng } from '@chainrule/tensor';
-import { type AgentSpaces, policyGradient, type Transition, type UpdateStats } from './agent.ts';
+import { ActorCriticAgent, type AgentSpaces, type Transition, type UpdateStats } from './actorCritic.ts';
+import { policyGradient } from './agent.ts';
 import type { AgentConfig } from './config.ts';
-import { Actor, Critic } from './networks.ts';
-import { makeNoise, type NoiseProcess } from './noise.ts';
 
 function row(x: ArrayLike<number>): T.Tensor {
   return T.tensor(Float32Array.from(x), { shape: [1, x.length] });
 }
 
 /** The on-policy deterministic actor-critic. */
-export class DPG {
+export class DPG extends ActorCriticAgent {
   readonly algo = 'dpg';
-  readonly actor: Actor;
-  readonly critic: Critic;
-  readonly actorOpt: Adam;
-  readonly criticOpt: Adam;
-  readonly noise: NoiseProcess | undefined;
-  updates = 0;
-  private readonly initRng: Rng;
-  private readonly noiseRng: Rng;
   private pending: Transition | undefined;
 
-  constructor(
-    readonly spaces: AgentSpaces,
-    readonly config: AgentConfig,
-    seed: number,
-  ) {
+  constructor(spaces: AgentSpaces, config: AgentConfig, seed: number) {
     if (config.batchNorm)
       throw new Error('DPG: batchNorm is not supported (updates use one transition at a time)');
-    this.initRng = new Rng(seed, 1);
-    this.noiseRng = new Rng(seed, 3);
-    const net = (hidden: number[]) => ({
-      hidden,
-      batchNorm: false,
-      finalInit: config.finalInit,
-      rng: this.initRng,
-    });
-    this.actor = new Actor(spaces.obsDim, spaces.actDim, spaces.actionLow, spaces.actionHigh, {
-      ...net(config.actorHidden),
-      output: config.actorOutput,
-      outputBias: config.actorBias,
-    });
-    this.critic = new Critic(spaces.obsDim, spaces.actDim, config.actionLayer, net(config.criticHidden));
-    this.actorOpt = new Adam(this.actor.parameters(), { lr: config.actorLr });
-    this.criticOpt = new Adam(this.critic.parameters(), {
-      lr: config.criticLr,
-      weightDecay: config.criticWeightDecay,
-    });
-    this.noise = makeNoise(config, spaces.actDim, this.noiseRng);
-  }
-
-  /** μ(s), plus exploration noise when `explore`, clipped to the bounds. */
-  act(obs: ArrayLike<number>, options: { explore: boolean }): Float64Array {
-    const a = Float64Array.from(
-      T.tidy(() => noGrad(() => this.actor.forward(A.variable(row(obs))).value.dataSync())),
-    );
-    if (options.explore && this.noise) {
-      const n = this.noise.sample();
-      for (let i = 0; i < a.length; i++) a[i]! += n[i]!;
-    }
-    for (let i = 0; i < a.length; i++)
-      a[i] = Math.min(Math.max(a[i]!, this.spaces.actionLow[i]!), this.spaces.actionHigh[i]!);
-    return a;
-  }
-
-  /** Reset the noise at the start of an episode. */
-  onEpisodeStart(): void {
-    this.noise?.reset();
+    if (config.noise === 'param')
+      throw new Error("DPG: noise 'param' is not supported (use 'gaussian', 'ou' or 'none')");
+    super(spaces, config, seed);
   }
 
   /** Keep the latest transition; `update()` learns from it. */
   observe(t: Transition): void {
+    this.observed++;
     this.pending = { ...t, reward: t.reward * this.config.rewardScale };
   }
 
@@ -94,12 +45,7 @@ export class DPG {
     this.pending = undefined;
     return T.tidy(
       () => this.learn(t),
-      () => [
-        ...this.actor.liveTensors(),
-        ...this.critic.liveTensors(),
-        ...this.actorOpt.stateTensors(),
-        ...this.criticOpt.stateTensors(),
-      ],
+      () => this.liveTensors(),
       { releaseReplaced: true },
     );
   }

@@ -4,41 +4,66 @@
  * @module
  */
 export {
+  ActorCriticAgent,
+  type Agent,
   type AgentMeta,
   type AgentSpaces,
-  DDPG,
-  policyGradient,
-  TD3,
+  type AgentState,
   type Transition,
   type UpdateStats,
-} from './agent.ts';
+} from './actorCritic.ts';
+export { DDPG, policyGradient, TD3 } from './agent.ts';
 export {
   type AgentConfig,
+  checkConfig,
+  configProblems,
   configSchema,
   DEFAULT_PRESET,
+  describeIssue,
+  formatZodError,
   makeConfig,
   PRESETS,
   type PresetName,
+  presetDiff,
 } from './config.ts';
 export { DPG } from './dpg.ts';
 export * from './envs/index.ts';
+export {
+  CLI_EVAL_SEED_OFFSET,
+  type EvaluatePolicyOptions,
+  evaluatePolicy,
+  makeRunEnv,
+  optimalReturnMean,
+  type PolicyEvaluation,
+  RENDER_SEED_OFFSET,
+  TRAIN_EVAL_SEED_OFFSET,
+} from './evaluatePolicy.ts';
+export { makeAgent } from './makeAgent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
 export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
 export {
-  type Agent,
+  type CheckpointState,
+  defaultRunPath,
+  describeFsError,
   type EpisodeMetrics,
   type EvalMetrics,
-  evaluate,
+  fileOperations,
+  isRunDirectory,
+  type LoadedCheckpoint,
+  RunDirectory,
+  type RunManifest,
+} from './runDirectory.ts';
+export {
   type LoadedRun,
   loadRun,
-  makeAgent,
-  optimalReturnMean,
   type Progress,
-  recordEpisode,
+  ResumeConflictError,
+  type StartInfo,
   type Summary,
+  TrainingInterrupted,
   type TrainOptions,
   train,
 } from './trainer.ts';

@@ -230,7 +230,11 @@ function checkActDim(op: string, actDim: unknown): number {
 }
 
 function checkRng(op: string, rng: unknown): Rng {
-  if (!(rng instanceof Rng)) throw new ChainruleError(op, 'a seeded Rng is required (options.rng)');
+  if (!(rng instanceof Rng)) {
+    const got =
+      rng === null ? 'null' : typeof rng === 'object' ? (rng.constructor?.name ?? 'object') : typeof rng;
+    throw new ChainruleError(op, `a seeded Rng is required (options.rng), got ${got}`);
+  }
   return rng;
 }
 

@@ -14,7 +14,17 @@ export async function renderVegaLite(spec: vl.TopLevelSpec): Promise<string> {
   return svg;
 }
 
-/** The learning curve: episode returns (thin), and evaluation means with ±1 std bands. */
+const SERIES = ['training episode', 'evaluation mean', 'evaluation ±1 std'];
+// The band takes its line's colour (lighter by opacity), and both are in the legend.
+const COLOURS = ['#ff7f0e', '#1f77b4', '#1f77b4'];
+const colour = {
+  field: 'series',
+  type: 'nominal',
+  title: null,
+  scale: { domain: SERIES, range: COLOURS },
+} as const;
+
+/** The learning curve: episode returns (thin), and evaluation means with ±1 std bands in the same colour. */
 export async function learningCurveSvg(
   episodes: readonly { step: number; return: number }[],
   evals: readonly { step: number; mean: number; std: number }[],
@@ -34,16 +44,24 @@ export async function learningCurveSvg(
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'environment steps' },
           y: { field: 'return', type: 'quantitative', title: 'return' },
-          color: { field: 'series', type: 'nominal', title: null },
+          color: colour,
         },
       },
       {
-        data: { values: evals.map((e) => ({ step: e.step, lo: e.mean - e.std, hi: e.mean + e.std })) },
-        mark: { type: 'area', opacity: 0.2, color: '#d62728' },
+        data: {
+          values: evals.map((e) => ({
+            step: e.step,
+            lo: e.mean - e.std,
+            hi: e.mean + e.std,
+            series: 'evaluation ±1 std',
+          })),
+        },
+        mark: { type: 'area', opacity: 0.2 },
         encoding: {
           x: { field: 'step', type: 'quantitative' },
           y: { field: 'lo', type: 'quantitative' },
           y2: { field: 'hi' },
+          color: colour,
         },
       },
       {
@@ -52,7 +70,7 @@ export async function learningCurveSvg(
         encoding: {
           x: { field: 'step', type: 'quantitative' },
           y: { field: 'return', type: 'quantitative' },
-          color: { field: 'series', type: 'nominal', title: null },
+          color: colour,
         },
       },
     ],

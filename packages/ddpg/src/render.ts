@@ -13,15 +13,20 @@ function frameTimes(n: number): string {
   return Array.from({ length: n }, (_, i) => fmt(n === 1 ? 0 : i / (n - 1))).join(';');
 }
 
-/** Pendulum-v1: a rod swinging about its pivot; θ = 0 is upright. */
+/**
+ * Pendulum-v1: a rod swinging about its pivot; θ = 0 is upright. Every shape's static
+ * attributes hold the first frame, so viewers that do not animate show where the episode
+ * starts, not the goal.
+ */
 function pendulumSvg(frames: readonly Frame[], seconds: number, title: string): string {
   // SVG rotates clockwise; θ is counter-clockwise from upright.
-  const angles = frames.map((f) => fmt((-(f.theta ?? 0) * 180) / Math.PI)).join(';');
+  const angleList = frames.map((f) => fmt((-(f.theta ?? 0) * 180) / Math.PI));
+  const angles = angleList.join(';');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="340" viewBox="-160 -170 320 340">
   <title>${title}</title>
   <rect x="-160" y="-170" width="320" height="340" fill="white"/>
   <text x="0" y="-150" text-anchor="middle" font-family="sans-serif" font-size="12">${title}</text>
-  <g>
+  <g transform="rotate(${angleList[0]})">
     <line x1="0" y1="0" x2="0" y2="-110" stroke="#c0392b" stroke-width="16" stroke-linecap="round"/>
     <animateTransform attributeName="transform" type="rotate" values="${angles}" keyTimes="${frameTimes(frames.length)}" dur="${seconds}s" repeatCount="indefinite"/>
   </g>
@@ -50,7 +55,7 @@ function mountainCarSvg(frames: readonly Frame[], seconds: number, title: string
   <polyline points="${hill}" fill="none" stroke="black" stroke-width="2"/>
   <line x1="${fmt(sx(0.45))}" y1="${fmt(sy(0.45))}" x2="${fmt(sx(0.45))}" y2="${fmt(sy(0.45) - 40)}" stroke="black"/>
   <polygon points="${fmt(sx(0.45))},${fmt(sy(0.45) - 40)} ${fmt(sx(0.45) + 20)},${fmt(sy(0.45) - 34)} ${fmt(sx(0.45))},${fmt(sy(0.45) - 28)}" fill="#f1c40f"/>
-  <circle r="9" fill="#2c3e50">
+  <circle r="9" fill="#2c3e50" cx="${fmt(sx(frames[0]?.position ?? 0))}" cy="${fmt(sy(frames[0]?.position ?? 0) - 8)}">
     <animate attributeName="cx" values="${xs}" keyTimes="${kt}" dur="${seconds}s" repeatCount="indefinite"/>
     <animate attributeName="cy" values="${ys}" keyTimes="${kt}" dur="${seconds}s" repeatCount="indefinite"/>
   </circle>
@@ -72,7 +77,7 @@ function lqrSvg(frames: readonly Frame[], seconds: number, title: string): strin
   <text x="${W / 2}" y="20" text-anchor="middle" font-family="sans-serif" font-size="12">${title}</text>
   <line x1="10" y1="70" x2="${W - 10}" y2="70" stroke="black"/>
   <line x1="${W / 2}" y1="55" x2="${W / 2}" y2="85" stroke="#27ae60" stroke-width="2"/>
-  <circle cy="70" r="9" fill="#2980b9">
+  <circle cy="70" r="9" fill="#2980b9" cx="${fmt(sx(frames[0]?.[key] ?? 0))}">
     <animate attributeName="cx" values="${xs}" keyTimes="${frameTimes(frames.length)}" dur="${seconds}s" repeatCount="indefinite"/>
   </circle>
 </svg>

@@ -1,51 +1,69 @@
 /**
- * The training loop and the run directory.
- *
- * A run directory holds `config.json`, `metrics.csv` and `metrics.jsonl` (one row per
- * episode), `eval.csv` (periodic deterministic evaluation), `checkpoint/` (safetensors
- * plus a JSON manifest, written atomically), `summary.json` and `learning-curve.svg`.
+ * The training loop. It drives an {@link Agent} through an environment, evaluates it with
+ * {@link evaluatePolicy}, and leaves everything on disk to a {@link RunDirectory}.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSync, saveSync, writeFileAtomicSync } from '@chainrule/nn';
 import { getBackend } from '@chainrule/tensor';
-import { type AgentMeta, DDPG, TD3, type UpdateStats } from './agent.ts';
-import { type AgentConfig, configSchema } from './config.ts';
-import { DPG } from './dpg.ts';
-import {
-  type Env,
-  type EnvState,
-  LqrEnv,
-  makeEnv,
-  NormalizeObservation,
-  type RunningMeanStdState,
-} from './envs/index.ts';
-import { learningCurveSvg } from './plots.ts';
+import type { Agent, UpdateStats } from './actorCritic.ts';
+import { type AgentConfig, checkConfig, DEFAULT_PRESET, makeConfig, presetDiff } from './config.ts';
+import { makeEnv, type RunningMeanStdState } from './envs/index.ts';
+import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET } from './evaluatePolicy.ts';
+import { makeAgent } from './makeAgent.ts';
 import { ReplayBuffer } from './replay.ts';
+import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
+import { firstSolved, solveThreshold } from './solve.ts';
 
-/** Options of a training run. */
+/** Options of a training run. Everything has a default; `{}` trains the default preset on Pendulum-v1. */
 export interface TrainOptions {
+  /** Environment id (default Pendulum-v1; on resume, the run's). */
+  env?: string;
+  /** Seed (default 0; on resume, the run's). */
+  seed?: number;
+  /** Total environment steps (default 20,000; on resume, the run's, or more to extend it). */
+  steps?: number;
+  /**
+   * Hyperparameters: a full config, or overrides of `preset` (default the `tuned` preset).
+   * On resume, every field given must equal the run's.
+   */
+  config?: Partial<AgentConfig>;
+  /** The run directory (none: nothing is written and the run cannot be resumed). */
+  out?: string;
+  /** Evaluate every this many env steps (0 = only at the end; default 1000, so the time to solve is resolved). */
+  evalEvery?: number;
+  /** Episodes per evaluation (default 10). */
+  evalEpisodes?: number;
+  /** Checkpoint at the first episode end after every this many steps (0 = only at the end; default 5000). */
+  checkpointEvery?: number;
+  /** Checkpoints kept (default 2). */
+  keepCheckpoints?: number;
+  /** Save the replay buffer with checkpoints, needed for an exact resume (default true). */
+  saveReplay?: boolean;
+  /** Continue the run in `out` from its latest checkpoint, with its own config. */
+  resume?: boolean;
+  /** A new run in a non-empty `out`: move the old contents aside instead of refusing. */
+  force?: boolean;
+  /** Override the env's episode step limit. */
+  maxEpisodeSteps?: number;
+  /** Called after every episode (the CLI drives its progress bar with it). */
+  onProgress?: (p: Progress) => void;
+  /** Called once the run directory is ready, before the first step. */
+  onStart?: (s: StartInfo) => void;
+  /** Abort to stop at the next episode end, after writing a checkpoint there. */
+  signal?: AbortSignal;
+}
+
+/** What {@link TrainOptions.onStart} sees. */
+export interface StartInfo {
   env: string;
   seed: number;
   steps: number;
   config: AgentConfig;
-  /** The run directory (created). */
-  out?: string;
-  /** Evaluate every this many env steps (0 = only at the end). */
-  evalEvery: number;
-  /** Episodes per evaluation. */
-  evalEpisodes: number;
-  /** Checkpoint at the first episode end after every this many steps (0 = only at the end). */
-  checkpointEvery: number;
-  /** Save the replay buffer with checkpoints (needed for an exact resume). */
-  saveReplay: boolean;
-  /** Continue from the checkpoint in `out`. */
-  resume: boolean;
-  /** Override the env's episode step limit. */
-  maxEpisodeSteps?: number;
-  /** Called after every episode and evaluation (the CLI drives its progress bar with it). */
-  onProgress?: (p: Progress) => void;
+  /** The step a resumed run continues from (0: from the beginning). */
+  fromStep: number;
+  /** On resume without a complete checkpoint: why it starts over. */
+  note: string | undefined;
+  /** Where `force` moved an earlier run. */
+  movedAside: string | undefined;
 }
 
 /** What the progress callback sees. */
@@ -56,30 +74,13 @@ export interface Progress {
   lastReturn: number | undefined;
   avgMaxQ: number | undefined;
   lastEval: number | undefined;
+  /** Steps per second over the last ~10 seconds (not since the start, which the random warm-up inflates). */
   stepsPerSecond: number;
+  /** Seconds left at that rate. */
+  etaSeconds: number;
 }
 
-/** One row of metrics.csv / metrics.jsonl. */
-export interface EpisodeMetrics {
-  episode: number;
-  step: number;
-  return: number;
-  length: number;
-  avgMaxQ: number | null;
-  criticLoss: number | null;
-  actorLoss: number | null;
-  sigma: number | null;
-  wallSeconds: number;
-}
-
-/** One row of eval.csv. */
-export interface EvalMetrics {
-  step: number;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-}
+export type { EpisodeMetrics, EvalMetrics } from './runDirectory.ts';
 
 /** The contents of summary.json. */
 export interface Summary {
@@ -93,107 +94,142 @@ export interface Summary {
   wallSeconds: number;
   stepsPerSecond: number;
   backend: string;
+  /** The full config the run trained with. */
+  config: AgentConfig;
+  /** The fields of `config` that differ from the preset named in it. */
+  differsFromPreset: Record<string, { preset: unknown; value: unknown }>;
   /**
    * Environments whose optimum is known (LQR-v0): the optimal policy's mean return on the
    * same evaluation episodes, so `evalReturnMean / optimalReturnMean` is the cost ratio.
    */
   optimalReturnMean?: number;
+  /** The evaluation return counted as solved ({@link solveThreshold}); null for envs without one. */
+  solveThreshold: number | null;
+  /** The step of the first evaluation at or above `solveThreshold`; null if none reached it. */
+  solvedAtStep: number | null;
+  /** The run's wall seconds at that evaluation (null if none, or the evaluation predates this field). */
+  solvedAtWallSeconds: number | null;
 }
 
-/** An agent the trainer can drive. */
-export type Agent = DDPG | DPG;
-
-/** Build the agent of `config.algo` for an env. */
-export function makeAgent(env: Env, config: AgentConfig, seed: number): Agent {
-  const spaces = {
-    obsDim: env.observationSpace.size,
-    actDim: env.actionSpace.size,
-    actionLow: env.actionSpace.low,
-    actionHigh: env.actionSpace.high,
-  };
-  if (config.algo === 'td3') return new TD3(spaces, config, seed);
-  if (config.algo === 'dpg') return new DPG(spaces, config, seed);
-  return new DDPG(spaces, config, seed);
-}
-
-function buildEnv(
-  id: string,
-  config: AgentConfig,
-  maxEpisodeSteps?: number,
-): { env: Env; norm: NormalizeObservation | undefined } {
-  let env: Env = makeEnv(id, maxEpisodeSteps ? { maxEpisodeSteps } : {});
-  let norm: NormalizeObservation | undefined;
-  if (config.normalizeObs) {
-    norm = new NormalizeObservation(env);
-    env = norm;
+/** Thrown when a resume is given settings that differ from the run's own. */
+export class ResumeConflictError extends Error {
+  constructor(
+    readonly run: string,
+    readonly conflicts: { field: string; stored: unknown; given: unknown }[],
+  ) {
+    super(
+      `--resume: ${run} was trained with other settings: ${conflicts
+        .map((c) => `${c.field} is ${JSON.stringify(c.stored)} in the run, ${JSON.stringify(c.given)} given`)
+        .join('; ')}`,
+    );
+    this.name = 'ResumeConflictError';
   }
-  return { env, norm };
 }
 
-/**
- * Evaluate the deterministic policy (no noise) over `episodes` episodes, seeded
- * `seed + i`, on a fresh env. Observation normalisation uses frozen statistics.
- */
-export function evaluate(
-  agent: Agent,
-  envId: string,
-  episodes: number,
-  seed: number,
-  normStats?: RunningMeanStdState,
-): { returns: number[]; mean: number; std: number } {
-  const { env, norm } = buildEnv(envId, agent.config);
-  if (norm && normStats) {
-    norm.setStatistics(normStats);
-    norm.update = false;
-  }
-  const returns: number[] = [];
-  for (let i = 0; i < episodes; i++) {
-    let { observation } = env.reset({ seed: seed + i });
-    let total = 0;
-    for (;;) {
-      const r = env.step(agent.act(observation, { explore: false }));
-      total += r.reward;
-      observation = r.observation;
-      if (r.terminated || r.truncated) break;
-    }
-    returns.push(total);
-  }
-  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
-  return { returns, mean, std };
+function completeConfig(partial: Partial<AgentConfig> | undefined): AgentConfig {
+  const p = partial ?? {};
+  return makeConfig(p.preset ?? DEFAULT_PRESET, p);
 }
 
-const EVAL_SEED_OFFSET = 1_000_000;
-
-interface Manifest {
-  version: 1;
+interface Setup {
   env: string;
   seed: number;
+  steps: number;
   config: AgentConfig;
-  step: number;
-  episode: number;
-  wallSeconds: number;
-  agent: AgentMeta | null;
-  envState: EnvState | null;
-  normStats: RunningMeanStdState | null;
-  replay: string | null;
-  lastEval: EvalMetrics | null;
+  evalEpisodes: number;
+  maxEpisodeSteps: number | undefined;
+  saveReplay: boolean;
+  run: RunDirectory | undefined;
+  movedAside: string | undefined;
 }
 
-function csvLine(values: readonly (string | number | null)[]): string {
-  return `${values.map((v) => (v === null ? '' : String(v))).join(',')}\n`;
+/** A new run (its directory created), or the run in `out` (its settings checked against the options). */
+function setUp(o: TrainOptions): Setup {
+  const saveReplay = o.saveReplay ?? true;
+  if (!o.resume) {
+    const config = completeConfig(o.config);
+    const env = o.env ?? 'Pendulum-v1';
+    const seed = o.seed ?? 0;
+    const steps = o.steps ?? 20_000;
+    const evalEpisodes = o.evalEpisodes ?? 10;
+    makeEnv(env); // an unknown env id is reported before anything else
+    checkConfig(config, { steps });
+    const created = o.out
+      ? RunDirectory.create(
+          o.out,
+          { env, seed, config, steps, maxEpisodeSteps: o.maxEpisodeSteps ?? null, evalEpisodes, saveReplay },
+          { force: o.force ?? false },
+        )
+      : undefined;
+    return {
+      env,
+      seed,
+      steps,
+      config,
+      evalEpisodes,
+      maxEpisodeSteps: o.maxEpisodeSteps,
+      saveReplay,
+      run: created?.run,
+      movedAside: created?.movedAside,
+    };
+  }
+  if (!o.out) throw new Error('--resume needs the run directory (--out)');
+  const run = RunDirectory.open(o.out);
+  const m = run.manifest;
+  const conflicts: { field: string; stored: unknown; given: unknown }[] = [];
+  const compare = (field: string, stored: unknown, given: unknown) => {
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(stored))
+      conflicts.push({ field, stored, given });
+  };
+  compare('env', m.env, o.env);
+  compare('seed', m.seed, o.seed);
+  compare('evalEpisodes', m.evalEpisodes, o.evalEpisodes);
+  compare('maxEpisodeSteps', m.maxEpisodeSteps ?? undefined, o.maxEpisodeSteps);
+  for (const [k, v] of Object.entries(o.config ?? {}))
+    compare(`config.${k}`, (m.config as Record<string, unknown>)[k], v);
+  if (conflicts.length > 0) throw new ResumeConflictError(o.out, conflicts);
+  const steps = o.steps ?? m.steps;
+  const config = checkConfig(m.config, { where: `${o.out}/run.json` });
+  return {
+    env: m.env,
+    seed: m.seed,
+    steps,
+    config,
+    evalEpisodes: m.evalEpisodes,
+    maxEpisodeSteps: m.maxEpisodeSteps ?? undefined,
+    saveReplay,
+    run,
+    movedAside: undefined,
+  };
+}
+
+/** Steps per second over a sliding window of recent progress reports. */
+class RecentRate {
+  private readonly samples: { t: number; step: number }[] = [];
+  constructor(private readonly windowSeconds = 10) {}
+  add(step: number): number {
+    const t = performance.now() / 1000;
+    this.samples.push({ t, step });
+    while (this.samples.length > 2 && t - this.samples[1]!.t >= this.windowSeconds) this.samples.shift();
+    const first = this.samples[0]!;
+    return t > first.t ? (step - first.step) / (t - first.t) : 0;
+  }
 }
 
 /**
- * Train an agent. Returns the summary (also written to `out/summary.json` when `out` is set).
+ * Train an agent. Returns the summary (also written to `out/summary.json` when `out` is set),
+ * the agent, and the episode and evaluation rows.
  */
 export async function train(
-  options: TrainOptions,
+  options: TrainOptions = {},
 ): Promise<{ summary: Summary; agent: Agent; episodes: EpisodeMetrics[]; evals: EvalMetrics[] }> {
-  const { config, seed, steps } = options;
-  const out = options.out;
+  const s = setUp(options);
+  const { config, seed, steps, run } = s;
+  const evalEvery = options.evalEvery ?? 1000;
+  const checkpointEvery = options.checkpointEvery ?? 5000;
+  const keep = options.keepCheckpoints ?? 2;
   const started = performance.now();
-  const { env, norm } = buildEnv(options.env, config, options.maxEpisodeSteps);
+  const { env, norm } = makeRunEnv(s.env, config, s.maxEpisodeSteps);
   const agent = makeAgent(env, config, seed);
   const episodes: EpisodeMetrics[] = [];
   const evals: EvalMetrics[] = [];
@@ -201,126 +237,76 @@ export async function train(
   let episode = 0;
   let wallBefore = 0;
   let lastEval: EvalMetrics | undefined;
+  let note: string | undefined;
 
-  if (out) mkdirSync(join(out, 'checkpoint'), { recursive: true });
-  const manifestPath = out ? join(out, 'checkpoint', 'manifest.json') : '';
-  if (options.resume) {
-    if (!out || !existsSync(manifestPath))
-      throw new Error(`--resume: no checkpoint at ${manifestPath || '(no --out given)'}`);
-    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    if (m.version !== 1 || m.env !== options.env || m.seed !== seed) {
-      throw new Error(
-        `--resume: the checkpoint is for env ${m.env} seed ${m.seed}; this run is env ${options.env} seed ${seed}`,
-      );
+  if (run && options.resume) {
+    run.removeStaleFiles();
+    const ckpt = run.latestCheckpoint();
+    if (!ckpt) {
+      note = `${run.path} has no complete checkpoint yet, so the run starts again from step 0`;
+      run.truncateLogs();
+    } else {
+      const st = ckpt.state;
+      step = st.step;
+      episode = st.episode;
+      wallBefore = st.wallSeconds;
+      if (ckpt.replay && agent.replay) agent.replay.copyFrom(ReplayBuffer.fromState(ckpt.replay));
+      agent.restore({ tensors: ckpt.agent, meta: st.agent });
+      if (st.envState && env.setState) env.setState(st.envState);
+      if (norm && st.normStats) norm.setStatistics(st.normStats);
+      lastEval = st.lastEval ?? undefined;
+      run.truncateLogs(st.logOffsets);
+      const logs = run.readLogs();
+      episodes.push(...logs.episodes);
+      evals.push(...logs.evals);
     }
-    // DPG keeps no checkpointable state (m.agent is null): resuming would silently restart it.
-    if (!(agent instanceof DDPG) || !m.agent)
-      throw new Error(`--resume: ${config.algo} runs are not checkpointed, so they cannot be resumed`);
-    step = m.step;
-    episode = m.episode;
-    wallBefore = m.wallSeconds;
-    agent.restore(loadSync(join(out, 'checkpoint', 'agent.safetensors')).tensors, m.agent);
-    if (m.replay) agent.replay.copyFrom(ReplayBuffer.load(join(out, 'checkpoint', m.replay)));
-    if (m.envState && env.getState && env.setState) env.setState(m.envState);
-    if (norm && m.normStats) norm.setStatistics(m.normStats);
-    if (m.lastEval) lastEval = m.lastEval;
-    const readRows = <R>(file: string): R[] =>
-      existsSync(join(out, file))
-        ? readFileSync(join(out, file), 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as R)
-        : [];
-    episodes.push(...readRows<EpisodeMetrics>('metrics.jsonl').filter((e) => e.step <= step));
-    evals.push(...readRows<EvalMetrics>('eval.jsonl').filter((e) => e.step <= step));
   }
-
-  const writeLogs = () => {
-    if (!out) return;
-    const header = 'episode,step,return,length,avgMaxQ,criticLoss,actorLoss,sigma,wallSeconds\n';
-    writeFileAtomicSync(
-      join(out, 'metrics.csv'),
-      header +
-        episodes
-          .map((e) =>
-            csvLine([
-              e.episode,
-              e.step,
-              e.return,
-              e.length,
-              e.avgMaxQ,
-              e.criticLoss,
-              e.actorLoss,
-              e.sigma,
-              e.wallSeconds,
-            ]),
-          )
-          .join(''),
-    );
-    writeFileAtomicSync(join(out, 'metrics.jsonl'), episodes.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    writeFileAtomicSync(
-      join(out, 'eval.csv'),
-      `step,mean,std,min,max\n${evals.map((e) => csvLine([e.step, e.mean, e.std, e.min, e.max])).join('')}`,
-    );
-    writeFileAtomicSync(join(out, 'eval.jsonl'), evals.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  };
+  options.onStart?.({
+    env: s.env,
+    seed,
+    steps,
+    config,
+    fromStep: step,
+    note,
+    movedAside: s.movedAside,
+  });
 
   const wall = () => wallBefore + (performance.now() - started) / 1000;
-
   const checkpoint = () => {
-    if (!out) return;
-    let agentMeta: AgentMeta | null = null;
-    let replayFile: string | null = null;
-    if (agent instanceof DDPG) {
-      saveSync(join(out, 'checkpoint', 'agent.safetensors'), agent.tensors());
-      agentMeta = agent.meta();
-      if (options.saveReplay) {
-        replayFile = 'replay.safetensors';
-        agent.replay.save(join(out, 'checkpoint', replayFile));
-      }
-    }
-    const manifest: Manifest = {
-      version: 1,
-      env: options.env,
-      seed,
-      config,
-      step,
-      episode,
-      wallSeconds: wall(),
-      agent: agentMeta,
-      envState: env.getState ? env.getState() : null,
-      normStats: norm ? norm.getStatistics() : null,
-      replay: replayFile,
-      lastEval: lastEval ?? null,
-    };
-    writeLogs();
-    writeFileAtomicSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    if (!run) return;
+    const state = agent.state();
+    run.writeCheckpoint(
+      state.tensors,
+      s.saveReplay && agent.replay ? agent.replay.getState() : undefined,
+      {
+        env: s.env,
+        config,
+        step,
+        episode,
+        wallSeconds: wall(),
+        agent: state.meta,
+        envState: env.getState ? env.getState() : null,
+        normStats: norm ? norm.getStatistics() : null,
+        lastEval: lastEval ?? null,
+      },
+      keep,
+    );
   };
-
   const runEval = () => {
-    const r = evaluate(
-      agent,
-      options.env,
-      options.evalEpisodes,
-      seed + EVAL_SEED_OFFSET,
-      norm?.getStatistics(),
-    );
-    lastEval = { step, mean: r.mean, std: r.std, min: Math.min(...r.returns), max: Math.max(...r.returns) };
+    const r = evaluatePolicy(agent, s.env, {
+      episodes: s.evalEpisodes,
+      seed: seed + TRAIN_EVAL_SEED_OFFSET,
+      normStats: norm?.getStatistics(),
+    });
+    lastEval = { step, mean: r.mean, std: r.std, min: r.min, max: r.max, wallSeconds: wall() };
     evals.push(lastEval);
+    run?.appendEval(lastEval);
   };
 
-  if (out)
-    writeFileAtomicSync(
-      join(out, 'config.json'),
-      `${JSON.stringify({ env: options.env, seed, steps, config }, null, 2)}\n`,
-    );
-  let nextEval =
-    options.evalEvery > 0
-      ? (Math.floor(step / options.evalEvery) + 1) * options.evalEvery
-      : Number.POSITIVE_INFINITY;
-  let nextCheckpoint =
-    options.checkpointEvery > 0 ? step + options.checkpointEvery : Number.POSITIVE_INFINITY;
-  const stepAtStart = step;
+  let nextEval = evalEvery > 0 ? (Math.floor(step / evalEvery) + 1) * evalEvery : Number.POSITIVE_INFINITY;
+  let nextCheckpoint = checkpointEvery > 0 ? step + checkpointEvery : Number.POSITIVE_INFINITY;
+  const rate = new RecentRate();
+  rate.add(step);
 
   while (step < steps) {
     // The first episode of a run is seeded; later resets continue the env's own stream.
@@ -332,10 +318,7 @@ export async function train(
     let nUpdates = 0;
     let last: UpdateStats | null = null;
     for (;;) {
-      const action =
-        step < config.startSteps && agent instanceof DDPG
-          ? agent.randomAction()
-          : agent.act(observation, { explore: true });
+      const action = agent.act(observation, { explore: true });
       const r = env.step(action);
       agent.observe({
         obs: observation,
@@ -357,16 +340,12 @@ export async function train(
       observation = r.observation;
       if (step >= nextEval) {
         runEval();
-        nextEval += options.evalEvery;
+        nextEval += evalEvery;
       }
-      // Let the event loop run: tensors that were dropped without dispose() release their
-      // backend memory (WebAssembly, textures) through a FinalizationRegistry, whose
-      // callbacks only run between tasks.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       if (r.terminated || r.truncated || step >= steps) break;
     }
     episode++;
-    episodes.push({
+    const row: EpisodeMetrics = {
       episode,
       step,
       return: total,
@@ -374,31 +353,41 @@ export async function train(
       avgMaxQ: nUpdates ? sumMaxQ / nUpdates : null,
       criticLoss: last ? last.criticLoss : null,
       actorLoss: last && Number.isFinite(last.actorLoss) ? last.actorLoss : null,
-      sigma: agent.noise
-        ? agent.noise.sigma
-        : agent instanceof DDPG && agent.paramNoise
-          ? agent.paramNoise.noise.currentStddev
-          : null,
+      sigma: agent.explorationScale(),
       wallSeconds: wall(),
-    });
+    };
+    episodes.push(row);
+    run?.appendEpisode(row);
+    const sps = rate.add(step);
     options.onProgress?.({
       step,
       steps,
       episode,
       lastReturn: total,
-      avgMaxQ: nUpdates ? sumMaxQ / nUpdates : undefined,
+      avgMaxQ: row.avgMaxQ ?? undefined,
       lastEval: lastEval?.mean,
-      stepsPerSecond: (step - stepAtStart) / ((performance.now() - started) / 1000),
+      stepsPerSecond: sps,
+      etaSeconds: sps > 0 ? (steps - step) / sps : Number.POSITIVE_INFINITY,
     });
+    // Let signal handlers (Ctrl-C), the progress bar's timers and FinalizationRegistry
+    // callbacks run: they only get the event loop between tasks.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted && step < steps) {
+      checkpoint();
+      throw new TrainingInterrupted(step);
+    }
     if (step >= nextCheckpoint && step < steps) {
       checkpoint();
-      nextCheckpoint = step + options.checkpointEvery;
+      nextCheckpoint = step + checkpointEvery;
     }
   }
   if (!lastEval || lastEval.step !== step) runEval();
   const wallSeconds = wall();
+  const optimal = optimalReturnMean(s.env, s.evalEpisodes, seed + TRAIN_EVAL_SEED_OFFSET);
+  const threshold = solveThreshold(s.env, optimal);
+  const solved = firstSolved(evals, threshold);
   const summary: Summary = {
-    env: options.env,
+    env: s.env,
     algo: config.algo,
     preset: config.preset,
     seed,
@@ -408,92 +397,59 @@ export async function train(
     wallSeconds,
     stepsPerSecond: step / wallSeconds,
     backend: getBackend().name,
+    config,
+    differsFromPreset: presetDiff(config),
+    solveThreshold: threshold ?? null,
+    solvedAtStep: solved?.step ?? null,
+    solvedAtWallSeconds: solved?.wallSeconds ?? null,
   };
-  const optimal = optimalReturnMean(options.env, options.evalEpisodes, seed + EVAL_SEED_OFFSET);
   if (optimal !== undefined) summary.optimalReturnMean = optimal;
-  if (out) {
+  if (run) {
     checkpoint();
-    writeFileAtomicSync(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    writeFileAtomicSync(
-      join(out, 'learning-curve.svg'),
-      await learningCurveSvg(
-        episodes,
-        evals,
-        `${config.algo} (${config.preset}) on ${options.env}, seed ${seed}`,
-      ),
+    // vega is loaded only here: it takes seconds to import, which every CLI start and
+    // every run without a directory would otherwise pay.
+    const { learningCurveSvg } = await import('./plots.ts');
+    run.writeFile('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
+    run.writeFile(
+      'learning-curve.svg',
+      await learningCurveSvg(episodes, evals, `${config.algo} (${config.preset}) on ${s.env}, seed ${seed}`),
     );
   }
   return { summary, agent, episodes, evals };
 }
 
-/** A trained agent loaded from a run directory's checkpoint. */
+/** Thrown by {@link train} when its `signal` aborts it; a checkpoint at `step` was written first. */
+export class TrainingInterrupted extends Error {
+  constructor(readonly step: number) {
+    super(`training interrupted at step ${step}`);
+    this.name = 'TrainingInterrupted';
+  }
+}
+
+/** A trained agent loaded from a run directory's latest checkpoint. */
 export interface LoadedRun {
   env: string;
   seed: number;
+  step: number;
   agent: Agent;
   normStats: RunningMeanStdState | undefined;
 }
 
-/**
- * For an environment whose optimum is known (LQR-v0), the optimal policy's mean return on
- * the episodes {@link evaluate} runs with the same `episodes` and `seed`; otherwise undefined.
- */
-export function optimalReturnMean(envId: string, episodes: number, seed: number): number | undefined {
-  const base = makeEnv(envId).env;
-  return base instanceof LqrEnv ? base.evaluateOptimalPolicy(episodes, seed).meanReturn : undefined;
-}
-
-/** Load the agent in `dir/checkpoint` (written by {@link train}). Missing or corrupt files are a clear error. */
+/** Load the agent of the latest checkpoint in `dir` (written by {@link train}). Missing or corrupt files are a clear error. */
 export function loadRun(dir: string): LoadedRun {
-  const manifestPath = join(dir, 'checkpoint', 'manifest.json');
-  if (!existsSync(manifestPath)) throw new Error(`no checkpoint in ${dir} (expected ${manifestPath})`);
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-  } catch (e) {
-    throw new Error(`${manifestPath} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (m.version !== 1 || typeof m.env !== 'string' || !m.config)
-    throw new Error(`${manifestPath} is not a chainrule checkpoint manifest`);
-  // Fields added later (actorOutput, actorBias) take their defaults, so older runs still load.
-  const parsed = configSchema.safeParse(m.config);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new Error(`${manifestPath}: invalid config: ${issues.join('; ')}`);
-  }
-  m.config = parsed.data;
-  const { env } = buildEnv(m.env, m.config);
-  const agent = makeAgent(env, m.config, m.seed);
-  if (agent instanceof DDPG) {
-    if (!m.agent) throw new Error(`${manifestPath} has no agent state`);
-    agent.restore(loadSync(join(dir, 'checkpoint', 'agent.safetensors')).tensors, m.agent);
-  } else {
-    throw new Error(
-      `${dir}: loading ${m.config.algo} agents is not supported (DPG runs are not checkpointed)`,
-    );
-  }
-  return { env: m.env, seed: m.seed, agent, normStats: m.normStats ?? undefined };
-}
-
-/** Run one deterministic episode and record the env's physical state after each step. */
-export function recordEpisode(
-  run: LoadedRun,
-  seed: number,
-): { frames: Record<string, number>[]; total: number } {
-  const { env, norm } = buildEnv(run.env, run.agent.config);
-  if (norm && run.normStats) {
-    norm.setStatistics(run.normStats);
-    norm.update = false;
-  }
-  let { observation } = env.reset({ seed });
-  const frames = [env.physicalState()];
-  let total = 0;
-  for (;;) {
-    const r = env.step(run.agent.act(observation, { explore: false }));
-    frames.push(env.physicalState());
-    total += r.reward;
-    observation = r.observation;
-    if (r.terminated || r.truncated) break;
-  }
-  return { frames, total };
+  const run = RunDirectory.open(dir);
+  const m = run.manifest;
+  const config = checkConfig(m.config, { where: `${dir}/run.json` });
+  const ckpt = run.latestCheckpoint();
+  if (!ckpt) throw new Error(`${dir} has no complete checkpoint yet (the run was stopped before its first)`);
+  const { env } = makeRunEnv(m.env, config);
+  const agent = makeAgent(env, config, m.seed);
+  agent.restore({ tensors: ckpt.agent, meta: ckpt.state.agent });
+  return {
+    env: m.env,
+    seed: m.seed,
+    step: ckpt.state.step,
+    agent,
+    normStats: ckpt.state.normStats ?? undefined,
+  };
 }

@@ -41,7 +41,7 @@ describe.each(makers)('%s checkpoints per-parameter Adam steps', (_, make) => {
       expect(opt.parameterSteps.every((n) => n === opt.stepCount)).toBe(true);
     }
     const other = make();
-    other.restore(agent.tensors(), meta);
+    other.restore({ tensors: agent.tensors(), meta });
     for (const [[, a], [, b]] of agent.optimizers().map((o, i) => [o, other.optimizers()[i]!] as const)) {
       expect(b.parameterSteps).toEqual(a.parameterSteps);
     }
@@ -55,7 +55,7 @@ describe.each(makers)('%s checkpoints per-parameter Adam steps', (_, make) => {
       delete info.steps;
     }
     const other = make();
-    other.restore(agent.tensors(), old);
+    other.restore({ tensors: agent.tensors(), meta: old });
     other.replay.copyFrom(agent.replay); // the trainer restores the replay buffer from its own file
     for (const [name, opt] of other.optimizers()) {
       expect(opt.parameterSteps, name).toEqual(opt.params.map(() => old.optimizers[name]!.step));

@@ -17,8 +17,16 @@ const tiny = {
   bufferSize: 10_000,
 };
 
+// No random warm-up (startSteps 0): act({ explore: true }) explores with the perturbed actor from the start.
 function config(overrides: Partial<AgentConfig> = {}): AgentConfig {
-  return makeConfig('td3', { ...tiny, algo: 'ddpg', noise: 'param', noiseSigma: 0.2, ...overrides });
+  return makeConfig('td3', {
+    ...tiny,
+    algo: 'ddpg',
+    noise: 'param',
+    noiseSigma: 0.2,
+    startSteps: 0,
+    ...overrides,
+  });
 }
 
 function params(m: Module): number[][] {
@@ -143,7 +151,7 @@ describe("parameter noise (noise: 'param')", () => {
     fill(agent, 64, new Rng(6));
     for (let i = 0; i < 50; i++) agent.update();
     const other = new DDPG(spaces, config(), 99);
-    other.restore(agent.tensors(), JSON.parse(JSON.stringify(agent.meta())));
+    other.restore({ tensors: agent.tensors(), meta: JSON.parse(JSON.stringify(agent.meta())) });
     expect(other.paramNoise!.noise.currentStddev).toBe(agent.paramNoise!.noise.currentStddev);
     expect(params(other.actor)).toEqual(params(agent.actor));
     // Same rng state: the next perturbation is the same.

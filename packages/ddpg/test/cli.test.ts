@@ -1,11 +1,12 @@
 /**
  * The chainrule-ddpg CLI, driven through `main(argv)` with its output captured.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { BAR_WIDTH, formatDuration, main, progressText } from '../src/cli/main.ts';
+import { defaultRunPath, describeFsError } from '../src/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -79,9 +80,20 @@ describe('chainrule-ddpg --help', () => {
       '--checkpoint-every',
       '--no-save-replay',
       '--no-progress',
+      '--force',
+      '--keep-checkpoints',
+      '--actor-hidden',
+      '--learning-starts',
+      '--no-batch-norm',
     ]) {
       expect(out, flag).toContain(flag);
     }
+    // Which flags may change on --resume, and which seeds eval and summary.json use.
+    expect(out).toMatch(
+      /On --resume the run's own settings apply. Only these flags may differ from them:\n {2}--steps, --max-episodes, --eval-every/,
+    );
+    expect(out).toContain('seed+1000000');
+    expect(out).toContain('seed+2000000');
     expect(out).toContain('eval --run <dir>');
     expect(out).toContain('render --run <dir>');
     expect(out).toContain('Pendulum-v1');
@@ -111,12 +123,17 @@ describe('chainrule-ddpg --help', () => {
 
 describe('chainrule-ddpg: bad arguments are clear errors with a non-zero exit code', () => {
   const cases: [string[], RegExp][] = [
-    [['--steps', '-5'], /--steps must be an integer >= 1, got "-5"/],
-    [['--steps', '1.5'], /--steps must be an integer/],
-    [['--steps', 'many'], /--steps must be an integer/],
-    [['--gamma', '2'], /--gamma must be a number >= 0 and <= 1, got "2"/],
-    [['--tau', '-1'], /--tau must be a number >= 0/],
-    [['--batch-size', '1'], /--batch-size must be an integer >= 2/],
+    [['--steps', '-5'], /--steps must be >= 1, got "-5"/],
+    [['--steps', '1.5'], /--steps must be an integer, got "1.5"/],
+    [['--steps', 'many'], /--steps must be a number, got "many"/],
+    [['--gamma', '2'], /--gamma must be <= 1, got "2"/],
+    [['--tau', '-1'], /--tau must be >= 0/],
+    [['--batch-size', '1'], /--batch-size must be >= 2/],
+    [['--actor-hidden', '64,x'], /--actor-hidden must be a comma-separated list of numbers, got "64,x"/],
+    [
+      ['--buffer-size', '100', '--steps', '5000'],
+      /bufferSize 100 is smaller than max\(batchSize 256, learningStarts 1000\)/,
+    ],
     [
       ['--env', 'Nope-v0'],
       /'Nope-v0' is invalid. Allowed choices are Pendulum-v1, MountainCarContinuous-v0, LQR-v0/,
@@ -126,25 +143,26 @@ describe('chainrule-ddpg: bad arguments are clear errors with a non-zero exit co
     [['--bogus'], /unknown option '--bogus'/],
     [['train', '--steps', '5', '--max-episodes', '2'], /give either --steps or --max-episodes, not both/],
     [['--backend', 'nope', '--steps', '5'], /unknown backend "nope"; available: .*js/],
-    [['--actor-lr', '0', '--steps', '5'], /invalid hyperparameters: actorLr/],
+    [['--actor-lr', '0', '--steps', '5'], /--actor-lr must be > 0, got "0"/],
     [['eval'], /required option '--run <dir>' not specified/],
-    [['eval', '--run', join(root, 'nowhere')], /no checkpoint in .*nowhere/],
-    [['render', '--run', join(root, 'nowhere')], /no checkpoint in .*nowhere/],
+    [['eval', '--run', join(root, 'nowhere')], /no run directory at .*nowhere/],
+    [['render', '--run', join(root, 'nowhere')], /no run directory at .*nowhere/],
+    [['evaluate', '--run', 'x'], /unknown command 'evaluate' \(did you mean 'eval'\?\)/],
   ];
   for (const [argv, message] of cases) {
     it(argv.join(' '), async () => {
-      const train = !['eval', 'render'].includes(argv[0]!);
+      const train = !['eval', 'render', 'evaluate'].includes(argv[0]!);
       const { code, err } = await run(...argv, ...(train ? ['--no-progress'] : []));
       expect(code).not.toBe(0);
       expect(err).toMatch(message);
     });
   }
 
-  it('--resume with no checkpoint', async () => {
+  it('--resume of a directory that does not exist shows the path given', async () => {
     const out = join(root, 'empty');
     const { code, err } = await run('--resume', '--out', out, '--steps', '100', '--no-progress');
     expect(code).toBe(1);
-    expect(err).toMatch(/--resume: no checkpoint at .*empty.*manifest\.json/);
+    expect(err).toContain(`no run directory at ${out}`);
   });
 });
 
@@ -152,7 +170,7 @@ describe('chainrule-ddpg train / eval / render', () => {
   const ddpgRun = join(root, 'ddpg-run');
 
   beforeAll(async () => {
-    // TD3 preset: no updates before 1000 stored transitions, so 300 steps only run the policy.
+    // TD3 preset with a few updates (from 250 stored transitions), to keep the test short.
     const r = await run(
       'train',
       '--preset',
@@ -165,6 +183,8 @@ describe('chainrule-ddpg train / eval / render', () => {
       '16',
       '--start-steps',
       '50',
+      '--learning-starts',
+      '250',
       '--eval-every',
       '0',
       '--eval-episodes',
@@ -179,25 +199,29 @@ describe('chainrule-ddpg train / eval / render', () => {
       `chainrule-ddpg: td3 (td3 preset) on Pendulum-v1, seed 2, 300 steps → ${ddpgRun}\nwrote ${join(ddpgRun, 'summary.json')} and ${join(ddpgRun, 'learning-curve.svg')}\n`,
     );
     expect(r.code).toBe(0);
-  });
+  }, 60_000);
 
   it('train writes the run directory and prints the summary', () => {
     for (const f of [
-      'config.json',
+      'run.json',
       'metrics.csv',
       'metrics.jsonl',
       'eval.csv',
       'summary.json',
       'learning-curve.svg',
-      'checkpoint/manifest.json',
-      'checkpoint/agent.safetensors',
+      'checkpoints/latest',
     ]) {
       expect(existsSync(join(ddpgRun, f)), f).toBe(true);
     }
     const summary = JSON.parse(readFileSync(join(ddpgRun, 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ env: 'Pendulum-v1', algo: 'td3', preset: 'td3', seed: 2, steps: 300 });
-    const cfg = JSON.parse(readFileSync(join(ddpgRun, 'config.json'), 'utf8'));
-    expect(cfg.config).toMatchObject({ batchSize: 16, startSteps: 50, algo: 'td3' });
+    const cfg = JSON.parse(readFileSync(join(ddpgRun, 'run.json'), 'utf8'));
+    expect(cfg.config).toMatchObject({ batchSize: 16, startSteps: 50, learningStarts: 250, algo: 'td3' });
+    expect(summary.differsFromPreset).toEqual({
+      batchSize: { preset: 256, value: 16 },
+      startSteps: { preset: 1000, value: 50 },
+      learningStarts: { preset: 1000, value: 250 },
+    });
     expect(readFileSync(join(ddpgRun, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 2);
   });
 
@@ -205,7 +229,7 @@ describe('chainrule-ddpg train / eval / render', () => {
     const { code, out } = await run('eval', '--run', ddpgRun, '--episodes', '2', '--seed', '7');
     expect(code).toBe(0);
     const r = JSON.parse(out);
-    expect(r).toMatchObject({ run: ddpgRun, env: 'Pendulum-v1', episodes: 2 });
+    expect(r).toMatchObject({ run: ddpgRun, env: 'Pendulum-v1', episodes: 2, step: 300, seed: 7 });
     expect(r.returns).toHaveLength(2);
     expect(r.mean).toBeCloseTo((r.returns[0] + r.returns[1]) / 2, 9);
     // Deterministic: the same seed gives the same returns.
@@ -222,11 +246,55 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('<animateTransform attributeName="transform" type="rotate"');
     expect(svg).toContain('dur="4.02s"');
-    expect(svg.match(/values="([^"]*)"/)![1]!.split(';')).toHaveLength(201);
+    const angles = svg.match(/values="([^"]*)"/)![1]!.split(';');
+    expect(angles).toHaveLength(201);
+    // Without animation, the rod shows the episode's first frame (not upright, the goal).
+    expect(svg).toContain(`<g transform="rotate(${angles[0]})">`);
+    expect(Number(angles[0])).not.toBe(0);
+  });
+
+  it("render into a directory that does not exist names the user's path, not a temporary file", async () => {
+    const file = join(root, 'no-such-dir', 'x.svg');
+    const { code, err } = await run('render', '--run', ddpgRun, '--file', file);
+    expect(code).toBe(1);
+    expect(err).toContain(`cannot write ${file}: the directory ${join(root, 'no-such-dir')} does not exist`);
+    expect(err).not.toMatch(/\.tmp/);
+  });
+
+  it('a second train into the same --out is refused and names it', async () => {
+    const { code, err } = await run(
+      '--preset',
+      'dpg',
+      '--env',
+      'LQR-v0',
+      '--steps',
+      '20',
+      '--no-progress',
+      '--out',
+      ddpgRun,
+    );
+    expect(code).toBe(1);
+    expect(err).toContain(`${ddpgRun} holds a run (Pendulum-v1, td3 (td3), seed 2, checkpoint at step 300)`);
+  });
+
+  it('--resume with flags that differ from the run names each flag, its stored and its given value', async () => {
+    const { code, err } = await run(
+      '--out',
+      ddpgRun,
+      '--resume',
+      '--actor-lr',
+      '0.5',
+      '--preset',
+      'paper',
+      '--no-progress',
+    );
+    expect(code).toBe(1);
+    expect(err).toContain('  --actor-lr: the run has 0.001, you gave 0.5');
+    expect(err).toContain('  --preset: the run has "td3", you gave "paper"');
   });
 
   it('--resume continues a checkpointed run to a larger --steps', async () => {
-    const { code } = await run(
+    const { code, err } = await run(
       '--preset',
       'td3',
       '--steps',
@@ -248,6 +316,7 @@ describe('chainrule-ddpg train / eval / render', () => {
       ddpgRun,
       '--resume',
     );
+    expect(err).toContain(`chainrule-ddpg: resuming ${ddpgRun} at step 300 of 400`);
     expect(code).toBe(0);
     const summary = JSON.parse(readFileSync(join(ddpgRun, 'summary.json'), 'utf8'));
     expect(summary.steps).toBe(400);
@@ -256,7 +325,7 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(rows.map((l) => JSON.parse(l).step)).toEqual([200, 300, 400]);
   });
 
-  it('a DPG run on LQR (--preset dpg) trains; eval of it is a clear error', async () => {
+  it('a DPG run on LQR (--preset dpg) trains and evaluates', async () => {
     const dpgRun = join(root, 'dpg-run');
     const t = await run(
       '--',
@@ -281,9 +350,9 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(summary).toMatchObject({ env: 'LQR-v0', algo: 'dpg', preset: 'dpg', steps: 300 });
     expect(JSON.parse(readFileSync(join(dpgRun, 'summary.json'), 'utf8'))).toEqual(summary);
     expect(readFileSync(join(dpgRun, 'metrics.csv'), 'utf8').trim().split('\n')).toHaveLength(1 + 3);
-    const e = await run('eval', '--run', dpgRun);
-    expect(e.code).toBe(1);
-    expect(e.err).toMatch(/loading dpg agents is not supported/);
+    const e = await run('eval', '--run', dpgRun, '--episodes', '2');
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.out)).toMatchObject({ env: 'LQR-v0', step: 300, episodes: 2 });
   });
 
   it('an lqr-preset run on LQR-v0 reports the optimum in summary.json and eval', async () => {
@@ -295,6 +364,8 @@ describe('chainrule-ddpg train / eval / render', () => {
       'LQR-v0',
       '--steps',
       '300',
+      '--learning-starts',
+      '100',
       '--eval-episodes',
       '2',
       '--no-progress',
@@ -339,5 +410,63 @@ describe('chainrule-ddpg train / eval / render', () => {
     expect(JSON.parse(t.out).steps).toBe(60);
     const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(rows.map((l) => JSON.parse(l).length)).toEqual([20, 20, 20]);
+  });
+});
+
+describe('the progress line', () => {
+  it('fits 80 columns with the bar, even with the widest numbers', () => {
+    const widest = progressText({
+      step: 1_000_000,
+      steps: 1_000_000,
+      episode: 99_999,
+      lastReturn: -123_456.7,
+      avgMaxQ: -1234.5,
+      lastEval: -123_456.7,
+      stepsPerSecond: 12_345.6,
+      etaSeconds: 3600 * 99,
+    });
+    // ' ' + bar + ' ' + text
+    expect(1 + BAR_WIDTH + 1 + widest.length).toBeLessThanOrEqual(80);
+    const typical = progressText({
+      step: 12_000,
+      steps: 20_000,
+      episode: 60,
+      lastReturn: -150.2,
+      avgMaxQ: -3,
+      lastEval: -160.4,
+      stepsPerSecond: 381.2,
+      etaSeconds: 21,
+    });
+    expect(typical).toBe('12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160');
+  });
+
+  it('formats the ETA in seconds, minutes or hours', () => {
+    expect(formatDuration(21.4)).toBe('21s');
+    expect(formatDuration(75)).toBe('1m15s');
+    expect(formatDuration(3725)).toBe('1h02m');
+    expect(formatDuration(Number.POSITIVE_INFINITY)).toBe('—');
+  });
+});
+
+describe('the default run directory', () => {
+  it('carries the time and never collides with an existing one', () => {
+    const at = new Date('2026-11-29T21:03:04.567Z');
+    const parts = { env: 'Pendulum-v1', algo: 'ddpg', preset: 'tuned', seed: 0 };
+    const first = defaultRunPath(root, parts, at);
+    expect(first).toBe(join(root, 'Pendulum-v1-ddpg-tuned-s0-20261129T210304Z'));
+    mkdirSync(first);
+    expect(defaultRunPath(root, parts, at)).toBe(`${first}-2`);
+    mkdirSync(`${first}-2`);
+    expect(defaultRunPath(root, parts, at)).toBe(`${first}-3`);
+  });
+});
+
+describe('file errors say what is wrong with the path given', () => {
+  it('a read-only target says so', () => {
+    // Tests run as root here, which ignores permissions, so the error is made by hand.
+    for (const code of ['EROFS', 'EACCES', 'EPERM'])
+      expect(describeFsError(Object.assign(new Error('raw'), { code }), '/data/runs/x').message).toBe(
+        `cannot write to /data/runs/x: it is read-only (${code})`,
+      );
   });
 });

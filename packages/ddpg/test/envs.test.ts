@@ -34,6 +34,10 @@ describe('Box', () => {
     expect(() => new Box([0, Number.NaN], [1, 1])).toThrow(/NaN/);
     expect(() => new Box([0, 0], [1, 1, 1])).toThrow(/3 element/);
     expect(() => new Box(0, 1)).toThrow(/shape is required/);
+    // A NaN dimension reads NaN, not JSON's null.
+    expect(() => new Box(0, 1, [Number.NaN])).toThrow(
+      'Box: shape must be an array of non-negative integers, got [NaN]',
+    );
     expect(() => new Box(0, 1, [1.5])).toThrow(/shape/);
     const box = new Box([-1, -1, -8], [1, 1, 8]);
     expect(box.shape).toEqual([3]);

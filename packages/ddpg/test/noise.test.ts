@@ -196,7 +196,14 @@ describe('OrnsteinUhlenbeckNoise', () => {
     expect(() => new OrnsteinUhlenbeckNoise({ actDim: 1, sigma: -1, rng })).toThrow(
       /sigma must be a finite number >= 0/,
     );
-    expect(() => new OrnsteinUhlenbeckNoise({ actDim: 1 } as never)).toThrow(/a seeded Rng is required/);
+    expect(() => new OrnsteinUhlenbeckNoise({ actDim: 1 } as never)).toThrow(
+      /a seeded Rng is required \(options\.rng\), got undefined/,
+    );
+    // The error names what was passed instead.
+    expect(() => new OrnsteinUhlenbeckNoise({ actDim: 1, rng: Math.random } as never)).toThrow(
+      /got function/,
+    );
+    expect(() => new OrnsteinUhlenbeckNoise({ actDim: 1, rng: new Map() } as never)).toThrow(/got Map/);
   });
 });
 

@@ -3,10 +3,18 @@
  * known: we compare the evaluation return before and after training with the Riccati optimum.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluate, LqrEnv, makeAgent, makeConfig, makeEnv, train } from '../src/index.ts';
+import {
+  evaluatePolicy,
+  LqrEnv,
+  makeAgent,
+  makeConfig,
+  makeEnv,
+  TRAIN_EVAL_SEED_OFFSET,
+  train,
+} from '../src/index.ts';
 
 // train() evaluates its final policy on episodes seeded seed + 1_000_000, seed + 1_000_001, ...
-const EVAL_SEED_OFFSET = 1_000_000;
+const EVAL_SEED_OFFSET = TRAIN_EVAL_SEED_OFFSET;
 
 describe('DPG on LQR-v0', () => {
   it('cuts the cost of the untrained policy by a clear margin within 3000 steps', async () => {
@@ -15,7 +23,12 @@ describe('DPG on LQR-v0', () => {
     const evalSeed = seed + EVAL_SEED_OFFSET;
     const config = makeConfig('dpg');
     // The same initial weights train() starts from (same seed, same init stream).
-    const before = evaluate(makeAgent(makeEnv('LQR-v0'), config, seed), 'LQR-v0', episodes, evalSeed);
+    const before = evaluatePolicy(makeAgent(makeEnv('LQR-v0'), config, seed), 'LQR-v0', {
+      episodes,
+      seed: evalSeed,
+    });
+    // The evaluator reports the optimum on the same episodes.
+    expect(before.optimalReturnMean).toBe(new LqrEnv().evaluateOptimalPolicy(episodes, evalSeed).meanReturn);
     const { summary } = await train({
       env: 'LQR-v0',
       seed,

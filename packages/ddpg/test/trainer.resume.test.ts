@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type AgentConfig,
   type DDPG,
-  type EpisodeMetrics,
   makeConfig,
+  ResumeConflictError,
   type TrainOptions,
   train,
 } from '../src/index.ts';
@@ -53,7 +53,8 @@ function agentState(agent: DDPG): Record<string, number[]> {
   return Object.fromEntries(Object.entries(agent.tensors()).map(([k, t]) => [k, Array.from(t.dataSync())]));
 }
 
-const withoutWall = (rows: EpisodeMetrics[]) => rows.map(({ wallSeconds: _, ...r }) => r);
+const withoutWall = <T extends { wallSeconds?: number }>(rows: T[]) =>
+  rows.map(({ wallSeconds: _, ...r }) => r);
 
 function csvWithoutWall(file: string): string[] {
   // wallSeconds is the last column of metrics.csv.
@@ -76,22 +77,24 @@ async function compare(config: AgentConfig, extra: Partial<TrainOptions> = {}) {
         ...extra,
         onProgress: () => {
           if (checkpointed) throw new Interrupted('simulated crash');
-          if (existsSync(join(dir, 'checkpoint', 'manifest.json'))) checkpointed = true;
+          if (existsSync(join(dir, 'checkpoints', 'latest'))) checkpointed = true;
         },
       }),
     ),
   ).rejects.toBeInstanceOf(Interrupted);
-  const manifest = JSON.parse(readFileSync(join(dir, 'checkpoint', 'manifest.json'), 'utf8'));
-  expect(manifest.step).toBeGreaterThanOrEqual(80);
-  expect(manifest.step).toBeLessThan(160);
-  expect(manifest.replay).toBe('replay.safetensors');
+  const latest = readFileSync(join(dir, 'checkpoints', 'latest'), 'utf8').trim();
+  const state = JSON.parse(readFileSync(join(dir, 'checkpoints', latest, 'state.json'), 'utf8'));
+  expect(state.step).toBeGreaterThanOrEqual(80);
+  expect(state.step).toBeLessThan(160);
+  expect(state.replay).toBe(true);
 
-  const resumed = await train(options(config, dir, { ...extra, resume: true }));
+  // The resume is told only where the run is: config, env and seed come from it.
+  const resumed = await train({ out: dir, resume: true, evalEvery: 60, checkpointEvery: 80 });
 
   expect(resumed.summary.steps).toBe(straight.summary.steps);
   expect(resumed.summary.evalReturnMean).toBe(straight.summary.evalReturnMean);
   expect(withoutWall(resumed.episodes)).toEqual(withoutWall(straight.episodes));
-  expect(resumed.evals).toEqual(straight.evals);
+  expect(withoutWall(resumed.evals)).toEqual(withoutWall(straight.evals));
   expect(resumed.agent.updates).toBe(straight.agent.updates);
   expect(agentState(resumed.agent as DDPG)).toEqual(agentState(straight.agent as DDPG));
   expect((resumed.agent as DDPG).meta()).toEqual((straight.agent as DDPG).meta());
@@ -130,23 +133,52 @@ describe('train: --resume reproduces an uninterrupted run exactly', () => {
     });
   });
 
-  it('a resume with a different seed or env is refused', async () => {
+  it('a resume keeps the run config; a different seed, env or hyperparameter is refused, naming each', async () => {
     const dir = newDir();
-    const config = makeConfig('td3', tiny);
-    await train(options(config, dir, { steps: 40, evalEvery: 0 }));
-    await expect(train(options(config, dir, { seed: 4, resume: true }))).rejects.toThrow(/seed 3.*seed 4/);
-    await expect(train(options(config, dir, { env: 'LQR-v0', resume: true }))).rejects.toThrow(
-      /checkpoint is for env Pendulum-v1/,
+    const config = makeConfig('td3', { ...tiny, actorLr: 1e-4, tau: 0.01 });
+    await train(options(config, dir, { steps: 80, evalEvery: 0 }));
+    await expect(train(options(config, dir, { seed: 4, resume: true }))).rejects.toThrow(
+      /seed is 3 in the run, 4 given/,
     );
+    await expect(train({ out: dir, resume: true, env: 'LQR-v0' })).rejects.toThrow(
+      /env is "Pendulum-v1" in the run, "LQR-v0" given/,
+    );
+    const conflict = train({ out: dir, resume: true, config: { actorLr: 0.5, preset: 'paper', tau: 0.01 } });
+    await expect(conflict).rejects.toBeInstanceOf(ResumeConflictError);
+    await expect(
+      train({ out: dir, resume: true, config: { actorLr: 0.5, preset: 'paper', tau: 0.01 } }),
+    ).rejects.toThrow(
+      /config\.actorLr is 0\.0001 in the run, 0\.5 given; config\.preset is "td3" in the run, "paper" given/,
+    );
+    // Without the flags, the run's own config applies (not the preset's defaults), and is kept on disk.
+    const r = await train({ out: dir, resume: true, steps: 120, evalEvery: 0 });
+    expect(r.agent.config).toEqual(config);
+    expect(r.summary.steps).toBe(120);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).config).toEqual(config);
   });
 
-  it('a resume without a checkpoint is a clear error', async () => {
+  it('a resume of a missing directory is a clear error; of a run without a checkpoint, starts over and says so', async () => {
+    const missing = join(root, 'nowhere');
+    await expect(train({ out: missing, resume: true })).rejects.toThrow(`no run directory at ${missing}`);
+    await expect(train({ resume: true })).rejects.toThrow(/--resume needs the run directory/);
+
     const config = makeConfig('td3', tiny);
-    await expect(train(options(config, newDir(), { resume: true }))).rejects.toThrow(
-      /--resume: no checkpoint/,
-    );
-    await expect(train(options(config, undefined as unknown as string, { resume: true }))).rejects.toThrow(
-      /no --out given/,
-    );
+    const dir = newDir();
+    // Killed in its first episode: run.json and a log row, no checkpoint.
+    await expect(
+      train(
+        options(config, dir, {
+          onProgress: () => {
+            throw new Interrupted('simulated crash');
+          },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(Interrupted);
+    const notes: (string | undefined)[] = [];
+    const resumed = await train({ out: dir, resume: true, onStart: (s) => notes.push(s.note) });
+    expect(notes[0]).toMatch(/has no complete checkpoint yet, so the run starts again from step 0/);
+    const straight = await train(options(config, newDir()));
+    expect(withoutWall(resumed.episodes)).toEqual(withoutWall(straight.episodes));
+    expect(csvWithoutWall(join(dir, 'metrics.csv'))).toHaveLength(1 + straight.episodes.length);
   });
 });

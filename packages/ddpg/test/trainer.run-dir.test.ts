@@ -2,7 +2,16 @@
  * The run directory written by train(), the checkpoint loadRun() reads back, and the
  * trainer's error paths.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSync } from '@chainrule/nn';
@@ -11,12 +20,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DDPG,
   type EpisodeMetrics,
-  evaluate,
+  evaluatePolicy,
   loadRun,
   makeConfig,
   type Progress,
-  recordEpisode,
+  presetDiff,
   type Summary,
+  TrainingInterrupted,
   train,
 } from '../src/index.ts';
 
@@ -51,23 +61,28 @@ describe('the run directory', () => {
       resume: false,
       onProgress: (p) => progress.push(p),
     });
-  });
+  }, 60_000);
 
   it('holds the expected files', () => {
     for (const f of [
-      'config.json',
+      'run.json',
       'metrics.csv',
       'metrics.jsonl',
       'eval.csv',
       'eval.jsonl',
       'summary.json',
       'learning-curve.svg',
-      'checkpoint/manifest.json',
-      'checkpoint/agent.safetensors',
-      'checkpoint/replay.safetensors',
+      'checkpoints/latest',
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+    const latest = readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim();
+    expect(latest).toBe('ckpt-000001-step-250');
+    expect(readdirSync(join(out, 'checkpoints', latest)).sort()).toEqual([
+      'agent.safetensors',
+      'replay.safetensors',
+      'state.json',
+    ]);
   });
 
   it('metrics.csv / metrics.jsonl: a header and one row per episode', () => {
@@ -123,11 +138,22 @@ describe('the run directory', () => {
         'wallSeconds',
         'stepsPerSecond',
         'backend',
+        'config',
+        'differsFromPreset',
+        'solveThreshold',
+        'solvedAtStep',
+        'solvedAtWallSeconds',
       ].sort(),
     );
+    // The full config, and what differs from the preset: "paper" with tiny networks must not look like "paper".
+    expect(s.config).toEqual(makeConfig('paper', tiny));
+    expect(s.differsFromPreset).toEqual(presetDiff(makeConfig('paper', tiny)));
+    expect(s.differsFromPreset.actorHidden).toEqual({ preset: [400, 300], value: [16, 16] });
+    expect(Object.keys(s.differsFromPreset).sort()).toEqual(Object.keys(tiny).sort());
     expect(s).toMatchObject({ env: 'Pendulum-v1', algo: 'ddpg', preset: 'paper', seed: 1, steps: 250 });
     expect(s.backend).toBe(getBackend().name);
     expect(s.evalReturnMean).toBe(result.evals.at(-1)!.mean);
+    expect(s.solveThreshold).toBe(-200);
     expect(s.evalReturnStd).toBeGreaterThanOrEqual(0);
     expect(s.wallSeconds).toBeGreaterThan(0);
     expect(s.stepsPerSecond).toBeCloseTo(250 / s.wallSeconds, 6);
@@ -139,18 +165,36 @@ describe('the run directory', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('ddpg (paper) on Pendulum-v1, seed 1');
+    // The ±1 std band has its line's colour, and is in the legend.
+    const band = svg.match(
+      /evaluation ±1 std" role="graphics-symbol" aria-roledescription="area mark" d="[^"]*" fill="(#[0-9a-f]+)"/,
+    );
+    const line = svg.match(
+      /evaluation mean" role="graphics-symbol" aria-roledescription="line mark" d="[^"]*" stroke="(#[0-9a-f]+)"/,
+    );
+    expect(band?.[1]).toBeDefined();
+    expect(band?.[1]).toBe(line?.[1]);
+    expect(svg).toMatch(/aria-label="[^"]*evaluation mean, evaluation ±1 std/);
   });
 
-  it('config.json and the checkpoint manifest describe the run', () => {
-    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ env: 'Pendulum-v1', seed: 1, steps: 250 });
-    expect(cfg.config).toEqual(makeConfig('paper', tiny));
-    const m = JSON.parse(readFileSync(join(out, 'checkpoint', 'manifest.json'), 'utf8'));
-    expect(m).toMatchObject({ version: 1, env: 'Pendulum-v1', seed: 1, step: 250, episode: 5 });
-    expect(m.replay).toBe('replay.safetensors');
-    expect(m.agent.updates).toBe((result.agent as DDPG).updates);
-    expect(m.envState.kind).toBeTypeOf('string');
-    const { tensors } = loadSync(join(out, 'checkpoint', 'agent.safetensors'));
+  it('run.json and the checkpoint state describe the run', () => {
+    const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(m).toMatchObject({
+      format: 'chainrule-ddpg-run',
+      version: 2,
+      env: 'Pendulum-v1',
+      seed: 1,
+      steps: 250,
+    });
+    expect(m.config).toEqual(makeConfig('paper', tiny));
+    const dir = join(out, 'checkpoints', 'ckpt-000001-step-250');
+    const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    expect(st).toMatchObject({ step: 250, episode: 5, replay: true });
+    expect(st.agent.updates).toBe((result.agent as DDPG).updates);
+    expect(st.envState.kind).toBeTypeOf('string');
+    // The log offsets are the logs' full lengths at the final checkpoint.
+    expect(st.logOffsets['metrics.csv']).toBe(readFileSync(join(out, 'metrics.csv')).length);
+    const { tensors } = loadSync(join(dir, 'agent.safetensors'));
     for (const k of [
       'actor.fc1.weight',
       'actor.bn1.runningMean',
@@ -165,7 +209,7 @@ describe('the run directory', () => {
     }
   });
 
-  it('loadRun restores the trained agent; evaluate and recordEpisode use it', () => {
+  it('loadRun restores the trained agent; evaluatePolicy evaluates and records it', () => {
     const run = loadRun(out);
     expect(run.env).toBe('Pendulum-v1');
     expect(run.seed).toBe(1);
@@ -173,13 +217,14 @@ describe('the run directory', () => {
     const trained = result.agent as DDPG;
     const flat = (a: DDPG) => a.actor.parameters().map((p) => Array.from(p.value.dataSync()));
     expect(flat(agent)).toEqual(flat(trained));
-    const e1 = evaluate(agent, 'Pendulum-v1', 1, 5);
-    const e2 = evaluate(trained, 'Pendulum-v1', 1, 5);
+    const e1 = evaluatePolicy(agent, 'Pendulum-v1', { episodes: 1, seed: 5 });
+    const e2 = evaluatePolicy(trained, 'Pendulum-v1', { episodes: 1, seed: 5 });
     expect(e1.returns).toEqual(e2.returns);
-    const { frames, total } = recordEpisode(run, 5);
+    const recorded = evaluatePolicy(run.agent, run.env, { episodes: 1, seed: 5, record: true });
+    const frames = recorded.frames![0]!;
     expect(frames).toHaveLength(201); // the reset state plus 200 steps (the registered limit)
     expect(Object.keys(frames[0]!)).toContain('theta');
-    expect(total).toBeCloseTo(e1.returns[0]!, 6);
+    expect(recorded.returns).toEqual(e1.returns);
   });
 
   it('the progress callback runs after every episode', () => {
@@ -241,50 +286,60 @@ describe('trainer error paths', () => {
     expect(makeConfig('paper', { gamma: undefined })).toEqual(makeConfig('paper'));
   });
 
-  it('DPG does not support BatchNorm', async () => {
-    await expect(
-      train({ ...base, env: 'LQR-v0', config: makeConfig('dpg', { batchNorm: true }) }),
-    ).rejects.toThrow(/DPG: batchNorm is not supported/);
+  it('DPG does not support BatchNorm', () => {
+    expect(() => makeConfig('dpg', { batchNorm: true })).toThrow(/DPG does not support batchNorm/);
   });
 
-  it('a DPG run cannot be resumed or loaded (it is not checkpointed)', async () => {
+  it('a DPG run checkpoints like the others: it resumes and loads', async () => {
     const out = join(root, 'dpg');
-    await train({ ...base, env: 'LQR-v0', config: makeConfig('dpg'), out, steps: 20 });
-    await expect(
-      train({ ...base, env: 'LQR-v0', config: makeConfig('dpg'), out, steps: 40, resume: true }),
-    ).rejects.toThrow(/dpg runs are not checkpointed/);
-    expect(() => loadRun(out)).toThrow(/loading dpg agents is not supported/);
+    const first = await train({ ...base, env: 'LQR-v0', config: makeConfig('dpg'), out, steps: 20 });
+    const resumed = await train({ out, resume: true, steps: 40 });
+    expect(resumed.summary.steps).toBe(40);
+    expect(resumed.agent.updates).toBe(40);
+    expect(first.agent.updates).toBe(20);
+    const run = loadRun(out);
+    expect(run.step).toBe(40);
+    expect(run.agent.algo).toBe('dpg');
   });
 
-  it('loadRun: a missing or corrupt checkpoint is a clear error', () => {
-    expect(() => loadRun(join(root, 'nowhere'))).toThrow(/no checkpoint in/);
+  it('loadRun: a missing directory or a corrupt run.json is a clear error naming the path', () => {
+    const nowhere = join(root, 'nowhere');
+    expect(() => loadRun(nowhere)).toThrow(`no run directory at ${nowhere}`);
     const bad = join(root, 'bad');
     rmSync(bad, { recursive: true, force: true });
-    // A directory with a manifest that is not JSON.
-    const dir = join(bad, 'checkpoint');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'manifest.json'), '{nope');
-    expect(() => loadRun(bad)).toThrow(/is not valid JSON/);
-    writeFileSync(join(dir, 'manifest.json'), '{"version": 2}');
-    expect(() => loadRun(bad)).toThrow(/not a chainrule checkpoint manifest/);
+    mkdirSync(bad, { recursive: true });
+    expect(() => loadRun(bad)).toThrow(/is not a run directory \(it has no run\.json/);
+    writeFileSync(join(bad, 'run.json'), '{nope');
+    expect(() => loadRun(bad)).toThrow(`${join(bad, 'run.json')} is corrupt: not valid JSON`);
+    writeFileSync(join(bad, 'run.json'), '{"version": 1}');
+    expect(() => loadRun(bad)).toThrow(
+      `${join(bad, 'run.json')} is corrupt: not a chainrule-ddpg run manifest`,
+    );
   });
 
-  it('loadRun validates the manifest config, and loads runs written before actorOutput/actorBias', () => {
-    const src = join(root, 'run', 'checkpoint');
-    const manifest = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8'));
+  it("loadRun validates run.json's config with the same checks as makeConfig, and loads runs written before actorOutput/actorBias", () => {
+    const src = join(root, 'run');
     const copy = (name: string, edit: (config: Record<string, unknown>) => void) => {
-      const dir = join(root, name, 'checkpoint');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'agent.safetensors'), readFileSync(join(src, 'agent.safetensors')));
-      const config = { ...manifest.config };
-      edit(config);
-      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, config }));
-      return join(root, name);
+      const dir = join(root, name);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      cpSync(src, dir, { recursive: true });
+      const m = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+      edit(m.config);
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(m));
+      return dir;
     };
     const badGamma = copy('bad-config', (c) => {
       c.gamma = 2;
     });
-    expect(() => loadRun(badGamma)).toThrow(/manifest\.json: invalid config: gamma/);
+    expect(() => loadRun(badGamma)).toThrow(/run\.json: gamma: must be <= 1/);
+    // The cross-field checks too: a buffer smaller than a batch can never update.
+    const tinyBuffer = copy('tiny-buffer', (c) => {
+      c.bufferSize = 8;
+    });
+    expect(() => loadRun(tinyBuffer)).toThrow(
+      /run\.json: bufferSize 8 is smaller than max\(batchSize 16, learningStarts 16\)/,
+    );
     const old = copy('old-config', (c) => {
       delete c.actorOutput;
       delete c.actorBias;
@@ -292,5 +347,120 @@ describe('trainer error paths', () => {
     const run = loadRun(old);
     expect(run.agent.config.actorOutput).toBe('tanh');
     expect(run.agent.config.actorBias).toBe(true);
+  });
+
+  it('flipped bytes in a checkpoint are an error naming the tensor', () => {
+    const dir = join(root, 'flipped');
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(join(root, 'run'), dir, { recursive: true });
+    const file = join(dir, 'checkpoints', 'ckpt-000001-step-250', 'agent.safetensors');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3]! ^= 0x01;
+    writeFileSync(file, bytes);
+    expect(() => loadRun(dir)).toThrow(
+      /agent\.safetensors: tensor "[^"]+": SHA-256 of the data is [0-9a-f]+, but the file records/,
+    );
+  });
+});
+
+describe('run directories are never overwritten by accident', () => {
+  const base = {
+    env: 'LQR-v0',
+    seed: 0,
+    steps: 20,
+    config: makeConfig('dpg'),
+    evalEvery: 0,
+    evalEpisodes: 1,
+    checkpointEvery: 0,
+  };
+
+  it('a second run into the same --out is refused, naming it and what it holds', async () => {
+    const out = join(root, 'twice');
+    await train({ ...base, out });
+    const before = readFileSync(join(out, 'summary.json'), 'utf8');
+    await expect(train({ ...base, out, seed: 1 })).rejects.toThrow(
+      `${out} holds a run (LQR-v0, dpg (dpg), seed 0, checkpoint at step 20); pass --resume to continue it, or --force to start over`,
+    );
+    expect(readFileSync(join(out, 'summary.json'), 'utf8')).toBe(before);
+  });
+
+  it('a non-empty directory that is not a run is refused', async () => {
+    const out = join(root, 'other');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    await expect(train({ ...base, out })).rejects.toThrow(
+      `${out} is not empty and is not a run directory; choose another --out, or pass --force to move it aside`,
+    );
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('--force moves the old run aside and says where; nothing of it is mixed into the new run', async () => {
+    const out = join(root, 'forced');
+    await train({ ...base, out });
+    writeFileSync(join(out, 'episode.svg'), '<svg/>');
+    const moved: (string | undefined)[] = [];
+    await train({ ...base, out, seed: 1, force: true, onStart: (s) => moved.push(s.movedAside) });
+    expect(moved[0]).toMatch(new RegExp(`^${out.replace(/[/.]/g, '\\$&')}\\.old-`));
+    expect(existsSync(join(moved[0]!, 'episode.svg'))).toBe(true);
+    expect(existsSync(join(out, 'episode.svg'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).seed).toBe(1);
+  });
+
+  it('keeps the last K checkpoints and removes stale temporary files on resume', async () => {
+    const out = join(root, 'keep');
+    await train({ ...base, out, steps: 100, checkpointEvery: 20, keepCheckpoints: 2, maxEpisodeSteps: 20 });
+    const names = () => readdirSync(join(out, 'checkpoints')).sort();
+    expect(names()).toEqual(['ckpt-000004-step-80', 'ckpt-000005-step-100', 'latest']);
+    // What a killed writer leaves: a temp checkpoint, a temp pointer, and a checkpoint never switched in.
+    mkdirSync(join(out, 'checkpoints', '.tmp-ckpt-000007-step-120'));
+    writeFileSync(join(out, 'checkpoints', 'latest.tmp'), 'x');
+    mkdirSync(join(out, 'checkpoints', 'ckpt-000006-step-120'));
+    writeFileSync(join(out, 'summary.json.tmp'), 'x');
+    await train({ out, resume: true, steps: 100, keepCheckpoints: 2 });
+    expect(names()).toEqual(['ckpt-000005-step-100', 'ckpt-000006-step-100', 'latest']);
+    expect(existsSync(join(out, 'summary.json.tmp'))).toBe(false);
+  });
+
+  it('an aborted run (Ctrl-C in the CLI) checkpoints where it stops and resumes from there', async () => {
+    const out = join(root, 'aborted');
+    const controller = new AbortController();
+    const stopped = train({
+      ...base,
+      out,
+      steps: 60,
+      maxEpisodeSteps: 20,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 20) controller.abort();
+      },
+    });
+    await expect(stopped).rejects.toBeInstanceOf(TrainingInterrupted);
+    await expect(stopped).rejects.toThrow('training interrupted at step 20');
+    const from: number[] = [];
+    const resumed = await train({ out, resume: true, onStart: (s) => from.push(s.fromStep) });
+    expect(from).toEqual([20]);
+    const straight = await train({ ...base, steps: 60, maxEpisodeSteps: 20 });
+    const rows = (r: typeof straight) => r.episodes.map(({ wallSeconds: _, ...e }) => e);
+    expect(rows(resumed)).toEqual(rows(straight));
+    expect(resumed.evals.map(({ wallSeconds: _, ...e }) => e)).toEqual(
+      straight.evals.map(({ wallSeconds: _, ...e }) => e),
+    );
+  });
+
+  it('a config that can never update is rejected with one clear message', async () => {
+    expect(() => makeConfig('tuned', { bufferSize: 100 })).toThrow(
+      'invalid hyperparameters: bufferSize 100 is smaller than max(batchSize 256, learningStarts 1000) = 1000, so the agent never updates',
+    );
+    await expect(
+      train({ ...base, env: 'Pendulum-v1', config: makeConfig('tuned'), steps: 500 }),
+    ).rejects.toThrow(
+      'invalid hyperparameters: max(batchSize 256, learningStarts 1000) = 1000 is not below steps 500, so the run ends before it learns',
+    );
+    // Nothing was created for the rejected run.
+    const out = join(root, 'never');
+    await expect(train({ ...base, env: 'Pendulum-v1', config: { bufferSize: 100 }, out })).rejects.toThrow(
+      /bufferSize 100 is smaller/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 });

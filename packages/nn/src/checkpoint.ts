@@ -6,7 +6,27 @@ import { readFileSync } from 'node:fs';
 import { ChainruleError, type Tensor, tensor } from '@chainrule/tensor';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 import type { StateDict } from './module.ts';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, type RawTensor } from './safetensors.ts';
+import {
+  CHECKSUM_PREFIX,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type RawTensor,
+} from './safetensors.ts';
+import { sha256Hex } from './sha256.ts';
+
+function bytesOf(data: Float32Array | Float64Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function withChecksums(
+  raw: Record<string, RawTensor>,
+  metadata: Record<string, string> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = { ...metadata };
+  for (const [k, r] of Object.entries(raw)) out[`${CHECKSUM_PREFIX}${k}`] = sha256Hex(bytesOf(r.data));
+  return out;
+}
 
 function toRaw(tensors: StateDict): Record<string, RawTensor> {
   const raw: Record<string, RawTensor> = {};
@@ -24,12 +44,21 @@ function fromRaw(raw: Record<string, RawTensor>): StateDict {
   return out;
 }
 
-/** Encode tensors (for example a `stateDict()`) and string metadata as safetensors bytes. */
+/**
+ * Encode tensors (for example a `stateDict()`) and string metadata as safetensors bytes.
+ * The SHA-256 of each tensor's bytes goes into `__metadata__` as `sha256.<name>`, so
+ * {@link decode} can tell flipped bytes from a real checkpoint.
+ */
 export function encode(tensors: StateDict, metadata?: Record<string, string>): Uint8Array {
-  return encodeSafetensors(toRaw(tensors), metadata);
+  const raw = toRaw(tensors);
+  return encodeSafetensors(raw, withChecksums(raw, metadata));
 }
 
-/** Decode safetensors bytes into tensors and metadata. */
+/**
+ * Decode safetensors bytes into tensors and metadata. Tensors with a recorded SHA-256 are
+ * verified by the decoder (a mismatch is a `SafetensorsError` naming the tensor); files
+ * without checksums load as they are. The checksum entries are not part of the returned metadata.
+ */
 export function decode(
   bytes: Uint8Array,
   source?: string,

@@ -14,6 +14,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic.ts';
+import { sha256Hex } from './sha256.ts';
+
+/**
+ * The `__metadata__` key prefix of a tensor's SHA-256 (`sha256.<name>`: 64 hex digits of its
+ * stored bytes). chainrule's `encode` writes one per tensor; decoding checks every one it finds.
+ */
+export const CHECKSUM_PREFIX = 'sha256.';
 
 /** Element types recognised in a safetensors header. */
 export type SafetensorsDType = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -484,6 +491,16 @@ function decodeImpl(input: Uint8Array, file: string | undefined): DecodedSafeten
     const width = BYTES_PER_ELEMENT[e.dtype];
     const count = (e.end - e.begin) / width;
     const src = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    // 6. A recorded checksum must match the stored bytes: flipped bits are an error, not weights.
+    const recorded = metadata[`${CHECKSUM_PREFIX}${e.name}`];
+    if (recorded !== undefined) {
+      const actual = sha256Hex(src);
+      if (actual !== recorded)
+        fail(
+          `SHA-256 of the data is ${actual}, but the file records ${recorded}: the bytes were changed after writing`,
+          e.name,
+        );
+    }
     const data = decodeData(e, src, count, (detail) => fail(detail, e.name));
     defineEntry(tensors, e.name, {
       dtype: data instanceof Float64Array ? 'float64' : 'float32',
@@ -491,6 +508,8 @@ function decodeImpl(input: Uint8Array, file: string | undefined): DecodedSafeten
       data,
     });
   }
+  // The checksums are the file's business: callers see only their own metadata.
+  for (const k of Object.keys(metadata)) if (k.startsWith(CHECKSUM_PREFIX)) delete metadata[k];
   return { tensors, metadata };
 }
 
@@ -507,7 +526,10 @@ function decodeImpl(input: Uint8Array, file: string | undefined): DecodedSafeten
  *   `data_offsets` `[begin, end]` of non-negative safe integers with `begin <= end <= data length` and
  *   `end - begin == product(shape) * bytesPerElement`; extra fields in an entry are ignored (as in the
  *   reference implementation); an empty tensor name is accepted;
- * - the tensors' byte ranges, sorted, tile the data buffer exactly: no overlap, no hole, no trailing bytes.
+ * - the tensors' byte ranges, sorted, tile the data buffer exactly: no overlap, no hole, no trailing bytes;
+ * - a tensor with a recorded SHA-256 (`__metadata__["sha256.<name>"]`) has stored bytes that hash to it.
+ *   These checksum entries are verified and left out of the returned metadata; files without them load as
+ *   they are.
  *
  * Conversion: `F32` → `float32` and `F64` → `float64`, bit-exact (NaN payloads included). `F16`, `BF16`, `I64`,
  * `I32`, `I16`, `I8`, `U8` and `BOOL` are converted to `float32`: F16/BF16 exactly; integers are rounded to the

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decode, encode, load, loadSync, save, saveSync } from '../src/checkpoint.ts';
 import { BatchNorm1d, Linear, ReLU, Sequential } from '../src/layers.ts';
 import type { StateDict } from '../src/module.ts';
-import { SafetensorsError } from '../src/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../src/safetensors.ts';
 import { arr } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -109,6 +109,47 @@ describe('checkpoints', () => {
     }
     // The error names the file.
     expect(() => loadSync(truncated)).toThrow(/truncated\.safetensors/);
+  });
+
+  it('each tensor carries a SHA-256 in __metadata__; a flipped byte is an error naming the tensor', () => {
+    const sd = trained(6).stateDict();
+    const bytes = encode(sd, { note: 'x' });
+    const raw = decodeSafetensors(bytes);
+    // Stored per tensor in the header, next to the user's metadata, which decoding returns unchanged.
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    for (const name of Object.keys(sd))
+      expect(header.__metadata__[`sha256.${name}`]).toMatch(/^[0-9a-f]{64}$/);
+    expect(raw.metadata).toEqual({ note: 'x' });
+    expect(decode(bytes).metadata).toEqual({ note: 'x' });
+    // Flip one bit in the middle of the last tensor's data (the file ends with it).
+    const last = Object.entries(raw.tensors).at(-1)!;
+    const flipped = bytes.slice();
+    flipped[flipped.length - 2]! ^= 0x10;
+    const path = join(tempDir(), 'flipped.safetensors');
+    writeFileSync(path, flipped);
+    const name = last[0];
+    expect(() => decode(flipped)).toThrow(SafetensorsError);
+    expect(() => decodeSafetensors(flipped)).toThrow(SafetensorsError);
+    expect(() => loadSync(path)).toThrow(
+      new RegExp(`flipped\\.safetensors: tensor "${name.replace(/\./g, '\\.')}": SHA-256 of the data is`),
+    );
+  });
+
+  it('files without checksums (written elsewhere) still load', () => {
+    const sd = trained(7).stateDict();
+    const plain = encodeSafetensors(
+      Object.fromEntries(
+        Object.entries(sd).map(([k, t]) => [
+          k,
+          { dtype: t.dtype as 'float32', shape: [...t.shape], data: t.dataSync() as Float32Array },
+        ]),
+      ),
+      { from: 'torch' },
+    );
+    const { tensors, metadata } = decode(plain);
+    expect(metadata).toEqual({ from: 'torch' });
+    expectSameDict(sd, tensors);
   });
 
   it('saving something that is not a tensor is a clear error', () => {

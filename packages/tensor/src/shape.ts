@@ -37,7 +37,8 @@ export function assertValidShape(op: string, shape: unknown): asserts shape is n
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new ChainruleError(
       op,
-      `invalid shape ${JSON.stringify(shape)}; expected an array of non-negative integers`,
+      // Arrays element by element: JSON.stringify would print a NaN dimension as null.
+      `invalid shape ${Array.isArray(shape) ? `[${shape.map(String).join(',')}]` : JSON.stringify(shape)}; expected an array of non-negative integers`,
     );
   }
 }

@@ -76,6 +76,8 @@ describe('tensor()', () => {
     expect(() => T.tensor(new Float32Array(5), { shape: [2, 3] })).toThrow(
       /tensor: shape \[2,3\] needs 6 values, got a typed array of length 5/,
     );
+    // A NaN dimension reads NaN (JSON.stringify would print null).
+    expect(() => T.zeros([Number.NaN, 2])).toThrow('zeros: invalid shape [NaN,2]');
     expect(() => T.tensor([1, 2], { shape: [-2, -1] })).toThrow(/tensor: invalid shape \[-2,-1\]/);
     expect(() => T.tensor(new Float32Array(2), { shape: [1.5] })).toThrow(/tensor: invalid shape \[1.5\]/);
   });

@@ -3,42 +3,151 @@
  *
  *   pnpm train                                   # DDPG, tuned preset, Pendulum-v1, 20,000 steps
  *   pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0
+ *   pnpm train --out runs/p0 --resume --steps 40000
  *   pnpm train eval --run runs/p0
  *   pnpm train render --run runs/p0 --file pendulum.svg
  * @module
  */
-import { join } from 'node:path';
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '@chainrule/nn';
 import { listBackends, setBackend } from '@chainrule/tensor';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS, type PresetName } from '../config.ts';
+import { z } from 'zod';
+import {
+  type AgentConfig,
+  configSchema,
+  DEFAULT_PRESET,
+  describeIssue,
+  makeConfig,
+  PRESETS,
+} from '../config.ts';
 import { listEnvs } from '../envs/index.ts';
+import {
+  CLI_EVAL_SEED_OFFSET,
+  evaluatePolicy,
+  RENDER_SEED_OFFSET,
+  TRAIN_EVAL_SEED_OFFSET,
+} from '../evaluatePolicy.ts';
 import { episodeSvg } from '../render.ts';
-import { evaluate, loadRun, optimalReturnMean, type Progress, recordEpisode, train } from '../trainer.ts';
+import { defaultRunPath, describeFsError, RunDirectory } from '../runDirectory.ts';
+import {
+  loadRun,
+  type Progress,
+  ResumeConflictError,
+  type StartInfo,
+  TrainingInterrupted,
+  train,
+} from '../trainer.ts';
 
-function num(
-  name: string,
-  { min, max, integer = false }: { min?: number; max?: number; integer?: boolean } = {},
-) {
-  return (value: string): number => {
-    const v = Number(value);
-    const bad =
-      value.trim() === '' ||
-      !Number.isFinite(v) ||
-      (integer && !Number.isInteger(v)) ||
-      (min !== undefined && v < min) ||
-      (max !== undefined && v > max);
-    if (bad) {
-      const range = [min !== undefined ? `>= ${min}` : '', max !== undefined ? `<= ${max}` : '']
-        .filter(Boolean)
-        .join(' and ');
-      throw new InvalidArgumentError(
-        `${name} must be ${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got "${value}".`,
-      );
+/** An error that ends the CLI with a given exit code and message. */
+class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The schema under `.default()` / `.optional()` wrappers. */
+function inner(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+  return s;
+}
+
+/** Parse a flag's text as `schema` says, with the one zod formatter's words on failure. */
+function parserFor(flag: string, schema: z.ZodType) {
+  const s = inner(schema);
+  const isArray = s instanceof z.ZodArray;
+  return (text: string): unknown => {
+    let value: unknown;
+    if (isArray) {
+      const parts = text.split(',').filter((p) => p.trim() !== '');
+      value = parts.map(Number);
+      if (parts.some((p) => !Number.isFinite(Number(p))))
+        throw new InvalidArgumentError(`${flag} must be a comma-separated list of numbers, got "${text}".`);
+    } else {
+      value = Number(text);
+      if (text.trim() === '' || !Number.isFinite(value))
+        throw new InvalidArgumentError(`${flag} must be a number, got "${text}".`);
     }
-    return v;
+    const r = s.safeParse(value);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      const at = issue.path.length ? ` (entry ${issue.path.join('.')})` : '';
+      throw new InvalidArgumentError(`${flag}${at} ${describeIssue(issue)}, got "${text}".`);
+    }
+    return r.data;
   };
+}
+
+/** Commander options for each field of a zod object: numbers, lists, enums (choices), booleans (--x / --no-x). */
+function optionsFromSchema(shape: Record<string, z.ZodType>, skip: readonly string[] = []): Option[] {
+  const out: Option[] = [];
+  for (const [name, schema] of Object.entries(shape)) {
+    if (skip.includes(name)) continue;
+    const flag = `--${kebab(name)}`;
+    const s = inner(schema);
+    const help = schema.description ?? s.description ?? name;
+    if (s instanceof z.ZodBoolean) {
+      out.push(new Option(flag, help), new Option(`--no-${kebab(name)}`, `opposite of ${flag}`));
+    } else if (s instanceof z.ZodEnum) {
+      out.push(new Option(`${flag} <name>`, help).choices(s.options.map(String)));
+    } else if (s instanceof z.ZodArray) {
+      out.push(new Option(`${flag} <n,n,...>`, help).argParser(parserFor(flag, s)));
+    } else {
+      const integer = s instanceof z.ZodNumber && s.isInt;
+      out.push(new Option(`${flag} <${integer ? 'n' : 'x'}>`, help).argParser(parserFor(flag, s)));
+    }
+  }
+  return out;
+}
+
+/**
+ * The run flags besides hyperparameters, as a schema like the config's (one parser, one
+ * formatter). Defaults live in {@link train}; the descriptions say them.
+ */
+const runFlagSchema = {
+  seed: z.number().int().min(0).describe('random seed (default 0)'),
+  steps: z
+    .number()
+    .int()
+    .min(1)
+    .describe('environment steps (default 20000; on --resume, more extends the run)'),
+  maxEpisodes: z.number().int().min(1).describe('train for this many episodes instead of --steps'),
+  maxEpisodeLen: z.number().int().min(1).describe("episode step limit (default: the env's)"),
+  evalEvery: z.number().int().min(0).describe('evaluate every n steps (0: only at the end; default 1000)'),
+  evalEpisodes: z.number().int().min(1).describe('episodes per evaluation (default 10)'),
+  checkpointEvery: z
+    .number()
+    .int()
+    .min(0)
+    .describe('checkpoint at the first episode end after every n steps (0: only at the end; default 5000)'),
+  keepCheckpoints: z.number().int().min(1).describe('checkpoints kept (default 2)'),
+};
+
+/** Flags that may differ from the run's on --resume: they do not change what is learned. */
+const RESUMABLE_FLAGS = [
+  '--steps',
+  '--max-episodes',
+  '--eval-every',
+  '--checkpoint-every',
+  '--keep-checkpoints',
+  '--no-save-replay',
+  '--no-progress',
+  '--backend',
+];
+
+/** Field names in a {@link ResumeConflictError} → the flag that sets them. */
+function flagOf(field: string): string {
+  if (field === 'maxEpisodeSteps') return '--max-episode-len';
+  return `--${kebab(field.replace(/^config\./, ''))}`;
 }
 
 function chooseBackend(name: string | undefined): void {
@@ -51,125 +160,186 @@ function chooseBackend(name: string | undefined): void {
   }
 }
 
-interface TrainFlags {
-  env: string;
-  preset: PresetName;
-  algo?: 'ddpg' | 'td3' | 'dpg';
-  actorLr?: number;
-  criticLr?: number;
-  criticWeightDecay?: number;
-  gamma?: number;
-  tau?: number;
-  hardUpdateEvery?: number;
-  bufferSize?: number;
-  batchSize?: number;
-  seed: number;
+type TrainFlags = Partial<AgentConfig> & {
+  env?: string;
+  seed?: number;
   steps?: number;
   maxEpisodes?: number;
   maxEpisodeLen?: number;
-  noise?: AgentConfig['noise'];
-  noiseSigma?: number;
-  noiseDecay?: number;
-  startSteps?: number;
-  actorUpdate?: AgentConfig['actorUpdate'];
-  rewardScale?: number;
-  normalizeObs?: boolean;
+  evalEvery?: number;
+  evalEpisodes?: number;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
   out?: string;
   backend?: string;
   resume?: boolean;
-  evalEvery: number;
-  evalEpisodes: number;
-  checkpointEvery: number;
+  force?: boolean;
   saveReplay: boolean;
   progress: boolean;
+};
+
+function fmt(v: number | undefined, digits = 0): string {
+  return v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
 }
 
-function fmt(v: number | undefined, digits = 1): string {
-  return v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+/** 75 s → "1m15s"; 3725 s → "1h02m". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Columns of the progress bar itself. */
+export const BAR_WIDTH = 16;
+
+/**
+ * The text right of the bar: `12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160`.
+ * Parts that would push the line past 80 columns are left off, last first.
+ */
+export function progressText(p: Progress): string {
+  const parts = [
+    `${p.step}/${p.steps}`,
+    `${fmt(p.stepsPerSecond)} steps/s`,
+    `ETA ${formatDuration(p.etaSeconds)}`,
+    `return ${fmt(p.lastReturn)}`,
+    `eval ${fmt(p.lastEval)}`,
+  ];
+  const budget = 80 - BAR_WIDTH - 2;
+  let text = parts[0]!;
+  for (const part of parts.slice(1)) {
+    if (text.length + 3 + part.length > budget) break;
+    text += ` | ${part}`;
+  }
+  return text;
+}
+
+function trainConfigFlags(flags: TrainFlags): Partial<AgentConfig> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(configSchema.shape)) {
+    const v = (flags as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as Partial<AgentConfig>;
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
   chooseBackend(flags.backend);
-  const algo = flags.algo ?? (flags.preset === 'td3' ? 'td3' : flags.preset === 'dpg' ? 'dpg' : 'ddpg');
-  const config = makeConfig(flags.preset, {
-    algo,
-    actorLr: flags.actorLr,
-    criticLr: flags.criticLr,
-    criticWeightDecay: flags.criticWeightDecay,
-    gamma: flags.gamma,
-    tau: flags.tau,
-    hardUpdateEvery: flags.hardUpdateEvery,
-    bufferSize: flags.bufferSize,
-    batchSize: flags.batchSize,
-    noise: flags.noise,
-    noiseSigma: flags.noiseSigma,
-    noiseDecay: flags.noiseDecay,
-    startSteps: flags.startSteps,
-    actorUpdate: flags.actorUpdate,
-    rewardScale: flags.rewardScale,
-    normalizeObs: flags.normalizeObs,
-  });
-  if (flags.steps !== undefined && flags.maxEpisodes !== undefined) {
+  if (flags.steps !== undefined && flags.maxEpisodes !== undefined)
     throw new Error('give either --steps or --max-episodes, not both');
+  if (flags.resume && flags.force) throw new Error('give either --resume or --force, not both');
+  const overrides = trainConfigFlags(flags);
+  let out = flags.out;
+  let envId = flags.env;
+  let episodeLen = flags.maxEpisodeLen;
+  if (flags.resume) {
+    if (!out) throw new Error('--resume needs --out <dir>: the run directory to continue');
+    // The episode length for --max-episodes comes from the run when not given.
+    if (existsSync(out)) {
+      const m = RunDirectory.open(out).manifest;
+      envId ??= m.env;
+      episodeLen ??= m.maxEpisodeSteps ?? undefined;
+    }
+  } else {
+    // Validate now, so a bad combination is reported before anything is created.
+    const config = makeConfig(overrides.preset ?? DEFAULT_PRESET, overrides);
+    out ??= defaultRunPath('runs', {
+      env: envId ?? 'Pendulum-v1',
+      algo: config.algo,
+      preset: config.preset,
+      seed: flags.seed ?? 0,
+    });
   }
-  const episodeLen = flags.maxEpisodeLen;
   const steps =
-    flags.steps ??
-    (flags.maxEpisodes !== undefined ? flags.maxEpisodes * (episodeLen ?? envLimit(flags.env)) : 20_000);
-  const out = flags.out ?? join('runs', `${flags.env}-${config.algo}-${config.preset}-s${flags.seed}`);
+    flags.maxEpisodes !== undefined
+      ? flags.maxEpisodes * (episodeLen ?? envLimit(envId ?? 'Pendulum-v1'))
+      : flags.steps;
   const interactive = flags.progress && process.stderr.isTTY;
   const bar = interactive
     ? new cliProgress.SingleBar(
-        {
-          format:
-            ' {bar} {value}/{total} steps | {sps} steps/s | ep {ep} return {ret} | avg max Q {q} | eval {ev}',
-          hideCursor: true,
-          etaBuffer: 50,
-        },
+        { format: ' {bar} {text}', hideCursor: true, barsize: BAR_WIDTH, linewrap: false },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-  bar?.start(steps, 0, { sps: '—', ep: 0, ret: '—', q: '—', ev: '—' });
   let lastPrint = 0;
+  let lastCheckpointStep = 0;
+  const onStart = (s: StartInfo) => {
+    if (s.movedAside)
+      console.error(`chainrule-ddpg: --force: moved the old contents of ${out} to ${s.movedAside}`);
+    if (s.note) console.error(`chainrule-ddpg: ${s.note}`);
+    const what = `${s.config.algo} (${s.config.preset} preset) on ${s.env}, seed ${s.seed}`;
+    lastCheckpointStep = s.fromStep;
+    // The header goes out before the bar starts drawing.
+    console.error(
+      s.fromStep > 0
+        ? `chainrule-ddpg: resuming ${out} at step ${s.fromStep} of ${s.steps}: ${what}`
+        : `chainrule-ddpg: ${what}, ${s.steps} steps → ${out}`,
+    );
+    bar?.start(s.steps, s.fromStep, { text: '' });
+  };
   const onProgress = (p: Progress) => {
-    const payload = {
-      sps: fmt(p.stepsPerSecond),
-      ep: p.episode,
-      ret: fmt(p.lastReturn),
-      q: fmt(p.avgMaxQ, 2),
-      ev: fmt(p.lastEval),
-    };
-    if (bar) bar.update(p.step, payload);
+    if (bar) bar.update(p.step, { text: progressText(p) });
     else if (flags.progress && (p.step - lastPrint >= 2000 || p.step >= p.steps)) {
       lastPrint = p.step;
-      console.error(
-        `step ${p.step}/${p.steps} | ${payload.sps} steps/s | episode ${p.episode} return ${payload.ret} | avg max Q ${payload.q} | eval ${payload.ev}`,
-      );
+      console.error(`step ${progressText(p)}`);
     }
   };
-  console.error(
-    `chainrule-ddpg: ${config.algo} (${config.preset} preset) on ${flags.env}, seed ${flags.seed}, ${steps} steps → ${out}`,
-  );
+  const controller = new AbortController();
+  const resumeHint = `pnpm train --out ${out} --resume`;
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      // Second Ctrl-C: leave now, with the terminal restored.
+      bar?.stop();
+      console.error(
+        `\nchainrule-ddpg: stopped. The last checkpoint is at step ${lastCheckpointStep}; continue with:\n  ${resumeHint}`,
+      );
+      process.exit(130);
+    }
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
   try {
     const { summary } = await train({
       env: flags.env,
       seed: flags.seed,
       steps,
-      config,
+      config: overrides,
       out,
-      maxEpisodeSteps: episodeLen,
+      maxEpisodeSteps: flags.maxEpisodeLen,
       evalEvery: flags.evalEvery,
       evalEpisodes: flags.evalEpisodes,
       checkpointEvery: flags.checkpointEvery,
+      keepCheckpoints: flags.keepCheckpoints,
       saveReplay: flags.saveReplay,
       resume: flags.resume ?? false,
+      force: flags.force ?? false,
+      onStart,
       onProgress,
+      signal: controller.signal,
     });
     bar?.stop();
     console.log(JSON.stringify(summary, null, 2));
-    console.error(`wrote ${join(out, 'summary.json')} and ${join(out, 'learning-curve.svg')}`);
-  } finally {
+    console.error(`wrote ${join(out!, 'summary.json')} and ${join(out!, 'learning-curve.svg')}`);
+  } catch (e) {
     bar?.stop();
+    if (e instanceof TrainingInterrupted)
+      throw new CliExit(
+        130,
+        `chainrule-ddpg: interrupted; saved a checkpoint at step ${e.step}. Continue with:\n  ${resumeHint}`,
+      );
+    if (e instanceof ResumeConflictError) {
+      const lines = e.conflicts.map(
+        (c) =>
+          `  ${flagOf(c.field)}: the run has ${JSON.stringify(c.stored)}, you gave ${JSON.stringify(c.given)}`,
+      );
+      throw new Error(
+        `--resume continues ${e.run} with its own settings; these flags differ from them:\n${lines.join('\n')}\nOnly ${RESUMABLE_FLAGS.join(', ')} may change on resume. To train with other settings, start a new run (another --out, or --force).`,
+      );
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
 
@@ -180,16 +350,17 @@ function envLimit(env: string): number {
 function runEval(flags: { run: string; episodes: number; seed?: number; backend?: string }): void {
   chooseBackend(flags.backend);
   const run = loadRun(flags.run);
-  const seed = flags.seed ?? run.seed + 2_000_000;
-  const r = evaluate(run.agent, run.env, flags.episodes, seed, run.normStats);
-  // Environments with a known optimum (LQR-v0): the optimal policy on the same episodes.
-  const optimalMean = optimalReturnMean(run.env, flags.episodes, seed);
+  const seed = flags.seed ?? run.seed + CLI_EVAL_SEED_OFFSET;
+  const r = evaluatePolicy(run.agent, run.env, { episodes: flags.episodes, seed, normStats: run.normStats });
+  const optimalMean = r.optimalReturnMean;
   console.log(
     JSON.stringify(
       {
         run: flags.run,
         env: run.env,
+        step: run.step,
         episodes: flags.episodes,
+        seed,
         mean: r.mean,
         std: r.std,
         returns: r.returns,
@@ -201,6 +372,16 @@ function runEval(flags: { run: string; episodes: number; seed?: number; backend?
   );
 }
 
+function writeUserFile(path: string, contents: string): void {
+  if (!existsSync(dirname(path)) && dirname(path) !== '.')
+    throw new Error(`cannot write ${path}: the directory ${dirname(path)} does not exist`);
+  try {
+    writeFileAtomicSync(path, contents);
+  } catch (e) {
+    throw describeFsError(e, path);
+  }
+}
+
 function runRender(flags: {
   run: string;
   file?: string;
@@ -210,14 +391,29 @@ function runRender(flags: {
 }): void {
   chooseBackend(flags.backend);
   const run = loadRun(flags.run);
-  const { frames, total } = recordEpisode(run, flags.seed ?? run.seed + 3_000_000);
+  const r = evaluatePolicy(run.agent, run.env, {
+    episodes: 1,
+    seed: flags.seed ?? run.seed + RENDER_SEED_OFFSET,
+    normStats: run.normStats,
+    record: true,
+  });
+  const frames = r.frames![0]!;
+  const total = r.returns[0]!;
   const file = flags.file ?? join(flags.run, 'episode.svg');
-  writeFileAtomicSync(
+  writeUserFile(
     file,
     episodeSvg(run.env, frames, { fps: flags.fps, title: `${run.env}: return ${total.toFixed(1)}` }),
   );
   console.log(`wrote ${file} (${frames.length} frames, return ${total.toFixed(2)})`);
 }
+
+const SEEDS_HELP = `
+Seeds:
+  Training episodes start from --seed. The evaluations in eval.csv and summary.json run
+  --eval-episodes episodes seeded seed+${TRAIN_EVAL_SEED_OFFSET}, seed+${TRAIN_EVAL_SEED_OFFSET + 1}, ...
+  \`eval\` uses fresh episodes, seed+${CLI_EVAL_SEED_OFFSET}, ..., so its mean differs from summary.json's;
+  \`eval --seed <seed+${TRAIN_EVAL_SEED_OFFSET}> --episodes <eval-episodes>\` reproduces summary.json.
+  \`render\` draws the episode seeded seed+${RENDER_SEED_OFFSET}.`;
 
 /** Build the commander program. */
 export function buildProgram(): Command {
@@ -227,92 +423,40 @@ export function buildProgram(): Command {
     .exitOverride();
   const envs = listEnvs() as string[];
 
-  program
+  const trainCmd = program
     .command('train', { isDefault: true })
     .description('train an agent (the default command)')
-    .addOption(new Option('--env <id>', 'environment').choices(envs).default('Pendulum-v1'))
+    .addOption(new Option('--env <id>', 'environment (default Pendulum-v1)').choices(envs))
     .addOption(
-      new Option('--preset <name>', 'hyperparameter preset')
-        .choices(Object.keys(PRESETS))
-        .default(DEFAULT_PRESET),
-    )
-    .addOption(
-      new Option('--algo <name>', 'algorithm (default: from the preset)').choices(['ddpg', 'td3', 'dpg']),
-    )
-    .option('--actor-lr <x>', 'actor learning rate', num('--actor-lr', { min: 0 }))
-    .option('--critic-lr <x>', 'critic learning rate', num('--critic-lr', { min: 0 }))
-    .option('--critic-weight-decay <x>', 'critic L2 weight decay', num('--critic-weight-decay', { min: 0 }))
-    .option('--gamma <x>', 'discount factor', num('--gamma', { min: 0, max: 1 }))
-    .option('--tau <x>', 'soft target update rate', num('--tau', { min: 0, max: 1 }))
-    .option(
-      '--hard-update-every <n>',
-      'copy targets every n updates instead of soft updates',
-      num('--hard-update-every', { min: 0, integer: true }),
-    )
-    .option('--buffer-size <n>', 'replay buffer capacity', num('--buffer-size', { min: 1, integer: true }))
-    .option('--batch-size <n>', 'minibatch size', num('--batch-size', { min: 2, integer: true }))
-    .option('--seed <n>', 'random seed', num('--seed', { min: 0, integer: true }), 0)
-    .option('--steps <n>', 'environment steps (default 20000)', num('--steps', { min: 1, integer: true }))
-    .option(
-      '--max-episodes <n>',
-      'train for this many episodes instead of --steps',
-      num('--max-episodes', { min: 1, integer: true }),
-    )
-    .option(
-      '--max-episode-len <n>',
-      'episode step limit',
-      num('--max-episode-len', { min: 1, integer: true }),
-    )
-    .addOption(new Option('--noise <kind>', 'exploration noise').choices(['ou', 'gaussian', 'param', 'none']))
-    .option('--noise-sigma <x>', 'exploration noise σ', num('--noise-sigma', { min: 0 }))
-    .option(
-      '--noise-decay <x>',
-      'σ multiplier per update (e.g. 0.9998)',
-      num('--noise-decay', { min: 0, max: 1 }),
-    )
-    .option(
-      '--start-steps <n>',
-      'uniform random actions for the first n steps',
-      num('--start-steps', { min: 0, integer: true }),
-    )
-    .addOption(
-      new Option('--actor-update <form>', 'actor gradient: explicit chain rule or surrogate loss').choices([
-        'chain',
-        'surrogate',
-      ]),
-    )
-    .option(
-      '--reward-scale <x>',
-      'multiply rewards by x (0.1 = divide by 10)',
-      num('--reward-scale', { min: 0 }),
-    )
-    .option('--normalize-obs', 'running observation normalisation')
-    .option('--out <dir>', 'run directory (default runs/<env>-<algo>-<preset>-s<seed>)')
+      new Option('--preset <name>', `hyperparameter preset (default ${DEFAULT_PRESET})`).choices(
+        Object.keys(PRESETS),
+      ),
+    );
+  // Every hyperparameter's flag comes from the config schema: one definition.
+  for (const o of optionsFromSchema(configSchema.shape, ['preset'])) trainCmd.addOption(o);
+  for (const o of optionsFromSchema(runFlagSchema)) trainCmd.addOption(o);
+  trainCmd
+    .option('--out <dir>', 'run directory (default runs/<env>-<algo>-<preset>-s<seed>-<UTC time>)')
+    .option('--resume', "continue the run in --out from its latest checkpoint, with the run's own settings")
+    .option('--force', 'start over in a non-empty --out, moving its old contents to <out>.old-<time>')
     .option('--backend <name>', 'tensor backend (js, wasm, ...)')
-    .option('--resume', 'continue from the checkpoint in --out')
-    .option(
-      '--eval-every <n>',
-      'evaluate every n steps',
-      num('--eval-every', { min: 0, integer: true }),
-      5000,
-    )
-    .option(
-      '--eval-episodes <n>',
-      'episodes per evaluation',
-      num('--eval-episodes', { min: 1, integer: true }),
-      10,
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'checkpoint every n steps',
-      num('--checkpoint-every', { min: 0, integer: true }),
-      5000,
-    )
-    .option('--no-save-replay', 'do not save the replay buffer with checkpoints')
+    .option('--no-save-replay', 'do not save the replay buffer with checkpoints (resume is then not exact)')
     .option('--no-progress', 'no progress display')
     .addHelpText(
       'after',
-      '\nOther commands:\n  eval --run <dir>     evaluate a trained run\n  render --run <dir>   animated SVG of an episode\n\nExample:\n  pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0',
+      `
+On --resume the run's own settings apply. Only these flags may differ from them:
+  ${RESUMABLE_FLAGS.slice(0, 5).join(', ')},
+  ${RESUMABLE_FLAGS.slice(5).join(', ')}
+Any other flag that differs is an error naming it.
+${SEEDS_HELP}
+
+Other commands:
+  eval --run <dir>     evaluate a trained run
+  render --run <dir>   animated SVG of an episode
+
+Example:
+  pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0`,
     )
     .action(async (flags: TrainFlags) => runTrain(flags));
 
@@ -320,9 +464,19 @@ export function buildProgram(): Command {
     .command('eval')
     .description('evaluate the deterministic policy of a run directory')
     .requiredOption('--run <dir>', 'run directory')
-    .option('--episodes <n>', 'episodes', num('--episodes', { min: 1, integer: true }), 10)
-    .option('--seed <n>', 'evaluation seed', num('--seed', { min: 0, integer: true }))
+    .option(
+      '--episodes <n>',
+      'episodes',
+      parserFor('--episodes', z.number().int().min(1)) as (v: string) => number,
+      10,
+    )
+    .option(
+      '--seed <n>',
+      `seed of the first episode (default: the run's seed + ${CLI_EVAL_SEED_OFFSET}; summary.json used seed + ${TRAIN_EVAL_SEED_OFFSET})`,
+      parserFor('--seed', z.number().int().min(0)) as (v: string) => number,
+    )
     .option('--backend <name>', 'tensor backend')
+    .addHelpText('after', SEEDS_HELP)
     .action((flags) => runEval(flags));
 
   program
@@ -330,23 +484,63 @@ export function buildProgram(): Command {
     .description('write an animated SVG of one evaluation episode')
     .requiredOption('--run <dir>', 'run directory')
     .option('--file <path>', 'output SVG (default <run>/episode.svg)')
-    .option('--seed <n>', 'episode seed', num('--seed', { min: 0, integer: true }))
-    .option('--fps <n>', 'frames per second', num('--fps', { min: 1 }), 20)
+    .option(
+      '--seed <n>',
+      `episode seed (default: the run's seed + ${RENDER_SEED_OFFSET})`,
+      parserFor('--seed', z.number().int().min(0)) as (v: string) => number,
+    )
+    .option(
+      '--fps <n>',
+      'frames per second',
+      parserFor('--fps', z.number().min(1)) as (v: string) => number,
+      20,
+    )
     .option('--backend <name>', 'tensor backend')
     .action((flags) => runRender(flags));
   return program;
 }
 
+const COMMANDS = ['train', 'eval', 'render', 'help'];
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
 /** Run the CLI with `argv` (without node and the script). A literal leading `--` is ignored. */
 export async function main(argv: string[]): Promise<number> {
   let args = argv[0] === '--' ? argv.slice(1) : argv;
+  const first = args[0] ?? '';
+  if (first !== '' && !first.startsWith('-') && !COMMANDS.includes(first)) {
+    const near = COMMANDS.filter(
+      (c) => c.startsWith(first) || first.startsWith(c) || distance(c, first) <= 2,
+    );
+    console.error(
+      `chainrule-ddpg: unknown command '${first}'${near.length ? ` (did you mean '${near[0]}'?)` : ''}; commands: ${COMMANDS.join(', ')}`,
+    );
+    return 1;
+  }
   // Flags straight after the script name mean `train`: `pnpm train --steps 1000`, `pnpm train --help`.
-  if (!['train', 'eval', 'render', 'help'].includes(args[0] ?? '')) args = ['train', ...args];
+  if (!COMMANDS.includes(first)) args = ['train', ...args];
   const program = buildProgram();
   try {
     await program.parseAsync(args, { from: 'user' });
     return 0;
   } catch (e) {
+    if (e instanceof CliExit) {
+      console.error(e.message);
+      return e.code;
+    }
     const err = e as { code?: string; exitCode?: number; message?: string };
     if (
       err.code === 'commander.helpDisplayed' ||

@@ -63,7 +63,7 @@ export class Box {
     if (shape !== undefined) {
       if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
         throw new RangeError(
-          `Box: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+          `Box: shape must be an array of non-negative integers, got ${Array.isArray(shape) ? fmtValues(shape) : String(shape)}`,
         );
       }
       resolved = [...shape];
