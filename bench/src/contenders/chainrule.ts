@@ -26,11 +26,13 @@ import {
   backendByName,
   DEFAULT_BACKEND,
   getBackend,
+  getBackendInfo,
   getFallbackCounts,
   gpujsStats,
   listBackends,
   matmul,
   setBackend,
+  setThreads,
   type Tensor,
   tensor,
   tidy,
@@ -452,13 +454,66 @@ export function chainruleBackendContenders(backend: string): Contender[] {
 }
 
 /**
+ * `c` (a wasm contender) run with exactly `threads` threads (`setThreads`), as its own row
+ * `chainrule-wasm-<threads>t`; the previous thread count is restored in teardown. The
+ * plain `chainrule-wasm` rows use the default (`CHAINRULE_THREADS`, else the core count).
+ */
+export function withThreads(c: Contender, threads: number): Contender {
+  let previous = 1;
+  return {
+    ...c,
+    backend: `${c.backend}-${threads}t`,
+    note: [c.note, `${threads} thread${threads > 1 ? 's' : ''}, SIMD path ${simdPathNote()}`]
+      .filter(Boolean)
+      .join('; '),
+    async setup() {
+      previous = Number(withBackend(c.backend, () => getBackendInfo().threads));
+      setThreads(threads);
+      await c.setup();
+    },
+    run() {
+      return c.run();
+    },
+    async teardown() {
+      await c.teardown?.();
+      setThreads(previous);
+    },
+  };
+}
+
+function simdPathNote(): string {
+  try {
+    return String(withBackend('wasm', () => getBackendInfo().simdPath));
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Thread rows of the wasm backend: the matmul and DDPG update cases at 1 and 2 threads
+ * (none where the wasm backend is not registered).
+ */
+export function chainruleThreadContenders(): Contender[] {
+  if (!listBackends().includes('wasm')) return [];
+  const cases = (): Contender[] => [
+    chainruleMatmul(64, 400, 300, 'wasm'),
+    chainruleMatmul(256, 256, 256, 'wasm'),
+    chainruleMatmul(1024, 1024, 1024, 'wasm'),
+    chainruleDdpg(PAPER_PRESET, CASE.ddpgPaper, 'wasm'),
+    chainruleDdpg(TD3_PRESET, CASE.ddpgTd3, 'wasm'),
+  ];
+  return [1, 2].flatMap((n) => cases().map((c) => withThreads(c, n)));
+}
+
+/**
  * chainrule's contenders (`impl: 'chainrule'`): every case on every float32 backend from
- * {@link chainruleBackends}, and the e2e case (run only with `--full`) on the default
- * backend (`CHAINRULE_BACKEND`, else `DEFAULT_BACKEND`).
+ * {@link chainruleBackends}, the wasm backend's thread rows, and the e2e case (run only
+ * with `--full`) on the default backend (`CHAINRULE_BACKEND`, else `DEFAULT_BACKEND`).
  */
 export function chainruleContenders(): Contender[] {
   return [
     ...chainruleBackends().flatMap((b) => chainruleBackendContenders(b)),
+    ...chainruleThreadContenders(),
     chainruleE2e(defaultBackendName()),
   ];
 }

@@ -27,7 +27,7 @@ export {
 } from './backend.ts';
 export { type GpujsStats, gpujsLiveTextures, gpujsMode, gpujsStats } from './backends/gpujs/index.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
-export { type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
+export { type SimdPath, setThreads, type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
 export {
   arange,
   type CreateOptions,

@@ -11,8 +11,9 @@ import type { Backend, Storage } from '../../backend.ts';
 import { bytesPerElement, type DType, type TypedArray } from '../../dtype.ts';
 import { ChainruleError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
-import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256 } from './kernels.wasm.ts';
+import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256, SHARED_MAX_PAGES } from './kernels.wasm.ts';
 import { WasmHeap, type WasmMemoryStats, wasmApi } from './memory.ts';
+import { coreCount, partition, type Scratch, threadsUnavailable, WorkerPool } from './threads.ts';
 
 /** Storage of the `wasm` backend: a block of WebAssembly memory. */
 export interface WasmStorage extends Storage {
@@ -27,16 +28,57 @@ export interface WasmStorage extends Storage {
 /** An exported kernel: every argument is an i32 pointer/count or an f32. */
 export type KernelFn = (...args: number[]) => number;
 
-/** The live pieces of the backend: heap, compiled kernels and a reusable scratch block. */
+/**
+ * The SIMD path of the kernels: `fma` (relaxed SIMD: `f32x4.relaxed_madd`, a fused
+ * multiply-add where the hardware has one) or `simd` (a multiply, then an add).
+ */
+export type SimdPath = 'simd' | 'fma';
+const PATHS: readonly SimdPath[] = ['simd', 'fma'];
+
+/** The live pieces of the backend: heap, compiled kernels, threads and scratch. */
 export interface WasmRuntime {
   readonly heap: WasmHeap;
-  /** The module's exports by name (`matmul`, `bin_add`, `un_exp`, `red_rows_sum`, ...). */
+  /** The exports of the active path's module by name (`matmul`, `bin_add`, `un_exp`, ...). */
   readonly k: Readonly<Record<string, KernelFn>>;
+  /** The active SIMD path. */
+  readonly path: SimdPath;
+  /** The paths this engine runs (`simd` always; `fma` where relaxed SIMD validates). */
+  readonly paths: readonly SimdPath[];
+  /** Threads that matmul uses above the threshold (1: no worker pool). */
+  readonly threads: number;
+  /** Why threads are unavailable, if they are. */
+  readonly threadsNote: string | undefined;
   /** A scratch block of at least `bytes` bytes, valid until the next `scratch` call. May grow memory. */
   scratch(bytes: number): number;
+  /**
+   * C = act(A' B' + bias) with the `matmul` export's first 13 arguments (packA/packB are
+   * taken here), split across threads when 2mkn reaches the threshold.
+   */
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    n: number,
+    ta: number,
+    tb: number,
+    kc: number,
+    bias: number,
+    act: number,
+  ): void;
 }
 
-let rt: WasmRuntime | undefined;
+let rt: Runtime | undefined;
+/** setThreads() before the backend exists: applied when it is created. */
+let requestedThreads: number | undefined;
+/** Flops (2mkn) from which matmul uses threads; measured with `pnpm bench` (see setParallelThreshold). */
+let parallelFlops = 4_000_000;
+/**
+ * Blocks per thread in a parallel matmul: more than one, so that a thread that starts
+ * late (a busy machine) leaves its blocks to the others instead of holding them up.
+ */
+const BLOCKS_PER_THREAD = 3;
 
 /** The runtime of the wasm backend; created with the backend. */
 export function runtime(): WasmRuntime {
@@ -52,25 +94,119 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-function createRuntime(): WasmRuntime {
-  const api = wasmApi;
-  if (!api) throw new ChainruleError('wasm', 'WebAssembly is not available in this JavaScript engine');
-  const heap = new WasmHeap();
-  let module: object;
+/**
+ * Let V8 validate relaxed SIMD where it is still behind a flag (Node 20); the flag must be
+ * set before the module is compiled. Newer engines have it on; browsers ignore this.
+ */
+function enableRelaxedSimd(): void {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
   try {
-    module = new api.Module(decodeBase64(KERNELS_WASM_BASE64));
-  } catch (e) {
+    const v8 = proc?.getBuiltinModule?.('node:v8') as
+      | { setFlagsFromString?: (f: string) => void }
+      | undefined;
+    v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+  } catch {
+    // Not Node, or flags locked: feature detection below decides.
+  }
+}
+
+/** `CHAINRULE_WASM_SIMD`, if set: the path to force. */
+function envPath(): SimdPath | undefined {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.CHAINRULE_WASM_SIMD;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'simd' && v !== 'fma') {
+    throw new ChainruleError('CHAINRULE_WASM_SIMD', `expected "simd" or "fma", got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** `CHAINRULE_THREADS`, if set: a whole number ≥ 1. */
+function envThreads(): number | undefined {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.CHAINRULE_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
     throw new ChainruleError(
-      'wasm',
-      `cannot compile the kernels (WebAssembly SIMD is required): ${(e as Error).message}`,
+      'CHAINRULE_THREADS',
+      `expected a whole number of threads ≥ 1, got ${JSON.stringify(v)}`,
     );
   }
-  const instance = new api.Instance(module, { env: { memory: heap.memory } });
+  return n;
+}
+
+/** Check a thread count from the API. */
+export function checkThreads(n: number): number {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ChainruleError('setThreads', `expected a whole number of threads ≥ 1, got ${n}`);
+  }
+  return n;
+}
+
+interface Runtime extends WasmRuntime {
+  path: SimdPath;
+  k: Readonly<Record<string, KernelFn>>;
+  threads: number;
+  readonly instances: Partial<Record<SimdPath, Record<string, KernelFn>>>;
+  readonly pool: WorkerPool | undefined;
+}
+
+function createRuntime(): Runtime {
+  const api = wasmApi;
+  if (!api) throw new ChainruleError('wasm', 'WebAssembly is not available in this JavaScript engine');
+  const forced = envPath();
+  const wanted = requestedThreads ?? envThreads() ?? coreCount();
+  const threadsNote = threadsUnavailable();
+  const memKind = threadsNote === undefined ? 'shared' : 'local';
+  enableRelaxedSimd();
+  // Feature detection: the fma module itself must validate (relaxed SIMD, and shared
+  // memory when chosen); the simd one is the fallback that every SIMD engine runs.
+  const bytes = (path: SimdPath) => decodeBase64(KERNELS_WASM_BASE64[`${path}_${memKind}`]);
+  const fmaBytes = bytes('fma');
+  const paths: SimdPath[] = api.validate(fmaBytes) ? ['simd', 'fma'] : ['simd'];
+  if (forced && !paths.includes(forced)) {
+    throw new ChainruleError(
+      'CHAINRULE_WASM_SIMD',
+      `"${forced}" was asked for, but this engine does not validate relaxed SIMD (f32x4.relaxed_madd); use "simd" or unset it`,
+    );
+  }
+  const heap = new WasmHeap(32, memKind === 'shared' ? SHARED_MAX_PAGES : undefined);
+  const modules: Partial<Record<SimdPath, object>> = {};
+  const instances: Partial<Record<SimdPath, Record<string, KernelFn>>> = {};
+  for (const path of paths) {
+    try {
+      modules[path] = new api.Module(path === 'fma' ? fmaBytes : bytes(path));
+    } catch (e) {
+      throw new ChainruleError(
+        'wasm',
+        `cannot compile the ${path} kernels (WebAssembly SIMD is required): ${(e as Error).message}`,
+      );
+    }
+    instances[path] = new api.Instance(modules[path]!, { env: { memory: heap.memory } })
+      .exports as unknown as Record<string, KernelFn>;
+  }
+  const path = forced ?? paths[paths.length - 1]!;
+  heap.zeroFill = instances.simd!.zero as (ptr: number, bytes: number) => void;
+  const pool =
+    threadsNote === undefined
+      ? new WorkerPool(
+          PATHS.map((p) => modules[p]),
+          heap.memory,
+        )
+      : undefined;
   let scratchPtr = 0;
   let scratchCls = 0;
-  return {
+  const threadScratch: { ptr: number; cls: number }[] = [];
+  const r: Runtime = {
     heap,
-    k: instance.exports as unknown as Record<string, KernelFn>,
+    k: instances[path]!,
+    path,
+    paths,
+    threads: 1,
+    threadsNote,
+    instances,
+    pool,
     scratch(bytes: number): number {
       if (bytes > scratchCls) {
         heap.free(scratchPtr, scratchCls);
@@ -80,7 +216,109 @@ function createRuntime(): WasmRuntime {
       }
       return scratchPtr;
     },
+    matmul(a, b, c, m, k, n, ta, tb, kc, bias, act) {
+      const kcEff = Math.max(1, Math.min(k, kc));
+      const blocks =
+        r.threads > 1 && pool && 2 * m * k * n >= parallelFlops
+          ? partition(m, n, r.threads * BLOCKS_PER_THREAD)
+          : undefined;
+      if (!blocks || blocks.length < 2) {
+        const aBytes = Math.ceil(m / 4) * 4 * kcEff * 4;
+        const packA = r.scratch(aBytes + 8 * kcEff * 4);
+        r.k.matmul!(a, b, c, m, k, n, ta, tb, packA, packA + aBytes, kc, bias, act, 0, m, 0, n, 256);
+        return;
+      }
+      // Each thread packs its own rows of A and its own panels of B: scratch per thread,
+      // sized for the largest block, all taken before any thread starts (taking it may
+      // grow the memory).
+      let rows = 0;
+      for (const blk of blocks) rows = Math.max(rows, blk.i1 - blk.i0);
+      const aBytes = Math.ceil(rows / 4) * 4 * kcEff * 4;
+      const need = aBytes + 8 * kcEff * 4 + 128;
+      const scratch: Scratch[] = [];
+      for (let t = 0; t < r.threads; t++) {
+        let sc = threadScratch[t];
+        if (!sc || sc.cls < need) {
+          if (sc) heap.free(sc.ptr, sc.cls);
+          sc = heap.alloc(need, false);
+          threadScratch[t] = sc;
+        }
+        scratch.push([sc.ptr, sc.ptr + aBytes, sc.ptr + aBytes + 8 * kcEff * 4]);
+      }
+      if (pool!.size !== r.threads - 1) pool!.resize(r.threads - 1);
+      const kernels = r.k;
+      pool!.runMatmul(
+        PATHS.indexOf(r.path),
+        [a, b, c, m, k, n, ta, tb, 0, 0, kc, bias, act],
+        blocks,
+        scratch,
+        (args) => kernels.matmul!(...args),
+      );
+    },
   };
+  setRuntimeThreads(r, wanted);
+  return r;
+}
+
+/**
+ * Record the thread count. Workers start on the first product big enough to use them (a
+ * program of small products never pays for starting them); extra ones are parked at once.
+ */
+function setRuntimeThreads(r: Runtime, n: number): void {
+  r.threads = r.pool ? n : 1;
+  if (r.pool && r.pool.size > r.threads - 1) r.pool.resize(r.threads - 1);
+}
+
+/**
+ * Use `n` threads for the wasm backend's matmul and fused dense layer (default: the
+ * `CHAINRULE_THREADS` environment variable, else the number of cores). Results do not
+ * depend on it. Where threads are unavailable (no worker_threads or SharedArrayBuffer,
+ * as in a browser) the backend stays on one thread; `getBackendInfo().threads` says how
+ * many run.
+ */
+export function setThreads(n: number): void {
+  checkThreads(n);
+  requestedThreads = n;
+  if (rt) setRuntimeThreads(rt, n);
+}
+
+/**
+ * The matmul size (flops, 2mkn) from which threads are used; smaller products run on
+ * the calling thread, where handing off would cost more than it saves. For tests and
+ * tuning; returns the previous value.
+ */
+export function setParallelThreshold(flops: number): number {
+  if (!(flops >= 0)) {
+    throw new ChainruleError('setParallelThreshold', `expected a number of flops ≥ 0, got ${flops}`);
+  }
+  const prev = parallelFlops;
+  parallelFlops = flops;
+  return prev;
+}
+
+/** Blocks of matmuls that worker threads (not the caller) computed so far (0 without threads). */
+export function blocksByWorkers(): number {
+  return rt?.pool?.blocksByWorkers ?? 0;
+}
+
+/**
+ * Switch the SIMD path of the running backend (tests run both; `CHAINRULE_WASM_SIMD` picks
+ * it at start-up). Both modules work on the same memory, so tensors stay valid. Returns
+ * the previous path.
+ */
+export function setSimdPath(path: SimdPath): SimdPath {
+  rt ??= createRuntime();
+  const inst = rt.instances[path];
+  if (!inst) {
+    throw new ChainruleError(
+      'wasm',
+      `the "${path}" SIMD path is not available here (available: ${rt.paths.join(', ')})`,
+    );
+  }
+  const prev = rt.path;
+  rt.path = path;
+  rt.k = inst;
+  return prev;
 }
 
 /** The pointer of a wasm tensor's elements. */
@@ -141,6 +379,10 @@ export function createWasmBackend(): Backend {
       return {
         description: 'hand-written WebAssembly SIMD kernels (float32; float64 math falls back to js)',
         simd: true,
+        simdPath: rt!.path,
+        simdPaths: [...rt!.paths],
+        threads: rt!.threads,
+        ...(rt!.threadsNote ? { threadsNote: rt!.threadsNote } : {}),
         kernelsSha256: KERNELS_WAT_SHA256,
         memory: heap.stats(),
       };

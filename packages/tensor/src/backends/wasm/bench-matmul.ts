@@ -4,11 +4,13 @@
  *   npx tsx packages/tensor/src/backends/wasm/bench-matmul.ts [m k n] [--runs N]
  *
  * Prints GFLOP/s (2·m·k·n flops per product; median of the runs after a warm-up) for
- * matmul in all four transpose variants and for fusedDense(relu), at 64×400×300 by default.
+ * matmul in all four transpose variants and for fusedDense(relu), at 64×400×300 by default:
+ * js, then wasm on each SIMD path (`simd`, `fma` where available) with 1 and 2 threads.
  * Output tensors are disposed each run, so the wasm allocator reuses the same blocks.
  * @module
  */
 import * as T from '../../index.ts';
+import { runtime, setSimdPath } from './backend.ts';
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
@@ -45,15 +47,23 @@ const flops = 2 * m * k * n;
 const gflops = (ms: number): string => (flops / (ms * 1e6)).toFixed(1).padStart(8);
 
 console.log(
-  `matmul ${m}x${k}x${n} (m x k x n), GFLOP/s: median (best) of ${runs} wasm runs, ${Math.max(5, Math.floor(runs / 10))} js runs`,
+  `matmul ${m}x${k}x${n} (m x k x n), GFLOP/s: median of ${runs} wasm runs, ${Math.max(5, Math.floor(runs / 10))} js runs`,
 );
-console.log(`${'case'.padEnd(26)}${'js'.padStart(8)}${'wasm'.padStart(8)}${'(best)'.padStart(8)}   wasm ms`);
+T.setBackend('wasm');
+const variants = runtime().paths.flatMap((path) => [1, 2].map((threads) => ({ path, threads })));
+const label = (v: { path: string; threads: number }): string => `${v.path}·${v.threads}t`;
+console.log(`${'case'.padEnd(26)}${'js'.padStart(8)}${variants.map((v) => label(v).padStart(9)).join('')}`);
 const aData = randomData(m * k, 1);
 const bData = randomData(k * n, 2);
 const biasData = randomData(n, 3);
 const results: Record<string, Record<string, { median: number; min: number }>> = {};
-for (const backend of ['js', 'wasm']) {
-  T.withBackend(backend, () => {
+for (const backend of ['js', ...variants.map(label)]) {
+  const v = variants.find((x) => label(x) === backend);
+  if (v) {
+    setSimdPath(v.path);
+    T.setThreads(v.threads);
+  }
+  T.withBackend(v ? 'wasm' : 'js', () => {
     const cases: [string, () => T.Tensor][] = [];
     for (const transposeA of [false, true]) {
       for (const transposeB of [false, true]) {
@@ -79,7 +89,7 @@ for (const backend of ['js', 'wasm']) {
 
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `${name.padEnd(26)}${gflops(r.js!.median)}${gflops(r.wasm!.median)}${gflops(r.wasm!.min)}   ${r.wasm!.median.toFixed(3)}`,
+    `${name.padEnd(26)}${gflops(r.js!.median)}${variants.map((v) => ` ${gflops(r[label(v)]!.median)}`).join('')}`,
   );
 }
 T.setBackend('wasm');

@@ -6,6 +6,9 @@
  */
 import { backendByName, registerBackend } from '../../backend.ts';
 import { createWasmBackend, wasmHeapStats } from './backend.ts';
+
+export { type SimdPath, setThreads } from './backend.ts';
+
 import type { WasmMemoryStats } from './memory.ts';
 import './kernels.ts';
 

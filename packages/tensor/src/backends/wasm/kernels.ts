@@ -417,14 +417,6 @@ for (const op of ['sum', 'max', 'min'] as const) reg(op, reduceSimd(op));
 const KC = 256;
 const ACT = { linear: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
 
-/** Scratch for packing: A' as 4-row panels of one k block, B' as one 8-column panel. */
-function packScratch(m: number, k: number): { packA: number; packB: number } {
-  const kc = Math.max(1, Math.min(k, KC));
-  const aBytes = Math.ceil(m / 4) * 4 * kc * 4;
-  const packA = runtime().scratch(aBytes + 8 * kc * 4);
-  return { packA, packB: packA + aBytes };
-}
-
 reg('matmul', ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
   const [ta, tb] = inputs as [Tensor, Tensor];
   const out = outputs[0]!;
@@ -435,8 +427,7 @@ reg('matmul', ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
   const m = transposeA ? ta.shape[ra - 1]! : ta.shape[ra - 2]!;
   const k = transposeA ? ta.shape[ra - 2]! : ta.shape[ra - 1]!;
   const n = transposeB ? tb.shape[rb - 2]! : tb.shape[rb - 1]!;
-  const { packA, packB } = packScratch(m, k);
-  const mm = runtime().k.matmul!;
+  const rt = runtime();
   const pa = ptrOf(ta);
   const pb = ptrOf(tb);
   const pc = ptrOf(out);
@@ -444,7 +435,7 @@ reg('matmul', ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
   const tb_ = transposeB ? 1 : 0;
   const batchShape = out.shape.slice(0, -2);
   if (batchShape.length === 0) {
-    mm(pa, pb, pc, m, k, n, ta_, tb_, packA, packB, KC, 0, 0);
+    rt.matmul(pa, pb, pc, m, k, n, ta_, tb_, KC, 0, 0);
     return;
   }
   const aStr = broadcastStrides(ta.shape.slice(0, -2), batchShape);
@@ -453,7 +444,7 @@ reg('matmul', ({ inputs, outputs, attrs }: KernelArgs<MatmulAttrs>) => {
   const bMat = k * n * 4;
   let c = pc;
   forEachIndex(batchShape, [aStr, bStr], (offs) => {
-    mm(pa + offs[0]! * aMat, pb + offs[1]! * bMat, c, m, k, n, ta_, tb_, packA, packB, KC, 0, 0);
+    rt.matmul(pa + offs[0]! * aMat, pb + offs[1]! * bMat, c, m, k, n, ta_, tb_, KC, 0, 0);
     c += m * n * 4;
   });
 });
@@ -464,8 +455,7 @@ reg('fusedDense', ({ inputs, outputs, attrs }: KernelArgs<FusedDenseAttrs>) => {
   if (out.size === 0) return;
   const [m, k] = tx.shape as [number, number];
   const n = tw.shape[1]!;
-  const { packA, packB } = packScratch(m, k);
-  runtime().k.matmul!(
+  runtime().matmul(
     ptrOf(tx),
     ptrOf(tw),
     ptrOf(out),
@@ -474,8 +464,6 @@ reg('fusedDense', ({ inputs, outputs, attrs }: KernelArgs<FusedDenseAttrs>) => {
     n,
     0,
     0,
-    packA,
-    packB,
     KC,
     tbias ? ptrOf(tbias) : 0,
     ACT[attrs.activation],

@@ -14,7 +14,8 @@
  *
  * Growing the memory replaces `memory.buffer` and detaches every view of the old buffer.
  * Never keep a typed-array view across an allocation: make a fresh one with `f32()` /
- * `f64()` after the last allocation of a kernel.
+ * `f64()` after the last allocation of a kernel. A shared memory (for threads) does not
+ * detach old views when it grows, but they keep the old length: the same rule holds.
  * @module
  */
 import { ChainruleError } from '../../errors.ts';
@@ -33,7 +34,7 @@ export interface WasmMemory {
 
 /** The WebAssembly JS API, typed locally (no DOM lib): what the backend needs of it. */
 export interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: object };
   validate(bytes: Uint8Array): boolean;
@@ -79,9 +80,24 @@ export class WasmHeap {
   private pooledBlocks = 0;
   private grows = 0;
 
-  constructor(initialPages = 32) {
+  /**
+   * The kernels' `zero` (memory.fill), once they are instantiated: V8's TypedArray.fill
+   * on a shared buffer goes element by element (about 10× slower on large blocks).
+   */
+  zeroFill: ((ptr: number, bytes: number) => void) | undefined;
+
+  /** True when the memory is shared (its buffer a SharedArrayBuffer), so workers can use it. */
+  readonly shared: boolean;
+
+  /** `sharedMaxPages`: make a shared memory of at most that many pages (else an ordinary one). */
+  constructor(initialPages = 32, sharedMaxPages?: number) {
     if (!wasmApi) throw new ChainruleError('wasm', 'WebAssembly is not available in this JavaScript engine');
-    this.memory = new wasmApi.Memory({ initial: initialPages });
+    this.shared = sharedMaxPages !== undefined;
+    this.memory = new wasmApi.Memory(
+      this.shared
+        ? { initial: initialPages, maximum: sharedMaxPages, shared: true }
+        : { initial: initialPages },
+    );
   }
 
   /**
@@ -98,7 +114,10 @@ export class WasmHeap {
       ptr = pool.pop()!;
       this.pooled -= cls;
       this.pooledBlocks--;
-      if (zero) new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+      if (zero) {
+        if (this.zeroFill) this.zeroFill(ptr, bytes);
+        else new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+      }
     } else {
       ptr = this.top;
       this.ensure(ptr + cls + GUARD);

@@ -1,6 +1,7 @@
 ;; The fused Adam / AdamW / AMSGrad step, float32 (see adamUpdate in ops.ts and the js
 ;; reference). The same formulas in the same order, in float32 instead of the reference's
-;; float64 intermediates. The last n % 4 elements are copied to scratch at bytes 640..784,
+;; float64 intermediates. The multiply-adds of the L2 term and the two moments are
+;; relaxed_madd: fused in the `fma` build, a mul and an add in the `simd` build. The last n % 4 elements are copied to scratch at bytes 640..784,
 ;; run through the same vector body and copied back.
 
 ;; count vectors: p, g, m, v (and vmax when ams) -> pOut, mOut, vOut (and vmaxOut).
@@ -35,13 +36,13 @@
           ;; AdamW: w -= lr*wd*w
           (then (local.set $w (f32x4.sub (local.get $w) (f32x4.mul (local.get $vlrwd) (local.get $w)))))
           ;; L2: g += wd*w
-          (else (local.set $gi (f32x4.add (local.get $gi) (f32x4.mul (local.get $vwd) (local.get $w))))))))
+          (else (local.set $gi (f32x4.relaxed_madd (local.get $vwd) (local.get $w) (local.get $gi)))))))
     ;; m = b1*m + (1-b1)*g ; v = b2*v + (1-b2)*g*g
-    (local.set $mi (f32x4.add
-      (f32x4.mul (local.get $vb1) (v128.load (i32.add (local.get $m) (local.get $off))))
+    (local.set $mi (f32x4.relaxed_madd
+      (local.get $vb1) (v128.load (i32.add (local.get $m) (local.get $off)))
       (f32x4.mul (local.get $vomb1) (local.get $gi))))
-    (local.set $vi (f32x4.add
-      (f32x4.mul (local.get $vb2) (v128.load (i32.add (local.get $v) (local.get $off))))
+    (local.set $vi (f32x4.relaxed_madd
+      (local.get $vb2) (v128.load (i32.add (local.get $v) (local.get $off)))
       (f32x4.mul (f32x4.mul (local.get $vomb2) (local.get $gi)) (local.get $gi))))
     (v128.store (i32.add (local.get $mo) (local.get $off)) (local.get $mi))
     (v128.store (i32.add (local.get $vo) (local.get $off)) (local.get $vi))

@@ -1,0 +1,49 @@
+/**
+ * One DDPG update on the wasm backend for each SIMD path and thread count, interleaved
+ * in rounds so that a busy machine affects every variant alike; prints medians.
+ *
+ *   P=tuned npx tsx bench/src/update-threads.ts     # P: tuned (default), paper, td3
+ * @module
+ */
+import { DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
+import { setSimdPath } from '../../packages/tensor/src/backends/wasm/backend.ts';
+
+setBackend('wasm');
+const preset = (process.env.P ?? 'tuned') as 'tuned' | 'paper' | 'td3';
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const PER_ROUND = Number(process.env.N ?? 10);
+const agent = new (preset === 'td3' ? TD3 : DDPG)(
+  { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] },
+  makeConfig(preset, {}),
+  0,
+);
+const r = new Rng(5);
+for (let i = 0; i < 1000; i++)
+  agent.observe({
+    obs: [r.uniform(), r.uniform(), r.uniform()],
+    action: [r.uniform()],
+    reward: -r.uniform(),
+    nextObs: [r.uniform(), r.uniform(), r.uniform()],
+    terminated: false,
+    truncated: false,
+  });
+const paths = getBackendInfo().simdPaths as SimdPath[];
+const variants = paths.flatMap((path) => [1, 2].map((threads) => ({ path, threads, ms: [] as number[] })));
+const step = () => agent.update();
+for (let i = 0; i < 5; i++) step();
+for (let round = 0; round < ROUNDS; round++) {
+  for (const v of variants) {
+    setSimdPath(v.path);
+    setThreads(v.threads);
+    step();
+    for (let i = 0; i < PER_ROUND; i++) {
+      const t0 = performance.now();
+      step();
+      v.ms.push(performance.now() - t0);
+    }
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(`${preset} update, wasm, median ms of ${ROUNDS}×${PER_ROUND} (interleaved rounds):`);
+for (const v of variants) console.log(`  ${v.path} ${v.threads} thread(s): ${median(v.ms).toFixed(2)} ms`);

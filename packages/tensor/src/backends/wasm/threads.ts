@@ -1,0 +1,327 @@
+/**
+ * Threads for the wasm backend: a pool of `worker_threads` workers over the backend's one
+ * shared WebAssembly memory, each with its own instance of the same kernels.
+ *
+ * A matmul (or fused dense layer) above a size threshold is cut into blocks of whole
+ * output tiles (see `partition`), a few per thread. The calling thread and the workers
+ * then claim blocks one at a time from a shared counter until none is left, so a worker
+ * that is slow to wake (a busy machine) costs nothing: the caller takes its blocks. No
+ * reduction is ever split: every element of C is the same k-ordered sum whoever computes
+ * it, so results are bit-identical for any thread count and any schedule.
+ *
+ * Hand-off is through a small SharedArrayBuffer with Atomics, never a message per op: the
+ * caller writes the job, publishes it in the claim word (job tag and next block) and
+ * notifies; workers spin briefly, then sleep in `Atomics.wait`; claims are
+ * compare-exchanges on the claim word, and each finished block increments a counter that
+ * the caller waits on (spin, then wait).
+ *
+ * Workers are `unref`'d, so they never keep the process alive. An exception in a worker
+ * (a wasm trap, say) is caught there, its message written to shared memory, and re-thrown
+ * at the caller as a ChainruleError once every block is done.
+ *
+ * Node only: browsers cannot start a worker while the page's thread is blocked waiting
+ * for it, and chainrule's ops are synchronous, so there the backend runs on one thread.
+ * @module
+ */
+import { ChainruleError } from '../../errors.ts';
+
+// Control block layout (Int32 words): a header, the job's arguments, the block table,
+// then one slot per worker (its scratch pointers), then one error text per worker.
+const CLAIM = 0; // job tag << TAG_SHIFT | next unclaimed block
+const COMPLETED = 1; // blocks finished in the current job
+const FAILED = 2; // 0, or 1 + the index of the first worker that failed
+const PATH = 3; // SIMD path index of the job
+const NBLOCKS = 4;
+const ACTIVE = 5; // workers with index < ACTIVE take part; the others stay asleep
+const BY_WORKERS = 6; // blocks computed by workers since the control block was made
+const ARGS = 8; // the matmul export's 13 leading arguments (packA/packB unused)
+/** Blocks per job at most (the claim word's low bits). */
+export const MAX_BLOCKS = 1024;
+const TAG_SHIFT = 10;
+const TAG_MASK = 0x1fffff;
+const BLOCKS = 32; // 4 words per block: i0, i1, j0, j1
+const SLOTS = BLOCKS + 4 * MAX_BLOCKS; // 4 words per worker: packA, packB, tile, error length
+const ERR_BYTES = 512;
+/** The matmul export's argument count. */
+export const MATMUL_ARGS = 18;
+/** Iterations of Atomics.load before a waiting thread sleeps: tens of µs on x64. */
+const SPIN = 20_000;
+
+function controlBytes(workers: number): number {
+  return (SLOTS + 4 * workers) * 4 + workers * ERR_BYTES;
+}
+
+/** One block of C: rows [i0, i1) and columns [j0, j1). */
+export interface Block {
+  i0: number;
+  i1: number;
+  j0: number;
+  j1: number;
+}
+
+/**
+ * Split C (m×n) into at most `parts` blocks of whole 4×8 tiles: by 8-column panels when
+ * there are at least `parts` of them, else by 4-row panels; fewer blocks when C has fewer
+ * tiles along both. Each block is a contiguous, balanced range of panels.
+ */
+export function partition(m: number, n: number, parts: number): Block[] {
+  const panels = Math.ceil(n / 8);
+  const rows = Math.ceil(m / 4);
+  const byCols = panels >= parts || panels >= rows;
+  const count = Math.max(1, Math.min(parts, byCols ? panels : rows));
+  const total = byCols ? panels : rows;
+  const out: Block[] = [];
+  for (let w = 0; w < count; w++) {
+    const a = Math.floor((w * total) / count);
+    const b = Math.floor(((w + 1) * total) / count);
+    out.push(
+      byCols
+        ? { i0: 0, i1: m, j0: a * 8, j1: Math.min(n, b * 8) }
+        : { i0: a * 4, i1: Math.min(m, b * 4), j0: 0, j1: n },
+    );
+  }
+  return out;
+}
+
+/** The part of node:worker_threads the pool uses. */
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+}
+type WorkerCtor = new (code: string, options: { eval: true; workerData: unknown }) => NodeWorker;
+
+/** `process.getBuiltinModule` (Node ≥ 20.16), without importing anything at the top level. */
+function builtin<T>(name: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
+  try {
+    return proc?.getBuiltinModule?.(name) as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why threads cannot run here, or undefined when they can. */
+export function threadsUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
+  if (typeof Atomics === 'undefined' || typeof Atomics.wait !== 'function')
+    return 'Atomics.wait is not available';
+  if (!builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker) {
+    return 'node:worker_threads is not available (browsers run the wasm backend on one thread)';
+  }
+  return undefined;
+}
+
+/** The number of cores (os.availableParallelism), or 1 where it cannot be read. */
+export function coreCount(): number {
+  const os = builtin<{ availableParallelism?: () => number; cpus?: () => unknown[] }>('node:os');
+  return Math.max(1, os?.availableParallelism?.() ?? os?.cpus?.().length ?? 1);
+}
+
+// The worker's whole program (CommonJS, run with `eval: true` so no file has to be found
+// next to a bundle). Kept in plain JavaScript: it is not compiled.
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { modules, memory, control, index, workers } = workerData;
+const ctl = new Int32Array(control, 0, ${SLOTS} + 4 * workers);
+const slot = ${SLOTS} + 4 * index;
+const errAt = (${SLOTS} + 4 * workers) * 4 + index * ${ERR_BYTES};
+let kernels = [];
+let startError;
+try {
+  kernels = modules.map((m) => m && new WebAssembly.Instance(m, { env: { memory } }).exports);
+} catch (e) {
+  startError = e;
+}
+const args = new Array(${MATMUL_ARGS});
+let tag = 0;
+for (;;) {
+  let v = Atomics.load(ctl, ${CLAIM});
+  for (let i = 0; (v >>> ${TAG_SHIFT}) === tag && i < ${SPIN}; i++) v = Atomics.load(ctl, ${CLAIM});
+  while ((v >>> ${TAG_SHIFT}) === tag) {
+    Atomics.wait(ctl, ${CLAIM}, v);
+    v = Atomics.load(ctl, ${CLAIM});
+  }
+  tag = v >>> ${TAG_SHIFT};
+  if (index >= ctl[${ACTIVE}]) continue;
+  const nb = ctl[${NBLOCKS}];
+  const k = kernels[ctl[${PATH}]];
+  for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
+  args[8] = ctl[slot];
+  args[9] = ctl[slot + 1];
+  args[17] = ctl[slot + 2];
+  for (;;) {
+    v = Atomics.load(ctl, ${CLAIM});
+    const b = v & ${MAX_BLOCKS - 1};
+    if ((v >>> ${TAG_SHIFT}) !== tag || b >= nb) break;
+    if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
+    try {
+      if (startError) throw startError;
+      if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
+      const t = ${BLOCKS} + 4 * b;
+      args[13] = ctl[t];
+      args[14] = ctl[t + 1];
+      args[15] = ctl[t + 2];
+      args[16] = ctl[t + 3];
+      k.matmul(...args);
+    } catch (e) {
+      const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ${ERR_BYTES});
+      new Uint8Array(control, errAt, bytes.length).set(bytes);
+      ctl[slot + 3] = bytes.length;
+      Atomics.compareExchange(ctl, ${FAILED}, 0, index + 1);
+    }
+    Atomics.add(ctl, ${BY_WORKERS}, 1);
+    if (Atomics.add(ctl, ${COMPLETED}, 1) + 1 === nb) Atomics.notify(ctl, ${COMPLETED});
+  }
+}
+`;
+
+/** Scratch of one participant in a job: pointers to its packA, packB and edge tile. */
+export type Scratch = readonly [packA: number, packB: number, tile: number];
+
+/** A pool of workers that run matmul blocks on one shared WebAssembly memory. */
+export class WorkerPool {
+  private readonly workers: NodeWorker[] = [];
+  private control = new SharedArrayBuffer(controlBytes(0));
+  private ctl = new Int32Array(this.control);
+  private tag = 0;
+
+  /**
+   * `modules`: the compiled `shared`-memory kernels, by SIMD path index (0 simd, 1 fma;
+   * undefined where the engine lacks the path).
+   */
+  constructor(
+    private readonly modules: readonly (object | undefined)[],
+    private readonly memory: object,
+  ) {}
+
+  /** Workers that take part in jobs now. */
+  get size(): number {
+    return this.active;
+  }
+
+  private active = 0;
+
+  /**
+   * Let `count` workers take part in jobs. Fewer than are running: the others sleep (kept
+   * for a later increase). More: every worker is stopped and new ones start on a fresh
+   * control block, so that a worker still shutting down can never take a job.
+   */
+  resize(count: number): void {
+    this.active = count;
+    if (count <= this.workers.length) {
+      this.ctl[ACTIVE] = count;
+      if (count === 0) this.stopAll();
+      return;
+    }
+    this.stopAll();
+    this.control = new SharedArrayBuffer(controlBytes(count));
+    this.ctl = new Int32Array(this.control);
+    this.ctl[ACTIVE] = count;
+    const { Worker } = builtin<{ Worker: WorkerCtor }>('node:worker_threads')!;
+    for (let index = 0; index < count; index++) {
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: {
+          modules: this.modules,
+          memory: this.memory,
+          control: this.control,
+          index,
+          workers: count,
+        },
+      });
+      w.unref();
+      this.workers.push(w);
+    }
+  }
+
+  /** Blocks that workers (not the caller) have computed: shows that the work was shared. */
+  get blocksByWorkers(): number {
+    return this.earlierBlocks + Atomics.load(this.ctl, BY_WORKERS);
+  }
+
+  private earlierBlocks = 0;
+
+  private stopAll(): void {
+    this.earlierBlocks += Atomics.load(this.ctl, BY_WORKERS);
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+    this.tag = 0;
+  }
+
+  /**
+   * Compute every block of C with the `matmul` export: `args` are its 13 leading
+   * arguments, `scratch[0]` is the caller's scratch and `scratch[1 + w]` worker w's.
+   * The caller runs its blocks through `self(blockArgs)`. Returns when all blocks are
+   * done; throws the first error (the caller's, else a worker's).
+   */
+  runMatmul(
+    path: number,
+    args: readonly number[],
+    blocks: readonly Block[],
+    scratch: readonly Scratch[],
+    self: (blockArgs: number[]) => void,
+  ): void {
+    const ctl = this.ctl;
+    const nb = blocks.length;
+    if (nb > MAX_BLOCKS) throw new ChainruleError('wasm', `at most ${MAX_BLOCKS} blocks per job, got ${nb}`);
+    for (let i = 0; i < 13; i++) ctl[ARGS + i] = args[i]!;
+    blocks.forEach((b, i) => {
+      ctl.set([b.i0, b.i1, b.j0, b.j1], BLOCKS + 4 * i);
+    });
+    for (let w = 0; w < this.active; w++) {
+      const [packA, packB, tile] = scratch[1 + w]!;
+      ctl.set([packA, packB, tile, 0], SLOTS + 4 * w);
+    }
+    ctl[NBLOCKS] = nb;
+    ctl[PATH] = path;
+    ctl[FAILED] = 0;
+    ctl[COMPLETED] = 0;
+    this.tag = (this.tag % TAG_MASK) + 1;
+    Atomics.store(ctl, CLAIM, this.tag << TAG_SHIFT);
+    Atomics.notify(ctl, CLAIM);
+    const mine = args.slice();
+    const [packA, packB, tile] = scratch[0]!;
+    mine[8] = packA;
+    mine[9] = packB;
+    mine.push(0, 0, 0, 0, tile);
+    let error: unknown;
+    for (;;) {
+      const v = Atomics.load(ctl, CLAIM);
+      const b = v & (MAX_BLOCKS - 1);
+      if (b >= nb) break;
+      if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+      const blk = blocks[b]!;
+      mine[13] = blk.i0;
+      mine[14] = blk.i1;
+      mine[15] = blk.j0;
+      mine[16] = blk.j1;
+      try {
+        self(mine);
+      } catch (e) {
+        error ??= e;
+      }
+      Atomics.add(ctl, COMPLETED, 1);
+    }
+    let done = Atomics.load(ctl, COMPLETED);
+    for (let i = 0; done < nb && i < SPIN; i++) done = Atomics.load(ctl, COMPLETED);
+    while (done < nb) {
+      Atomics.wait(ctl, COMPLETED, done);
+      done = Atomics.load(ctl, COMPLETED);
+    }
+    if (error !== undefined) throw error;
+    const failed = ctl[FAILED]!;
+    if (failed !== 0) {
+      const w = failed - 1;
+      const len = ctl[SLOTS + 4 * w + 3]!;
+      const at = (SLOTS + 4 * this.workers.length) * 4 + w * ERR_BYTES;
+      // TextDecoder refuses views of shared memory: copy the bytes out first.
+      const text = new TextDecoder().decode(new Uint8Array(this.control, at, len).slice());
+      throw new ChainruleError('wasm', `a matmul block failed in worker thread ${failed}: ${text}`);
+    }
+  }
+
+  /** Stop every worker. */
+  close(): void {
+    this.resize(0);
+  }
+}
