@@ -20,14 +20,14 @@
 
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
-import { type Batch, DDPG, makeConfig, type Summary, TD3, train } from '@chainrule/ddpg';
+import { type Batch, DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { type Summary, train } from '@chainrule/ddpg/node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
   backendByName,
   DEFAULT_BACKEND,
   getBackend,
   getFallbackCounts,
-  gpujsStats,
   listBackends,
   matmul,
   setBackend,
@@ -37,6 +37,7 @@ import {
   wasmMemoryStats,
   withBackend,
 } from '@chainrule/tensor';
+import { gpujsStats } from '@chainrule/tensor/gpujs';
 import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
 import {

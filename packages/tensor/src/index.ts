@@ -1,6 +1,8 @@
 /**
  * @chainrule/tensor: tensors, shapes, broadcasting, a seeded RNG and a kernel registry
- * with pluggable backends. The `js` backend (plain loops) is the readable reference.
+ * with pluggable backends. The `js` backend (plain loops) is the readable reference; `wasm`
+ * (WebAssembly SIMD) is the default. This entry runs in Node and in browsers; the gpu.js
+ * backend is a separate entry, `@chainrule/tensor/gpujs`.
  * @module
  */
 import './backends/js.ts';
@@ -25,7 +27,6 @@ export {
   setDebugLogger,
   withBackend,
 } from './backend.ts';
-export { type GpujsStats, gpujsLiveTextures, gpujsMode, gpujsStats } from './backends/gpujs/index.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
 export { type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
 export {
