@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Summary } from '@chainrule/ddpg';
+import type { Summary } from '@chainrule/ddpg/node';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {

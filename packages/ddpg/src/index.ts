@@ -1,6 +1,7 @@
 /**
- * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise, the DDPG /
- * TD3 / DPG agents, the trainer and the chainrule-ddpg CLI.
+ * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise and the DDPG /
+ * TD3 / DPG agents. This entry runs in Node and in browsers; the trainer (run directories,
+ * checkpoints), replay-buffer files and the chainrule-ddpg CLI are in `@chainrule/ddpg/node`.
  * @module
  */
 export {
@@ -27,18 +28,3 @@ export * from './noise.ts';
 export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
-export {
-  type Agent,
-  type EpisodeMetrics,
-  type EvalMetrics,
-  evaluate,
-  type LoadedRun,
-  loadRun,
-  makeAgent,
-  optimalReturnMean,
-  type Progress,
-  recordEpisode,
-  type Summary,
-  type TrainOptions,
-  train,
-} from './trainer.ts';

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSync, saveSync, writeFileAtomicSync } from '@chainrule/nn';
+import { loadSync, saveSync, writeFileAtomicSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
 import { type AgentMeta, DDPG, TD3, type UpdateStats } from './agent.ts';
 import { type AgentConfig, configSchema } from './config.ts';
@@ -22,7 +22,7 @@ import {
   type RunningMeanStdState,
 } from './envs/index.ts';
 import { learningCurveSvg } from './plots.ts';
-import { ReplayBuffer } from './replay.ts';
+import { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
 
 /** Options of a training run. */
 export interface TrainOptions {
@@ -220,7 +220,7 @@ export async function train(
     episode = m.episode;
     wallBefore = m.wallSeconds;
     agent.restore(loadSync(join(out, 'checkpoint', 'agent.safetensors')).tensors, m.agent);
-    if (m.replay) agent.replay.copyFrom(ReplayBuffer.load(join(out, 'checkpoint', m.replay)));
+    if (m.replay) agent.replay.copyFrom(loadReplayBuffer(join(out, 'checkpoint', m.replay)));
     if (m.envState && env.getState && env.setState) env.setState(m.envState);
     if (norm && m.normStats) norm.setStatistics(m.normStats);
     if (m.lastEval) lastEval = m.lastEval;
@@ -276,7 +276,7 @@ export async function train(
       agentMeta = agent.meta();
       if (options.saveReplay) {
         replayFile = 'replay.safetensors';
-        agent.replay.save(join(out, 'checkpoint', replayFile));
+        saveReplayBuffer(join(out, 'checkpoint', replayFile), agent.replay);
       }
     }
     const manifest: Manifest = {

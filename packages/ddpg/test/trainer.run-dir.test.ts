@@ -5,20 +5,19 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSync } from '@chainrule/nn';
+import { loadSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DDPG, makeConfig } from '../src/index.ts';
 import {
-  type DDPG,
   type EpisodeMetrics,
   evaluate,
   loadRun,
-  makeConfig,
   type Progress,
   recordEpisode,
   type Summary,
   train,
-} from '../src/index.ts';
+} from '../src/node.ts';
 
 const tiny = {
   actorHidden: [16, 16],

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * chainrule-ddpg: train, evaluate and render DDPG / TD3 / DPG agents.
  *
@@ -8,8 +9,10 @@
  * @module
  */
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '@chainrule/nn';
+import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { listBackends, setBackend } from '@chainrule/tensor';
+// Registers the gpujs backend (gpu.js itself loads only if --backend gpujs selects it).
+import '@chainrule/tensor/gpujs';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AgentConfig, DEFAULT_PRESET, makeConfig, PRESETS, type PresetName } from '../config.ts';
@@ -361,7 +364,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const invokedDirectly =
-  process.argv[1] !== undefined && /cli[/\\]main\.ts$|chainrule-ddpg(\.mjs)?$/.test(process.argv[1]);
+  process.argv[1] !== undefined && /cli[/\\]main\.[jt]s$|chainrule-ddpg(\.mjs)?$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

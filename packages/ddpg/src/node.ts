@@ -1,0 +1,22 @@
+/**
+ * @chainrule/ddpg/node: the Node-only half of `@chainrule/ddpg`: the trainer (run
+ * directories, metrics, checkpoints, resume), evaluation of saved runs and replay buffers as
+ * files. The `chainrule-ddpg` CLI is built on it.
+ * @module
+ */
+export { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
+export {
+  type Agent,
+  type EpisodeMetrics,
+  type EvalMetrics,
+  evaluate,
+  type LoadedRun,
+  loadRun,
+  makeAgent,
+  optimalReturnMean,
+  type Progress,
+  recordEpisode,
+  type Summary,
+  type TrainOptions,
+  train,
+} from './trainer.ts';
