@@ -4,7 +4,7 @@
  * Read it in this order: `var.ts` (the value and the recorder's state), `ops.ts` (the
  * recorder: each op computes and records a node), `rules.ts` (the gradient table: the
  * chain rule, one entry per op), `engine.ts` (the backward pass).
- * @module
+ * @module \@chainrule/autograd
  */
 export {
   backward,

@@ -2,7 +2,7 @@
  * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise and the DDPG /
  * TD3 / DPG agents. This entry runs in Node and in browsers; the trainer (run directories,
  * checkpoints), replay-buffer files and the chainrule-ddpg CLI are in `@chainrule/ddpg/node`.
- * @module
+ * @module \@chainrule/ddpg
  */
 export {
   type AgentMeta,

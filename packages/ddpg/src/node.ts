@@ -2,7 +2,7 @@
  * @chainrule/ddpg/node: the Node-only half of `@chainrule/ddpg`: the trainer (run
  * directories, metrics, checkpoints, resume), evaluation of saved runs and replay buffers as
  * files. The `chainrule-ddpg` CLI is built on it.
- * @module
+ * @module \@chainrule/ddpg/node
  */
 export { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
 export {

@@ -2,7 +2,7 @@
  * @chainrule/nn: modules, layers, losses, optimisers and safetensors checkpoints as bytes
  * (`encode`/`decode`). This entry runs in Node and in browsers; checkpoint files and atomic
  * writes are in `@chainrule/nn/node`.
- * @module
+ * @module \@chainrule/nn
  */
 export { decode, encode } from './checkpoint.ts';
 export { type Init, initTensor } from './init.ts';

@@ -3,7 +3,7 @@
  * backend; select it with `setBackend('gpujs')`, `withBackend('gpujs', ...)` or
  * `CHAINRULE_BACKEND=gpujs`. gpu.js is an optional peer dependency (`npm install gpu.js`),
  * loaded when the backend is first used, in Node (its headless-gl or WebAssembly mode).
- * @module
+ * @module \@chainrule/tensor/gpujs
  */
 export {
   GPUJS_MODES,

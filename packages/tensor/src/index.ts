@@ -3,7 +3,7 @@
  * with pluggable backends. The `js` backend (plain loops) is the readable reference; `wasm`
  * (WebAssembly SIMD) is the default. This entry runs in Node and in browsers; the gpu.js
  * backend is a separate entry, `@chainrule/tensor/gpujs`.
- * @module
+ * @module \@chainrule/tensor
  */
 import './backends/js.ts';
 

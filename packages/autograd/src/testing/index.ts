@@ -8,7 +8,7 @@
  *   and whole random programs ({@link arbProgram}).
  * - Reusable engine properties: {@link propVjpLinear}, {@link propAdjointIdentity},
  *   {@link propReuseAccumulates}, {@link propInputsNotMutated}, {@link propRetainGraphDoubles}.
- * @module
+ * @module \@chainrule/autograd/testing
  */
 export {
   arbBroadcastableShapes,
