@@ -55,8 +55,13 @@ done
 
 echo '::: outside: npm publish --dry-run'
 for t in "$WORK"/tarballs/*.tgz; do
-  npm publish --dry-run --access public "$t" 2>&1 | grep -E 'npm (notice|warn|error) (name|version|filename|total files|package size)|error|ERR' || true
-  npm publish --dry-run --access public "$t" >/dev/null 2>&1 || { echo "npm publish --dry-run failed for $t" >&2; npm publish --dry-run --access public "$t"; exit 1; }
+  if ! npm publish --dry-run --access public "$t" >"$WORK/publish.log" 2>&1; then
+    cat "$WORK/publish.log" >&2
+    echo "npm publish --dry-run failed for $(basename "$t")" >&2
+    exit 1
+  fi
+  grep -E '^npm (notice (name|version|package size|total files):|warn|error)' "$WORK/publish.log" | tr '\n' ' '
+  echo
 done
 
 echo '::: outside: a fresh project installs the tarballs with npm'
@@ -90,7 +95,8 @@ cp scripts/outside/types.ts "$P/types.ts"
 echo 'types.ts type-checks against the published .d.ts'
 
 echo '::: outside: the chainrule-ddpg CLI'
-(cd "$P" && npx --no-install chainrule-ddpg --help | head -5)
+(cd "$P" && npx --no-install chainrule-ddpg --help >"$WORK/help.txt")
+head -3 "$WORK/help.txt"
 (cd "$P" && npx --no-install chainrule-ddpg --env Pendulum-v1 --steps 300 --out runs/cli --no-progress >/dev/null)
 test -f "$P/runs/cli/summary.json" && echo 'a 300-step run wrote runs/cli/summary.json'
 if (cd "$P" && npx --no-install chainrule-ddpg --backend gpujs --steps 10 --out runs/gpujs --no-progress) 2>"$WORK/gpujs.err"; then

@@ -46,11 +46,15 @@ function num(
 
 function chooseBackend(name: string | undefined): void {
   if (!name) return;
+  // Plain Errors: thrown from an action, a commander error would be swallowed silently by main().
+  if (!listBackends().includes(name)) {
+    throw new Error(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
+  }
   try {
     setBackend(name);
-  } catch {
-    // A plain Error: thrown from an action, a commander error would be swallowed silently by main().
-    throw new Error(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
+  } catch (e) {
+    // A registered backend that cannot start here, e.g. gpujs without gpu.js installed.
+    throw new Error(`backend "${name}" is not usable: ${(e as Error).message}`);
   }
 }
 
