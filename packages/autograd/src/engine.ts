@@ -13,8 +13,9 @@
  */
 import * as T from '@chainrule/tensor';
 import { ChainruleError, type Tensor } from '@chainrule/tensor';
+import { customOpRule } from './defineOp.ts';
 import * as op from './ops.ts';
-import { GRAD_RULES } from './rules.ts';
+import { GRAD_RULES, type GradRule } from './rules.ts';
 import { enableGrad, isAnomalyMode, type Node, noGrad, setAnomalyMode, setBackwardHook, Var } from './var.ts';
 
 // ---------------------------------------------------------------- tracing
@@ -179,6 +180,64 @@ function checkGradFinite(node: Node, grads: readonly (Var | null)[]): void {
   }
 }
 
+/** The rule for an op: the typed table for primitives, the `defineOp` registry for the rest. */
+function ruleFor(name: string): GradRule | undefined {
+  return op.isPrimitive(name) ? GRAD_RULES[name] : customOpRule(name);
+}
+
+/** True when a gradient of shape `from` can be summed back to `to` (`to` broadcasts to `from`). */
+function canUnbroadcast(from: readonly number[], to: readonly number[]): boolean {
+  const lead = from.length - to.length;
+  if (lead < 0) return false;
+  return to.every((d, j) => d === from[j + lead] || d === 1);
+}
+
+/**
+ * Check what a rule returned, before anything uses it, and name the op, the input and the
+ * shapes when it is wrong. Built-in rules pass by construction; this is for `defineOp` rules.
+ * Entries past the inputs must be null: a rule may list one for an optional input that the
+ * call left out (`fusedDense` without a bias).
+ */
+function checkRuleResults(node: Node, inputs: readonly Var[], raw: unknown): asserts raw is (Var | null)[] {
+  const where = `the gradient rule (node #${node.id})`;
+  if (!Array.isArray(raw)) {
+    throw new ChainruleError(
+      node.op,
+      `${where} returned ${raw === null ? 'null' : typeof raw}; expected an array with one gradient (or null) per input`,
+    );
+  }
+  const extra = raw.slice(inputs.length).some((r) => r !== null && r !== undefined);
+  if (raw.length < inputs.length || extra) {
+    throw new ChainruleError(
+      node.op,
+      `${where} returned ${raw.length} gradient(s) for ${inputs.length} input(s); expected one per input, null where there is none`,
+    );
+  }
+  inputs.forEach((u, i) => {
+    const gi: unknown = raw[i];
+    if (gi === null || gi === undefined) return;
+    if (!(gi instanceof Var)) {
+      const what = typeof gi === 'object' && 'dataSync' in gi ? 'a Tensor' : typeof gi;
+      throw new ChainruleError(
+        node.op,
+        `${where} returned ${what} for input ${i}; expected a Var computed with the differentiable ops of @chainrule/autograd (so that higher derivatives work)`,
+      );
+    }
+    if (!canUnbroadcast(gi.shape, u.shape)) {
+      throw new ChainruleError(
+        node.op,
+        `${where} returned a gradient of shape ${T.fmtShape(gi.shape)} for input ${i} of shape ${T.fmtShape(u.shape)}; expected ${T.fmtShape(u.shape)} or a shape that ${T.fmtShape(u.shape)} broadcasts to`,
+      );
+    }
+    if (gi.dtype !== u.dtype) {
+      throw new ChainruleError(
+        node.op,
+        `${where} returned a ${gi.dtype} gradient for input ${i}, which is ${u.dtype}; expected ${u.dtype}`,
+      );
+    }
+  });
+}
+
 /**
  * The engine. Propagates `seeds` from `roots` and returns the gradient of every needed Var.
  * `isTarget(v)` says which Vars we want gradients for; only nodes on a path to a target run.
@@ -218,7 +277,7 @@ function propagate(
       if (inputs === null || node.output === null) throw freedError(opName, node);
       const needs = inputs.map((u) => u.requiresGrad && needed.has(u));
       if (!needs.some(Boolean)) continue;
-      const rule = GRAD_RULES[node.op];
+      const rule = ruleFor(node.op);
       if (!rule) throw new ChainruleError(opName, `no gradient rule for op "${node.op}"`);
       // In anomaly mode the rule's own ops must not run their forward checks: a NaN or
       // Infinity made here would be blamed on an internal op (`div` for sqrt's rule) as a
@@ -230,6 +289,7 @@ function propagate(
       const unbroadcasts: Unbroadcast[] = [];
       try {
         raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
+        checkRuleResults(node, inputs, raw);
         results = inputs.map((u, i) => {
           const gi = raw[i];
           if (!needs[i] || !gi) return null;

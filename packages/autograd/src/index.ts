@@ -3,9 +3,12 @@
  *
  * Read it in this order: `var.ts` (the value and the recorder's state), `ops.ts` (the
  * recorder: each op computes and records a node), `rules.ts` (the gradient table: the
- * chain rule, one entry per op), `engine.ts` (the backward pass).
+ * chain rule, one entry per op), `engine.ts` (the backward pass). `defineOp.ts` adds ops,
+ * with their rules, from outside.
  * @module \@chainrule/autograd
  */
+
+export { type CustomOp, customOpNames, defineOp, type OpDefinition } from './defineOp.ts';
 export {
   backward,
   formatTrace,

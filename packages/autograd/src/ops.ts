@@ -13,6 +13,41 @@ import { isAnomalyMode, isGradEnabled, makeNode, Var } from './var.ts';
 
 export type { Axes, MatmulOptions } from '@chainrule/tensor';
 
+/**
+ * The primitives: the op names the built-in ops record. Each has exactly one rule in the
+ * gradient table (`rules.ts`), whose type is built from this list, so a primitive without a
+ * rule is a compile error. Composite ops (`mean`, `stack`, ...) record primitives; ops made
+ * with `defineOp` record their own names and keep their rules in a separate registry.
+ */
+export const PRIMITIVES = [
+  ...T.UNARY_OPS,
+  'clip',
+  ...T.BINARY_OPS,
+  'where',
+  'sum',
+  'max',
+  'min',
+  'matmul',
+  'fusedDense',
+  'reshape',
+  'transpose',
+  'broadcastTo',
+  'slice',
+  'pad',
+  'concat',
+  'gather',
+  'scatterAdd',
+  'cast',
+] as const;
+/** One of {@link PRIMITIVES}. */
+export type Primitive = (typeof PRIMITIVES)[number];
+
+const primitiveSet: ReadonlySet<string> = new Set(PRIMITIVES);
+/** True when `op` is a built-in primitive (its rule is in the gradient table). */
+export function isPrimitive(op: string): op is Primitive {
+  return primitiveSet.has(op);
+}
+
 /** A Var, or a number treated as a constant scalar. */
 export type VarLike = Var | number;
 

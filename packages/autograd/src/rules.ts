@@ -15,21 +15,26 @@ import type { DenseActivation } from '@chainrule/tensor';
 import * as op from './ops.ts';
 import type { Var } from './var.ts';
 
-/** What a rule sees. */
-export interface RuleContext {
+/** What a rule sees. `A` types the attributes (for ops made with `defineOp`). */
+// biome-ignore lint/suspicious/noExplicitAny: built-in rules read the attributes their op recorded.
+export interface RuleContext<A = Record<string, any>> {
   /** The op's inputs, in order. */
   readonly inputs: readonly Var[];
   /** The op's output. */
   readonly output: Var;
   /** The op's attributes. */
-  // biome-ignore lint/suspicious/noExplicitAny: each rule reads the attributes its op recorded.
-  readonly attrs: Readonly<Record<string, any>>;
+  readonly attrs: Readonly<A>;
   /** Which inputs need a gradient; a rule may skip work for the others. */
   readonly needs: readonly boolean[];
 }
 
-/** A gradient rule: upstream gradient in, one gradient (or null) per input out. */
-export type GradRule = (g: Var, ctx: RuleContext) => (Var | null)[];
+/**
+ * A gradient rule: upstream gradient in, one gradient (or null for none) per input out.
+ * The engine checks the result: one entry per input, each a Var of its input's dtype and of
+ * its input's shape or a shape the input broadcasts to.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see RuleContext.
+export type GradRule<A = Record<string, any>> = (g: Var, ctx: RuleContext<A>) => (Var | null)[];
 
 /** The inverse of a permutation. */
 function inversePerm(perm: readonly number[]): number[] {
@@ -54,8 +59,11 @@ const extremeRule: GradRule = (g, { inputs: [x], output: y, attrs }) => {
   return [op.div(op.mul(op.reshape(g, keep), mask), count)];
 };
 
-/** The table. Keys are the op names that `ops.ts` records. */
-export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
+/**
+ * The table: one rule per primitive. Its type lists every name in `PRIMITIVES`, so a
+ * primitive without a rule does not compile (as jax-js types its rule tables).
+ */
+export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   // ---- elementwise unary: d/dx f(x) = f'(x), times g
   neg: (g) => [op.neg(g)],
   exp: (g, { output: y }) => [op.mul(g, y)],

@@ -15,7 +15,7 @@ let nextId = 1;
 export interface Node {
   /** A number unique within the process, for pictures and traces. */
   readonly id: number;
-  /** The op name; the key into the gradient table (`rules.ts`). */
+  /** The op name: a primitive's key into the gradient table (`rules.ts`), or a `defineOp` name. */
   readonly op: string;
   /** The op's attributes (axes, transpose flags, ...). */
   readonly attrs: Readonly<Record<string, unknown>>;
@@ -248,7 +248,8 @@ export function makeNode(op: string, inputs: Var[], attrs: Record<string, unknow
     stack = raw
       .split('\n')
       .slice(1)
-      .filter((l) => !/packages[/\\]autograd[/\\]src[/\\](var|ops|engine)\.ts/.test(l))
+      // The recorder's own frames, from the sources or the built package (dist/*.js).
+      .filter((l) => !/autograd[/\\](src|dist)[/\\](var|ops|engine|defineOp)\.[jt]s/.test(l))
       .join('\n');
   }
   return { id: nextId++, op, attrs, inputs, output: null, stack };

@@ -9,8 +9,8 @@ import { ChainruleError, type DType, fmtShape, type Rng } from '@chainrule/tenso
 import { type Init, initTensor } from './init.ts';
 import { Module } from './module.ts';
 
-/** Activations a layer can fuse into its forward. */
-export type Activation = 'linear' | 'relu' | 'tanh' | 'sigmoid';
+/** Activations a layer can fuse into its forward: the kernel contract's one `Activation` type. */
+export type Activation = T.Activation;
 
 /** Options for {@link Linear}. */
 export interface LinearOptions {

@@ -55,6 +55,7 @@ export {
   type TypedArray,
 } from './dtype.ts';
 export { ChainruleError, fmtShape } from './errors.ts';
+export * from './kernels.ts';
 export * from './ops.ts';
 export { Rng, type RngState } from './rng.ts';
 export { type OutSpec, runKernel } from './run.ts';

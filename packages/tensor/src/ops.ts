@@ -4,9 +4,9 @@
  * given and what was expected.
  * @module
  */
-import type { FusedDenseAttrs } from './backends/js.ts';
 import { allocTyped, type DType, isDType } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
+import { ACTIVATIONS, type Activation } from './kernels.ts';
 import { runKernel } from './run.ts';
 import {
   assertValidShape,
@@ -73,21 +73,6 @@ export function clip(x: Tensor, min: number, max: number): Tensor {
   return unary('clip', x, { min, max });
 }
 
-/** The names of the elementwise unary ops (without attributes). */
-export const UNARY_OPS = [
-  'neg',
-  'exp',
-  'log',
-  'sqrt',
-  'square',
-  'abs',
-  'sign',
-  'reciprocal',
-  'tanh',
-  'sigmoid',
-  'relu',
-] as const;
-
 // ---------------------------------------------------------------- binary
 
 function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
@@ -132,11 +117,6 @@ export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => binary('lessE
 export const greater = (a: TensorLike, b: TensorLike): Tensor => binary('greater', a, b);
 /** 1 where a >= b, else 0. */
 export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => binary('greaterEqual', a, b);
-
-/** The names of the elementwise binary ops. */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
-/** The names of the comparison ops (results are 0/1). */
-export const COMPARISON_OPS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
 
 /** Pick `a` where `cond` is non-zero, else `b`; all three broadcast together. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -269,8 +249,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   return runKernel('matmul', [a, b], [{ shape, dtype: a.dtype }], attrs)[0]!;
 }
 
-/** The activations `fusedDense` supports. */
-export type DenseActivation = FusedDenseAttrs['activation'];
+/** The activations `fusedDense` supports: the same type as {@link Activation}, under its older name. */
+export type DenseActivation = Activation;
 
 /**
  * The fused dense forward `act(x @ w + b)`, for x [batch, in], w [in, out], b [out].
@@ -284,10 +264,10 @@ export function fusedDense(
 ): Tensor {
   checkTensor('fusedDense', x);
   checkTensor('fusedDense', w, 'w');
-  if (!['linear', 'relu', 'tanh', 'sigmoid'].includes(activation)) {
+  if (!ACTIVATIONS.includes(activation)) {
     throw new ChainruleError(
       'fusedDense',
-      `unknown activation "${activation}"; expected linear, relu, tanh or sigmoid`,
+      `unknown activation "${activation}"; expected ${ACTIVATIONS.slice(0, -1).join(', ')} or ${ACTIVATIONS.at(-1)}`,
     );
   }
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {

@@ -6,6 +6,8 @@
  * - fast-check arbitraries: shapes ({@link arbShape}, {@link arbBroadcastableShapes}),
  *   tensors with safe value domains ({@link arbTensor}, {@link OP_DOMAINS}, {@link avoidNear})
  *   and whole random programs ({@link arbProgram}).
+ * - {@link checkOp}: one call that property-tests an op's rule (first and second order) over
+ *   random broadcasting shapes, and shrinks a failure to a small counterexample.
  * - Reusable engine properties: {@link propVjpLinear}, {@link propAdjointIdentity},
  *   {@link propReuseAccumulates}, {@link propInputsNotMutated}, {@link propRetainGraphDoubles}.
  * @module \@chainrule/autograd/testing
@@ -23,6 +25,14 @@ export {
   type ShapeOptions,
   type TensorOptions,
 } from './arbitraries.ts';
+export {
+  assertCheckOp,
+  type CheckOpCase,
+  type CheckOpFailure,
+  type CheckOpOptions,
+  type CheckOpReport,
+  checkOp,
+} from './checkOp.ts';
 export {
   assertGradcheck,
   assertGradgradcheck,

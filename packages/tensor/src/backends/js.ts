@@ -8,6 +8,7 @@
  */
 import { type Backend, type KernelArgs, registerBackend, registerKernel, type Storage } from '../backend.ts';
 import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
+import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../kernels.ts';
 import { broadcastStrides, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -261,12 +262,6 @@ registerKernel({
 
 // ---------------------------------------------------------------- matmul
 
-/** Attributes of `matmul`. */
-export interface MatmulAttrs {
-  transposeA: boolean;
-  transposeB: boolean;
-}
-
 /**
  * C[m,n] = sum_k A[m,k] B[k,n] for one pair of row-major matrices (no transposes: the
  * caller copies transposed operands first). The loops run i-k-j, so the innermost loop
@@ -367,11 +362,6 @@ function transposeLastTwo(x: TypedArray, shape: readonly number[]): TypedArray {
 }
 
 // ---------------------------------------------------------------- fused dense
-
-/** Attributes of the fused dense forward `act(x @ W + b)`. */
-export interface FusedDenseAttrs {
-  activation: 'linear' | 'relu' | 'tanh' | 'sigmoid';
-}
 
 registerKernel({
   op: 'fusedDense',
@@ -540,18 +530,6 @@ registerKernel({
 
 // ---------------------------------------------------------------- optimiser kernels
 
-/** Attributes of the fused Adam update (see `adamUpdate` in ops.ts). */
-export interface AdamAttrs {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  decoupled: boolean;
-  amsgrad: boolean;
-  step: number;
-}
-
 registerKernel({
   op: 'adamUpdate',
   backend: 'js',
@@ -588,11 +566,6 @@ registerKernel({
     }
   },
 });
-
-/** Attributes of `lerp`. */
-export interface LerpAttrs {
-  t: number;
-}
 
 registerKernel({
   op: 'lerp',

@@ -8,8 +8,8 @@
  * @module
  */
 import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
+import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../../kernels.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../js.ts';
 import { copyStorage, launch, setHost } from './backend.ts';
 import {
   activationExpr,

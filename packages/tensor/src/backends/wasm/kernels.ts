@@ -17,9 +17,9 @@
  */
 import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
 import type { TypedArray } from '../../dtype.ts';
+import type { AdamAttrs, FusedDenseAttrs, MatmulAttrs } from '../../kernels.ts';
 import { broadcastStrides, stridesOf } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
-import type { AdamAttrs, FusedDenseAttrs, MatmulAttrs } from '../js.ts';
 import { ptrOf, runtime, viewOf } from './backend.ts';
 
 const B = 'wasm';
