@@ -2,7 +2,13 @@
 // user's project does, through their published entry points. node.mjs runs it in Node,
 // browser.mjs in Chromium (bundled by esbuild); both must print the same lines.
 import * as A from '@chainrule/autograd';
-import { arbBroadcastableShapes, arbTensor, gradcheck, gradgradcheck } from '@chainrule/autograd/testing';
+import {
+  arbBroadcastableShapes,
+  arbTensor,
+  checkOp,
+  gradcheck,
+  gradgradcheck,
+} from '@chainrule/autograd/testing';
 import { makeEnv } from '@chainrule/ddpg';
 import { Adam, Linear, mseLoss, Sequential, Tanh } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
@@ -10,14 +16,21 @@ import fc from 'fast-check';
 
 export const SEED = 7;
 
-// A user-defined differentiable function, written with chainrule's ops:
-// softplus(x) = log(1 + exp(x)).
-// SWAP (after defineOp lands): make this a custom op with `A.defineOp(...)`, its
-// vector-Jacobian rule sigmoid(x)·g, and check it below with `checkOp` from
-// '@chainrule/autograd/testing' in place of the hand-written fast-check property.
-export function softplus(x) {
-  return A.log(A.add(A.exp(x), 1));
-}
+// A user-defined op: softplus(x) = max(x, 0) + log(1 + exp(-|x|)), its forward written with
+// tensor ops and its vector-Jacobian rule g·sigmoid(x) with differentiable ops, so that second
+// derivatives work too.
+const softplusForward = ([x]) => T.add(T.relu(x), T.log(T.add(T.exp(T.neg(T.abs(x))), 1)));
+export const softplus = A.defineOp({
+  name: 'softplus',
+  forward: softplusForward,
+  vjp: (g, { inputs: [x] }) => [A.mul(g, A.sigmoid(x))],
+});
+// The same op with a sign slip in its rule, which checkOp must catch.
+const softplusWrong = A.defineOp({
+  name: 'softplusWrong',
+  forward: softplusForward,
+  vjp: (g, { inputs: [x] }) => [A.mul(g, A.sigmoid(A.neg(x)))],
+});
 
 const values = (t) => Array.from(t.dataSync());
 
@@ -39,8 +52,20 @@ export async function smoke({ print, roundTrip }) {
   print('d/dx', values(dx.value));
   print('d2/dx2', values(d2x.value));
 
-  // 2. gradcheck and gradgradcheck (float64 central differences) over random broadcastable
-  // shapes and values, drawn by the fast-check arbitraries, with a fixed seed.
+  // 2. The op's rule, property-checked: checkOp draws shapes and values with fast-check
+  // (first and second order), and shrinks a failure to a minimal case.
+  const ok = checkOp(softplus, { seed: SEED, numRuns: 20 });
+  if (!ok.ok) throw new Error(ok.message);
+  print('checkOp softplus', `${ok.numRuns} cases passed`);
+  const wrong = checkOp(softplusWrong, { seed: SEED, numRuns: 20 });
+  if (wrong.ok) throw new Error('checkOp missed the wrong rule of softplusWrong');
+  print('checkOp softplusWrong', {
+    failed: wrong.failure.check,
+    shapes: wrong.counterexample.shapes,
+    inputs: wrong.counterexample.inputs.map(values),
+  });
+  // gradcheck and gradgradcheck (float64 central differences) of a two-input function using
+  // the op, over random broadcastable shapes and values drawn by the fast-check arbitraries.
   const pairs = arbBroadcastableShapes(2, { maxRank: 3, maxDim: 3 }).chain(([sa, sb]) =>
     fc.tuple(arbTensor(sa), arbTensor(sb)),
   );
