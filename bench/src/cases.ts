@@ -30,6 +30,7 @@ export const CASE = {
   batchnorm: 'batchnorm1d fwd+bwd 64x400',
   adam: 'adam step paper-critic',
   ddpgPaper: 'ddpg update paper b64',
+  ddpgTuned: 'ddpg update tuned b256',
   ddpgTd3: 'ddpg update td3 b256',
   e2ePendulum: 'e2e pendulum 20k paper',
 } as const;
@@ -374,6 +375,11 @@ export function defaultCases(): BenchCase[] {
       name: CASE.ddpgPaper,
       description:
         'one DDPG update on a fixed batch of 64: critic step (MSE + L2 1e-2), actor step, soft update (τ 1e-3); BN in training mode',
+    },
+    {
+      name: CASE.ddpgTuned,
+      description:
+        'one DDPG update with the `tuned` preset (256-256, no BN) on a fixed batch of 256: critic step (MSE), actor step, soft update (τ 5e-3)',
     },
     {
       name: CASE.ddpgTd3,

@@ -19,6 +19,27 @@ export interface JaxjsInfo {
   readonly threads: boolean;
 }
 
+/** The PyTorch contender's interpreter, torch build and BLAS (see `contenders/torch.ts`). */
+export interface TorchInfo {
+  /** `torch.__version__`. */
+  readonly version: string;
+  /** Python version and interpreter path. */
+  readonly python: string;
+  readonly executable: string;
+  /**
+   * The BLAS loaded in the Python process (from `/proc/self/maps`): `name` is `openblas`,
+   * `reference`, `mkl` or `unknown`; OpenBLAS adds its build config and the kernel core it chose.
+   */
+  readonly blas: {
+    readonly name: string;
+    readonly libraries: readonly string[];
+    readonly config?: string | undefined;
+    readonly corename?: string | undefined;
+  };
+  /** The thread counts PyTorch rows were measured at. */
+  readonly threads: readonly number[];
+}
+
 export interface MachineInfo {
   /** CPU model string. */
   readonly cpu: string;
@@ -36,10 +57,17 @@ export interface MachineInfo {
   readonly tfjs: TfjsInfo | null;
   /** jax-js version and thread support, or `null` when no jax-js contender ran. */
   readonly jaxjs: JaxjsInfo | null;
+  /** PyTorch details, or `null` when no PyTorch row ran (not installed, or filtered out). */
+  readonly torch: TorchInfo | null;
 }
 
 export function machineInfo(
-  extra: { gpujsMode?: string | null; tfjs?: TfjsInfo | null; jaxjs?: JaxjsInfo | null } = {},
+  extra: {
+    gpujsMode?: string | null;
+    tfjs?: TfjsInfo | null;
+    jaxjs?: JaxjsInfo | null;
+    torch?: TorchInfo | null;
+  } = {},
 ): MachineInfo {
   const cpus = os.cpus();
   return {
@@ -51,5 +79,6 @@ export function machineInfo(
     gpujsMode: extra.gpujsMode ?? null,
     tfjs: extra.tfjs ?? null,
     jaxjs: extra.jaxjs ?? null,
+    torch: extra.torch ?? null,
   };
 }

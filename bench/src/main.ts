@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: same-run benchmarks of chainrule against TensorFlow.js (and jax-js, when
- * its optional dependency is installed).
+ * its optional dependency is installed, and PyTorch, when a Python interpreter imports torch).
  *
  * Writes `latest.json`, `latest.md` and `ratios.svg` into the output directory.
  * {@link runBench} is the programmatic entry point (used by the tests).
@@ -19,6 +19,7 @@ import { chainruleContenders } from './contenders/chainrule.ts';
 import { jaxjsContenders, jaxjsInfo } from './contenders/jaxjs.ts';
 import { tfjsContenders } from './contenders/tfjs.ts';
 import { tfjsInfo } from './contenders/tfjs-env.ts';
+import { type RunTorchOptions, runTorch, torchSelected } from './contenders/torch.ts';
 import {
   type Contender,
   contenderId,
@@ -62,6 +63,11 @@ export interface RunBenchOptions {
   command?: string;
   /** Progress / error messages (default: stderr). */
   log?: (message: string) => void;
+  /**
+   * The PyTorch rows: `false` for none; options (interpreters, script, thread counts) to
+   * run them. Default: run them (if torch imports) unless `contenders` is given.
+   */
+  torch?: false | Pick<RunTorchOptions, 'python' | 'script' | 'scriptArgs' | 'threads' | 'verify'>;
 }
 
 export interface RunBenchResult {
@@ -116,7 +122,12 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       tasks.push({ c, bc });
     }
   }
-  if (tasks.length === 0) {
+  const torchOpts =
+    opts.torch === false || (opts.torch === undefined && opts.contenders)
+      ? undefined
+      : { ...(opts.torch || {}), cases, plan, log, ...(opts.filter ? { filter: opts.filter } : {}) };
+  const wantTorch = torchOpts !== undefined && torchSelected(torchOpts);
+  if (tasks.length === 0 && !wantTorch) {
     throw new UsageError(
       `nothing to run${opts.filter ? ` (no case/contender matches --filter ${JSON.stringify(opts.filter)})` : ''}. Cases: ${cases.map((c) => c.name).join(', ')}`,
     );
@@ -170,6 +181,14 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   } finally {
     multibar?.stop();
   }
+  // PyTorch runs last, in one Python process that times itself (see contenders/torch.ts).
+  const torch = wantTorch ? await runTorch({ ...torchOpts, log }) : { rows: [], info: null };
+  for (const row of torch.rows) {
+    rows.push(row);
+    const t =
+      row.medianMs === null ? row.status : `${row.medianMs.toPrecision(4)} ms (${row.samples} samples)`;
+    log(`${row.case} · ${contenderId(row)}: ${t}`);
+  }
 
   computeRatios(rows);
   const usesTfjs = tasks.some((t) => t.c.impl === 'tfjs');
@@ -181,6 +200,7 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       gpujsMode: opts.gpujsMode ?? detectedGpujsMode,
       tfjs: usesTfjs ? await tfjsInfo() : null,
       jaxjs: usesJaxjs ? await jaxjsInfo() : null,
+      torch: torch.info,
     }),
     command: opts.command ?? commandFor(opts),
     convention: CONVENTION,
@@ -192,15 +212,16 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
 
 const HELP = `Usage: pnpm bench [options]
 
-Same-run benchmarks of chainrule against TensorFlow.js, and against jax-js when the
-optional @jax-js/jax is installed (tfjs-wasm is the baseline:
-speedup = median(tfjs-wasm) / median(contender)).
+Same-run benchmarks of chainrule against TensorFlow.js, against jax-js when the
+optional @jax-js/jax is installed, and against PyTorch (1 and 2 threads) when a Python
+interpreter imports torch (CHAINRULE_BENCH_PYTHON, else python3, else /usr/bin/python3).
+tfjs-wasm is the baseline: speedup = median(tfjs-wasm) / median(contender).
 
 Options:
   --full             also run the end-to-end case (e2e pendulum 20k paper)
   --filter <text>    only run (case, contender) pairs whose "<case> <impl>-<backend>"
                      contains <text> (case-insensitive), e.g. "matmul", "tfjs-cpu", "ddpg",
-                     "jax-js"
+                     "jax-js", "pytorch"
   --out <dir>        output directory (default: bench/results)
   --quick            very few samples (smoke test; numbers are noisy)
   --help             show this help

@@ -3,6 +3,7 @@
  * runs N updates on a fixed replay buffer and prints per-op milliseconds per update.
  *
  *   B=wasm P=paper npx tsx bench/src/profile-update.ts
+ *   B=wasm P=tuned npx tsx bench/src/profile-update.ts
  *   B=js   P=td3   npx tsx bench/src/profile-update.ts
  * @module
  */
@@ -36,7 +37,7 @@ for (const op of OPS) {
     },
   });
 }
-const preset = (process.env.P ?? 'paper') as 'paper' | 'td3';
+const preset = (process.env.P ?? 'paper') as 'paper' | 'tuned' | 'td3';
 const cfg = makeConfig(preset, {});
 const ag = new (preset === 'td3' ? TD3 : DDPG)(
   { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] },
@@ -44,7 +45,8 @@ const ag = new (preset === 'td3' ? TD3 : DDPG)(
   0,
 );
 const r = new Rng(5);
-for (let i = 0; i < 300; i++)
+// Enough transitions that update() runs (tuned and td3 wait for 1000).
+for (let i = 0; i < Math.max(cfg.learningStarts, cfg.batchSize) + 44; i++)
   ag.observe({
     obs: [r.uniform(), r.uniform(), r.uniform()],
     action: [r.uniform()],

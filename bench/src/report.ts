@@ -11,6 +11,7 @@ import * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import { compile } from 'vega-lite';
 import type { BenchCase } from './cases.ts';
+import { TORCH_IMPL } from './contenders/torch.ts';
 import { BASELINE, contenderId, type ResultRow } from './harness.ts';
 import type { MachineInfo } from './machine.ts';
 
@@ -61,8 +62,13 @@ const escapeCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g,
 export function renderMarkdown(report: Report, cases: readonly BenchCase[]): string {
   const { machine } = report;
   const hasJaxjs = report.results.some((r) => r.impl === 'jax-js');
+  const hasTorch = report.results.some((r) => r.impl === TORCH_IMPL);
+  const others = ['TensorFlow.js', ...(hasJaxjs ? ['jax-js'] : []), ...(hasTorch ? ['PyTorch'] : [])];
   const lines: string[] = [];
-  lines.push(`# chainrule vs TensorFlow.js${hasJaxjs ? ' and jax-js' : ''} — benchmark results`, '');
+  lines.push(
+    `# chainrule vs ${others.slice(0, -1).join(', ')}${others.length > 1 ? ' and ' : ''}${others.at(-1)} — benchmark results`,
+    '',
+  );
   lines.push(`Generated ${machine.date} by \`${report.command}\`.`, '');
   lines.push('| machine | |', '|---|---|');
   lines.push(`| CPU | ${escapeCell(machine.cpu)} (${machine.cores} logical cores) |`);
@@ -76,6 +82,15 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
   if (machine.jaxjs) {
     lines.push(
       `| jax-js | ${machine.jaxjs.version} (wasm device, threads ${machine.jaxjs.threads ? 'on' : 'off'}) |`,
+    );
+  }
+  if (machine.torch) {
+    const t = machine.torch;
+    const blas = [t.blas.config ?? t.blas.name, t.blas.corename ? `core ${t.blas.corename}` : '']
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `| PyTorch | ${t.version} (Python ${t.python}, ${escapeCell(t.executable)}; BLAS: ${escapeCell(blas)}; threads ${t.threads.join(', ')}) |`,
     );
   }
   lines.push(`| gpu.js mode | ${machine.gpujsMode ?? '— (not used)'} |`, '');
@@ -121,11 +136,13 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     }
     lines.push('');
   }
+  lines.push(...torchVsChainrule(report.results, cases));
   lines.push('## Notes', '');
   lines.push(
     '- Correctness before speed: matmul, dense, batch-norm and Adam outputs are compared with float64 references computed by plain JS loops on the same seeded float32 inputs, with float32 error bounds; a `mismatch` row is still timed but excluded from ratios.',
     '- Leak check: for contenders that expose a live-object count (tfjs: `tf.memory().numTensors`; chainrule: wasm heap blocks / gpujs storages; jax-js: live wasm buffers), the count must be the same before and after the warm-up and timed iterations.',
     '- DDPG `paper`: actor 400/300 with BN after both hidden layers, critic with BN on layer 1 only and the action joining at layer 2; target networks also use training-mode BN (batch statistics of the next-state batch); critic loss = MSE + 1e-2 · ½ Σ w² over weight matrices only; Adam ε = 1e-8. BN running-statistic updates are not part of the tfjs update.',
+    "- DDPG `tuned`: chainrule's `tuned` preset (the `pnpm train` default): the TD3 networks (256/256, no BN) with one critic, no L2, τ 5e-3; one iteration is one critic step, one actor step and one soft update.",
     '- DDPG `td3`: one iteration is one full TD3 cycle = 2 critic updates + 1 actor update + 1 soft update of all target networks; target-policy noise N(0, 0.2²) clipped to ±0.5, generated with a fixed seed.',
     '- tfjs-wasm runs a matmul through XNNPACK only when neither operand is transposed, caching the packed B per tensor (so the matmul cases measure it with B already packed); the transposed products of every backward pass use a scalar blocked loop, which dominates its dense and DDPG times.',
     '- Adam and DDPG iterations read back nothing but the critic loss (DDPG, one scalar per critic update): the tfjs cpu and wasm backends execute eagerly and synchronously, so all work is done when the call returns.',
@@ -136,8 +153,47 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
       "- jax-js runs on its wasm device (single-threaded in Node: it starts workers only when a global `Worker` exists), every case through `jit`: pure functions of parameter pytrees with `valueAndGrad`/`grad`; a DDPG row is one jitted program for the whole cycle, with a hand-written Adam (tfjs' formula). Tracing and kernel compilation happen in `setup()`. Its execution is lazy, so each iteration ends with a readback that dispatches everything (results, the critic losses, or the Adam step counter). TD3 noise comes from a jax PRNG key, so its draws differ from tfjs'. Leak check: live wasm buffers (reference counts mirrored from its backend).",
     );
   }
+  if (hasTorch) {
+    lines.push(
+      "- PyTorch (`pytorch-cpu-<n>t`) runs in one Python process that times itself with `time.perf_counter` under the same sampling plan (check run, warm-up, samples), after `torch.set_num_threads(n)` and OpenBLAS's own thread count set to n. Its DDPG update mirrors chainrule's agent (Adam's L2 on every critic parameter, BN running statistics, the chain-rule actor step, soft update), and for `paper` and `tuned` one update from the same state is checked against chainrule's. Its matmul readback is `.numpy()` (a view: PyTorch's CPU tensors are already host memory).",
+    );
+  }
   lines.push('');
   return `${lines.join('\n')}`;
+}
+
+/**
+ * The issue's metric: PyTorch's median ÷ chainrule's, per case and row pair (> 1: chainrule
+ * is faster), both from this run. Empty when there are no PyTorch rows.
+ */
+function torchVsChainrule(rows: readonly ResultRow[], cases: readonly BenchCase[]): string[] {
+  const ok = (r: ResultRow) => r.status === 'ok' && r.medianMs !== null && r.medianMs > 0;
+  const torch = rows.filter((r) => r.impl === TORCH_IMPL && ok(r));
+  if (torch.length === 0) return [];
+  // The reference js backend and gpu.js (on a CPU) are not what this comparison is about.
+  const chainrule = rows.filter(
+    (r) => r.impl === 'chainrule' && r.backend !== 'js' && r.backend !== 'gpujs' && ok(r),
+  );
+  const table: string[] = [];
+  for (const c of cases) {
+    for (const ch of chainrule.filter((r) => r.case === c.name)) {
+      const ts = torch.filter((r) => r.case === c.name);
+      if (ts.length === 0) continue;
+      const cells = ts.map((t) => `${contenderId(t)} ${(t.medianMs! / ch.medianMs!).toFixed(2)}`);
+      table.push(`| ${c.name} | ${contenderId(ch)} | ${fmtMs(ch.medianMs)} | ${cells.join(' · ')} |`);
+    }
+  }
+  if (table.length === 0) return [];
+  return [
+    '## PyTorch ÷ chainrule (same run)',
+    '',
+    'median(PyTorch) / median(chainrule): > 1 means chainrule is faster.',
+    '',
+    '| case | chainrule row | chainrule ms | PyTorch ÷ chainrule |',
+    '|---|---|---:|---|',
+    ...table,
+    '',
+  ];
 }
 
 type Layer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];

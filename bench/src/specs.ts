@@ -49,7 +49,7 @@ export interface AdamSpec {
 
 /** One DDPG-family update preset. */
 export interface DdpgPreset {
-  readonly name: 'paper' | 'td3';
+  readonly name: 'paper' | 'tuned' | 'td3';
   readonly batch: number;
   readonly obsDim: number;
   readonly actDim: number;
@@ -156,6 +156,26 @@ export const PAPER_PRESET: DdpgPreset = {
   criticWeightDecay: 1e-2,
   gamma: 0.99,
   tau: 1e-3,
+  bnEpsilon: BN_EPSILON,
+  policyDelay: 1,
+};
+
+/**
+ * chainrule's `tuned` preset (the `pnpm train` default): DDPG with TD3's re-tuned settings
+ * (Fujimoto et al. 2018's "our DDPG"): one critic, no BN, 256/256, the action joining the
+ * critic's input, Adam 1e-3 for both, no L2, τ 5e-3, batch 256.
+ */
+export const TUNED_PRESET: DdpgPreset = {
+  name: 'tuned',
+  batch: 256,
+  ...PENDULUM,
+  actor: TD3_ACTOR,
+  critics: [td3Critic('critic')],
+  actorAdam: adam(1e-3),
+  criticAdam: adam(1e-3),
+  criticWeightDecay: 0,
+  gamma: 0.99,
+  tau: 5e-3,
   bnEpsilon: BN_EPSILON,
   policyDelay: 1,
 };

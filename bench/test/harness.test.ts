@@ -205,6 +205,7 @@ describe('references', () => {
       'batchnorm1d fwd+bwd 64x400',
       'adam step paper-critic',
       'ddpg update paper b64',
+      'ddpg update tuned b256',
       'ddpg update td3 b256',
       'e2e pendulum 20k paper',
     ]);

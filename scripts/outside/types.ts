@@ -2,7 +2,7 @@
 // nodenext), in the outside project: every entry point resolves and its types are usable.
 import * as A from '@chainrule/autograd';
 import { type GradcheckReport, gradcheck } from '@chainrule/autograd/testing';
-import { DDPG, makeConfig, makeEnv } from '@chainrule/ddpg';
+import { DDPG, makeAgent, makeConfig, makeEnv } from '@chainrule/ddpg';
 import { type Summary, train } from '@chainrule/ddpg/node';
 import { Adam, decode, encode, Linear, type StateDict } from '@chainrule/nn';
 import { loadSync, saveSync } from '@chainrule/nn/node';
@@ -17,10 +17,11 @@ const sd: StateDict = decode(encode(layer.stateDict())).tensors;
 const t: Tensor = tidy(() => A.sum(x).value);
 const env = makeEnv('Pendulum-v1');
 const agent: typeof DDPG = DDPG;
+const build: typeof makeAgent = makeAgent;
 const config = makeConfig('tuned');
 const run: (typeof train)['length'] = train.length;
 const summary: Summary | undefined = undefined;
 const files: [typeof saveSync, typeof loadSync] = [saveSync, loadSync];
 const mode: () => string = gpujsMode;
 
-export { agent, config, env, files, mode, opt, report, run, sd, summary, t };
+export { agent, build, config, env, files, mode, opt, report, run, sd, summary, t };

@@ -14,11 +14,11 @@
  */
 
 import type { Var } from '@chainrule/autograd';
-import type { Actor, Batch, Critic, DDPG } from '@chainrule/ddpg';
+import { type Actor, type AgentConfig, type Batch, type Critic, DDPG, TD3 } from '@chainrule/ddpg';
 import { hardUpdate } from '@chainrule/nn';
-import { fmtShape, shapesEqual, type Tensor, tensor } from '@chainrule/tensor';
-import type { DdpgBatch } from '../inputs.ts';
-import type { MlpSpec, ParamInit } from '../specs.ts';
+import { fmtShape, shapesEqual, type Tensor, tensor, tidy } from '@chainrule/tensor';
+import { type DdpgBatch, ddpgInitialParams } from '../inputs.ts';
+import { type DdpgPreset, type MlpSpec, type ParamInit, PENDULUM } from '../specs.ts';
 
 /** The chainrule parameter name of a bench-spec parameter (`critic.l1.w` → `fc2.weight`). */
 export function chainruleParamName(spec: MlpSpec, benchName: string): string {
@@ -78,6 +78,40 @@ export function loadAgentParams(
     loadInitialParams(c.online, c.spec, init.critics[i]!);
     hardUpdate(c.target, c.online);
   });
+}
+
+/** Pendulum-v1's spaces as a chainrule agent takes them. */
+export const PENDULUM_SPACES = {
+  obsDim: PENDULUM.obsDim,
+  actDim: PENDULUM.actDim,
+  actionLow: [-PENDULUM.actionBound],
+  actionHigh: [PENDULUM.actionBound],
+} as const;
+
+/**
+ * A DDPG (TD3 for the `td3` preset) agent with `cfg`, on the active backend, starting from
+ * the bench's seeded initial parameters ({@link ddpgInitialParams}) in the online networks
+ * and their targets. The agent's own seeded initial values are released as they are replaced.
+ */
+export function benchAgent(preset: DdpgPreset, cfg: AgentConfig, seed: number): DDPG {
+  const init = ddpgInitialParams(preset);
+  const load = (a: DDPG, critics: Parameters<typeof loadAgentParams>[3]) =>
+    tidy(
+      () => loadAgentParams(a, preset.actor, init, critics),
+      () => a.liveTensors(),
+      { releaseReplaced: true },
+    );
+  if (preset.name === 'td3') {
+    const a = new TD3(PENDULUM_SPACES, cfg, seed);
+    load(a, [
+      { spec: preset.critics[0]!, online: a.critic, target: a.criticTarget },
+      { spec: preset.critics[1]!, online: a.critic2, target: a.critic2Target },
+    ]);
+    return a;
+  }
+  const a = new DDPG(PENDULUM_SPACES, cfg, seed);
+  load(a, [{ spec: preset.critics[0]!, online: a.critic, target: a.criticTarget }]);
+  return a;
 }
 
 /** The fixed replay batch as chainrule tensors on the active backend (`truncated` all 0, `indices` 0…B−1). */

@@ -20,7 +20,7 @@
 
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
-import { type Batch, DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { type Batch, type DDPG, makeConfig } from '@chainrule/ddpg';
 import { type Summary, train } from '@chainrule/ddpg/node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
@@ -40,16 +40,9 @@ import {
 import { gpujsStats } from '@chainrule/tensor/gpujs';
 import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
-import {
-  adamInputs,
-  batchnormInputs,
-  ddpgBatch,
-  ddpgInitialParams,
-  denseInputs,
-  matmulInputs,
-} from '../inputs.ts';
-import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, PENDULUM, TD3_PRESET } from '../specs.ts';
-import { batchTensorList, batchTensors, loadAgentParams } from './chainrule-nets.ts';
+import { adamInputs, batchnormInputs, ddpgBatch, denseInputs, matmulInputs } from '../inputs.ts';
+import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, TD3_PRESET, TUNED_PRESET } from '../specs.ts';
+import { batchTensorList, batchTensors, benchAgent } from './chainrule-nets.ts';
 
 /** Seed of the DDPG / TD3 agents (their parameters are then overwritten; TD3 uses it for target noise). */
 const AGENT_SEED = 1;
@@ -353,32 +346,7 @@ export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: str
       if (bad.length > 0)
         throw new Error(`makeConfig('${preset.name}') differs from the bench preset: ${bad.join('; ')}`);
       withBackend(backend, () => {
-        const spaces = {
-          obsDim: PENDULUM.obsDim,
-          actDim: PENDULUM.actDim,
-          actionLow: [-PENDULUM.actionBound],
-          actionHigh: [PENDULUM.actionBound],
-        };
-        const init = ddpgInitialParams(preset);
-        // Release the agent's own seeded initial values as they are replaced.
-        const load = (a: DDPG, critics: Parameters<typeof loadAgentParams>[3]) =>
-          tidy(
-            () => loadAgentParams(a, preset.actor, init, critics),
-            () => a.liveTensors(),
-            RELEASE_REPLACED,
-          );
-        if (preset.name === 'td3') {
-          const a = new TD3(spaces, cfg, AGENT_SEED);
-          load(a, [
-            { spec: preset.critics[0]!, online: a.critic, target: a.criticTarget },
-            { spec: preset.critics[1]!, online: a.critic2, target: a.critic2Target },
-          ]);
-          agent = a;
-        } else {
-          const a = new DDPG(spaces, cfg, AGENT_SEED);
-          load(a, [{ spec: preset.critics[0]!, online: a.critic, target: a.criticTarget }]);
-          agent = a;
-        }
+        agent = benchAgent(preset, cfg, AGENT_SEED);
         batch = batchTensors(ddpgBatch(preset.batch));
       });
     },
@@ -481,6 +449,7 @@ export function chainruleBackendContenders(backend: string): Contender[] {
     chainruleBatchnorm(backend),
     chainruleAdam(backend),
     chainruleDdpg(PAPER_PRESET, CASE.ddpgPaper, backend),
+    chainruleDdpg(TUNED_PRESET, CASE.ddpgTuned, backend),
     chainruleDdpg(TD3_PRESET, CASE.ddpgTd3, backend),
   ];
 }

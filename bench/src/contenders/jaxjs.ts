@@ -59,6 +59,7 @@ import {
   PAPER_PRESET,
   type ParamInit,
   TD3_PRESET,
+  TUNED_PRESET,
 } from '../specs.ts';
 
 type Jax = typeof JaxModule;
@@ -686,6 +687,7 @@ export async function jaxjsContenders(log: (message: string) => void = console.e
     jaxjsBatchnorm(env),
     jaxjsAdam(env),
     jaxjsDdpg(env, PAPER_PRESET, CASE.ddpgPaper),
+    jaxjsDdpg(env, TUNED_PRESET, CASE.ddpgTuned),
     jaxjsDdpg(env, TD3_PRESET, CASE.ddpgTd3),
   ];
 }

@@ -17,7 +17,7 @@ import {
   denseInputs,
   matmulInputs,
 } from '../inputs.ts';
-import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, TD3_PRESET } from '../specs.ts';
+import { ADAM_CASE_SPEC, type DdpgPreset, PAPER_PRESET, TD3_PRESET, TUNED_PRESET } from '../specs.ts';
 import { liveTensors, type TfjsBackend, useTfjsBackend } from './tfjs-env.ts';
 import { TfDdpg, tfAdam, variableFrom } from './tfjs-nets.ts';
 
@@ -204,6 +204,7 @@ export function tfjsContenders(backend: TfjsBackend): Contender[] {
     tfjsBatchnorm(backend),
     tfjsAdam(backend),
     tfjsDdpg(PAPER_PRESET, CASE.ddpgPaper, backend),
+    tfjsDdpg(TUNED_PRESET, CASE.ddpgTuned, backend),
     tfjsDdpg(TD3_PRESET, CASE.ddpgTd3, backend),
   ];
 }

@@ -23,6 +23,7 @@ export {
 } from './config.ts';
 export { DPG } from './dpg.ts';
 export * from './envs/index.ts';
+export { type Agent, makeAgent } from './make-agent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
 export { learningCurveSvg, renderVegaLite } from './plots.ts';

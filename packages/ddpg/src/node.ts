@@ -6,13 +6,11 @@
  */
 export { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
 export {
-  type Agent,
   type EpisodeMetrics,
   type EvalMetrics,
   evaluate,
   type LoadedRun,
   loadRun,
-  makeAgent,
   optimalReturnMean,
   type Progress,
   recordEpisode,

@@ -10,9 +10,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSync, saveSync, writeFileAtomicSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
-import { type AgentMeta, DDPG, TD3, type UpdateStats } from './agent.ts';
+import { type AgentMeta, DDPG, type UpdateStats } from './agent.ts';
 import { type AgentConfig, configSchema } from './config.ts';
-import { DPG } from './dpg.ts';
 import {
   type Env,
   type EnvState,
@@ -21,6 +20,7 @@ import {
   NormalizeObservation,
   type RunningMeanStdState,
 } from './envs/index.ts';
+import { type Agent, makeAgent } from './make-agent.ts';
 import { learningCurveSvg } from './plots.ts';
 import { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
 
@@ -98,22 +98,6 @@ export interface Summary {
    * same evaluation episodes, so `evalReturnMean / optimalReturnMean` is the cost ratio.
    */
   optimalReturnMean?: number;
-}
-
-/** An agent the trainer can drive. */
-export type Agent = DDPG | DPG;
-
-/** Build the agent of `config.algo` for an env. */
-export function makeAgent(env: Env, config: AgentConfig, seed: number): Agent {
-  const spaces = {
-    obsDim: env.observationSpace.size,
-    actDim: env.actionSpace.size,
-    actionLow: env.actionSpace.low,
-    actionHigh: env.actionSpace.high,
-  };
-  if (config.algo === 'td3') return new TD3(spaces, config, seed);
-  if (config.algo === 'dpg') return new DPG(spaces, config, seed);
-  return new DDPG(spaces, config, seed);
 }
 
 function buildEnv(

@@ -3,8 +3,8 @@
  * known: we compare the evaluation return before and after training with the Riccati optimum.
  */
 import { describe, expect, it } from 'vitest';
-import { LqrEnv, makeConfig, makeEnv } from '../src/index.ts';
-import { evaluate, makeAgent, train } from '../src/node.ts';
+import { LqrEnv, makeAgent, makeConfig, makeEnv } from '../src/index.ts';
+import { evaluate, train } from '../src/node.ts';
 
 // train() evaluates its final policy on episodes seeded seed + 1_000_000, seed + 1_000_001, ...
 const EVAL_SEED_OFFSET = 1_000_000;

@@ -1,0 +1,41 @@
+/**
+ * The gradient rule of each op in words, as `GRAD_RULES` in packages/autograd/src/rules.ts
+ * writes it (g is the upstream gradient, y the op's output).
+ * @module
+ */
+export const RULE_TEXT: Readonly<Record<string, string>> = {
+  neg: 'dx = −g',
+  exp: 'dx = g · y   (y = eˣ)',
+  log: 'dx = g / x',
+  sqrt: 'dx = g / (2y)',
+  square: 'dx = g · 2x',
+  abs: 'dx = g · sign(x)',
+  sign: 'no gradient (0 everywhere)',
+  reciprocal: 'dx = −g · y²',
+  tanh: 'dx = g · (1 − y²)',
+  sigmoid: 'dx = g · y(1 − y)',
+  relu: 'dx = g · [x > 0]',
+  clip: 'dx = g · [min ≤ x ≤ max]',
+  add: 'da = g,  db = g   (then un-broadcast)',
+  sub: 'da = g,  db = −g   (then un-broadcast)',
+  mul: 'da = g · b,  db = g · a   (then un-broadcast)',
+  div: 'da = g / b,  db = −g · a / b²   (then un-broadcast)',
+  pow: 'da = g · b · aᵇ⁻¹,  db = g · y · ln a',
+  maximum: 'the gradient goes to the larger input (to a at ties)',
+  minimum: 'the gradient goes to the smaller input (to a at ties)',
+  where: 'g goes to a where the condition holds, to b elsewhere',
+  sum: 'dx = g broadcast back over the summed axes',
+  max: 'g shared equally by the elements equal to the max',
+  min: 'g shared equally by the elements equal to the min',
+  matmul: 'C = A·B:  dA = g·Bᵀ,  dB = Aᵀ·g',
+  fusedDense: 'dz through the activation, then dx = dz·Wᵀ, dW = xᵀ·dz, db = Σ dz',
+  reshape: 'dx = g reshaped to x',
+  transpose: 'dx = g transposed back',
+  broadcastTo: 'dx = g (the engine un-broadcasts)',
+  slice: 'dx = g padded with zeros',
+  pad: 'dx = the slice of g',
+  concat: 'each input gets its slice of g',
+  gather: 'dx = scatterAdd(g)',
+  scatterAdd: 'dx = gather(g)',
+  cast: 'dx = g cast back',
+};
