@@ -54,7 +54,15 @@ export interface AgentMeta {
   updates: number;
   rng: { init: RngState; sample: RngState; noise: RngState };
   noise: unknown;
-  optimizers: Record<string, { kind: string; step: number; hyper: Record<string, number | boolean> }>;
+  /**
+   * Each optimiser's counts and hyperparameters. `steps` (one bias-correction step per
+   * parameter) is absent from checkpoints written before Adam counted per parameter; those
+   * restore with `step` given to every parameter.
+   */
+  optimizers: Record<
+    string,
+    { kind: string; step: number; steps?: number[]; hyper: Record<string, number | boolean> }
+  >;
 }
 
 /**
@@ -355,8 +363,8 @@ export class DDPG {
   meta(): AgentMeta {
     const optimizers: AgentMeta['optimizers'] = {};
     for (const [name, opt] of this.optimizers()) {
-      const { kind, step, hyper } = opt.stateDict();
-      optimizers[name] = { kind, step, hyper };
+      const { kind, step, steps, hyper } = opt.stateDict();
+      optimizers[name] = { kind, step, steps, hyper };
     }
     return {
       algo: this.config.algo,

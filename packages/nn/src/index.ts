@@ -29,6 +29,7 @@ export { Module, type StateDict } from './module.ts';
 export {
   Adam,
   type AdamOptions,
+  type ClipGradNormOptions,
   clipGradNorm,
   hardUpdate,
   Optimizer,
