@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'scripts/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
+      'scripts/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+    ],
     // gpujs parity tests run through their own script (pnpm test:gpujs).
     exclude: ['**/node_modules/**', '**/*.gpujs.test.ts'],
     testTimeout: 60_000,

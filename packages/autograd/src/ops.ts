@@ -126,9 +126,12 @@ export function clip(x: Var, min: number, max: number): Var {
   return record('clip', [asVar('clip', x)], { min, max }, () => T.clip(x.value, min, max));
 }
 
-/** max(x, slope·x) for slope in [0, 1): a composite of `maximum`. */
+/**
+ * x where x > 0, else slope·x: a composite of `where`. Its gradient at 0 is `slope`, as in
+ * PyTorch's `leaky_relu` (a `maximum` would split the tie at 0 and give (1 + slope)/2).
+ */
 export function leakyRelu(x: Var, slope = 0.01): Var {
-  return maximum(x, mul(x, slope));
+  return where(greater(x, 0), x, mul(x, slope));
 }
 
 // ---------------------------------------------------------------- binary
@@ -147,8 +150,10 @@ function bin(op: (typeof T.BINARY_OPS)[number]) {
 /** a·b elementwise with broadcasting. */ export const mul = bin('mul');
 /** a/b elementwise with broadcasting. */ export const div = bin('div');
 /** aᵇ elementwise with broadcasting. */ export const pow = bin('pow');
-/** max(a, b); at ties the gradient goes to a. */ export const maximum = bin('maximum');
-/** min(a, b); at ties the gradient goes to a. */ export const minimum = bin('minimum');
+/** max(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const maximum =
+  bin('maximum');
+/** min(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const minimum =
+  bin('minimum');
 
 function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   return (a: VarLike, b: VarLike): Var => {

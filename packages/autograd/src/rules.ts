@@ -60,6 +60,24 @@ const extremeRule: GradRule = (g, { inputs: [x], output: y, attrs }) => {
 };
 
 /**
+ * g where the constant mask is nonzero, else 0. Selecting (not multiplying by a 0/1 mask)
+ * keeps an infinite or NaN upstream gradient out of the masked elements: inf·0 would be
+ * NaN, where the true derivative is 0. PyTorch's `threshold_backward` and `where` do the same.
+ */
+function select(mask: Var, g: Var): Var {
+  return op.where(mask, g, 0);
+}
+
+/**
+ * The gradients of maximum(a, b) (or minimum, with `aWins` = a < b): the winner takes g, and
+ * at a tie each side takes g/2, as PyTorch's `maximum`/`minimum` backward do.
+ */
+function tieSplit(g: Var, aWins: Var, bWins: Var, tie: Var): [Var, Var] {
+  const half = select(tie, op.mul(g, 0.5));
+  return [op.where(aWins, g, half), op.where(bWins, g, half)];
+}
+
+/**
  * The table: one rule per primitive. Its type lists every name in `PRIMITIVES`, so a
  * primitive without a rule does not compile (as jax-js types its rule tables).
  */
@@ -77,11 +95,11 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   reciprocal: (g, { output: y }) => [op.neg(op.mul(g, op.square(y)))],
   tanh: (g, { output: y }) => [op.mul(g, op.sub(1, op.square(y)))],
   sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
-  // Subgradient at 0: 0 (the mask is x > 0).
-  relu: (g, { inputs: [x] }) => [op.mul(g, op.greater(x!, 0))],
-  // 1 on the closed interval [min, max], 0 outside.
+  // Subgradient at 0: 0 (g is selected where x > 0, as PyTorch's threshold_backward).
+  relu: (g, { inputs: [x] }) => [select(op.greater(x!, 0), g)],
+  // g on the closed interval [min, max], 0 outside (selected, as PyTorch's clamp_backward).
   clip: (g, { inputs: [x], attrs }) => [
-    op.mul(g, op.mul(op.greaterEqual(x!, attrs.min), op.lessEqual(x!, attrs.max))),
+    select(op.mul(op.greaterEqual(x!, attrs.min), op.lessEqual(x!, attrs.max)), g),
   ],
 
   // ---- elementwise binary (the engine un-broadcasts the results)
@@ -92,20 +110,27 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
     needs[0] ? op.div(g, b!) : null,
     needs[1] ? op.neg(op.div(op.mul(g, a!), op.square(b!))) : null,
   ],
-  // d/da aᵇ = b·aᵇ⁻¹;  d/db aᵇ = aᵇ·ln a (only computed when b needs it: ln a is NaN for a < 0).
-  pow: (g, { inputs: [a, b], output: y, needs }) => [
-    needs[0] ? op.mul(g, op.mul(b!, op.pow(a!, op.sub(b!, 1)))) : null,
-    needs[1] ? op.mul(g, op.mul(y, op.log(a!))) : null,
-  ],
-  // At ties (a == b) the whole gradient goes to a.
-  maximum: (g, { inputs: [a, b] }) => {
-    const toA = op.greaterEqual(a!, b!);
-    return [op.mul(g, toA), op.mul(g, op.sub(1, toA))];
+  // d/da aᵇ = b·aᵇ⁻¹, defined as 0 where b = 0 (PyTorch's pow_backward_self), so a⁰ has
+  // gradient 0 even at a = 0.  d/db aᵇ = aᵇ·ln a, defined as 0 where a = 0 and b ≥ 0
+  // (PyTorch's pow_backward_exponent) instead of 0·(−∞) = NaN. ln a is NaN for a < 0, so
+  // that term is only computed when b needs it. Where a is masked, ln sees 1 instead, so
+  // neither this gradient nor its own gradient (createGraph) meets ln 0.
+  pow: (g, { inputs: [a, b], output: y, needs }) => {
+    let da: Var | null = null;
+    let db: Var | null = null;
+    if (needs[0]) {
+      const d = op.mul(g, op.mul(b!, op.pow(a!, op.sub(b!, 1))));
+      da = op.where(op.equal(b!, 0), 0, d);
+    }
+    if (needs[1]) {
+      const baseZero = op.mul(op.equal(a!, 0), op.greaterEqual(b!, 0));
+      db = op.mul(g, op.mul(y, op.log(op.where(baseZero, 1, a!))));
+    }
+    return [da, db];
   },
-  minimum: (g, { inputs: [a, b] }) => {
-    const toA = op.lessEqual(a!, b!);
-    return [op.mul(g, toA), op.mul(g, op.sub(1, toA))];
-  },
+  // At a tie (a == b) each side gets half of g (PyTorch's convention).
+  maximum: (g, { inputs: [a, b] }) => tieSplit(g, op.greater(a!, b!), op.less(a!, b!), op.equal(a!, b!)),
+  minimum: (g, { inputs: [a, b] }) => tieSplit(g, op.less(a!, b!), op.greater(a!, b!), op.equal(a!, b!)),
   where: (g, { inputs: [c] }) => [null, op.where(c!, g, 0), op.where(c!, 0, g)],
 
   // ---- reductions: spread g back over the reduced axes
@@ -191,7 +216,7 @@ function activationGrad(g: Var, y: Var, act: DenseActivation): Var {
     case 'linear':
       return g;
     case 'relu':
-      return op.mul(g, op.greater(y, 0)); // y > 0 exactly where z > 0; subgradient 0 at 0
+      return select(op.greater(y, 0), g); // y > 0 exactly where z > 0; subgradient 0 at 0
     case 'tanh':
       return op.mul(g, op.sub(1, op.square(y)));
     case 'sigmoid':

@@ -18,6 +18,15 @@ const close = (actual: ArrayLike<number>, expected: number[], digits = 12): void
     expect(actual[i]).toBeCloseTo(e, digits);
   });
 };
+/** Observations are float32, as Gymnasium's: equal to the float64 value by hand, rounded to float32. */
+const close32 = (actual: ArrayLike<number>, expected: number[]): void => {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((e, i) => {
+    expect(Math.abs(actual[i]! - e), `element ${i}: ${actual[i]} vs ${e}`).toBeLessThanOrEqual(
+      2 ** -24 * Math.abs(e) + 2 ** -149,
+    );
+  });
+};
 
 describe('Box', () => {
   it('validates its bounds and shape', () => {
@@ -87,7 +96,7 @@ describe('Pendulum-v1', () => {
     // theta'    = pi/2 + 0.9 * 0.05 = pi/2 + 0.045
     // cost      = (pi/2)^2 + 0.1 * 0^2 + 0.001 * 1^2
     // cos(pi/2 + a) = -sin(a), sin(pi/2 + a) = cos(a)
-    close(r.observation, [-Math.sin(0.045), Math.cos(0.045), 0.9]);
+    close32(r.observation, [-Math.sin(0.045), Math.cos(0.045), 0.9]);
     expect(r.reward).toBeCloseTo(-((Math.PI * Math.PI) / 4 + 0.001), 12);
     expect(r.terminated).toBe(false);
     expect(r.truncated).toBe(false);
@@ -104,14 +113,14 @@ describe('Pendulum-v1', () => {
     // cost = 0 + 0.1 * 1 + 0.001 * 4 = 0.104
     // thetaDot' = 1 + (15 * sin 0 + 3 * -2) * 0.05 = 1 - 0.3 = 0.7;  theta' = 0.7 * 0.05 = 0.035
     expect(r.reward).toBeCloseTo(-0.104, 12);
-    close(r.observation, [Math.cos(0.035), Math.sin(0.035), 0.7]);
+    close32(r.observation, [Math.cos(0.035), Math.sin(0.035), 0.7]);
   });
 
   it('uses the option g', () => {
     const env = new PendulumEnv({ g: 9.81 });
     env.reset({ initialState: { theta: Math.PI / 2, thetaDot: 0 } });
     // thetaDot' = (3 * 9.81 / 2) * 0.05 = 0.73575
-    expect(env.step([0]).observation[2]).toBeCloseTo(0.73575, 12);
+    close32([env.step([0]).observation[2]!], [0.73575]);
   });
 
   it('normalises the angle in the cost', () => {
@@ -130,7 +139,7 @@ describe('Pendulum-v1', () => {
     // theta' = pi/2 + 8 * 0.05 = pi/2 + 0.4  (NOT pi/2 + 8.55 * 0.05)
     expect(r.observation[2]).toBe(8);
     expect(env.physicalState().theta).toBeCloseTo(Math.PI / 2 + 0.4, 12);
-    close(r.observation, [-Math.sin(0.4), Math.cos(0.4), 8]);
+    close32(r.observation, [-Math.sin(0.4), Math.cos(0.4), 8]);
     // cost uses the pre-step speed 7.5
     expect(r.reward).toBeCloseTo(-((Math.PI * Math.PI) / 4 + 0.1 * 56.25 + 0.001 * 4), 12);
 
@@ -146,7 +155,7 @@ describe('Pendulum-v1', () => {
     const r = env.step([5]);
     // u = clip(5, -2, 2) = 2: cost = 0.001 * 4; thetaDot' = 3 * 2 * 0.05 = 0.3
     expect(r.reward).toBeCloseTo(-0.004, 14);
-    expect(r.observation[2]).toBeCloseTo(0.3, 14);
+    expect(r.observation[2]).toBe(Math.fround(0.3));
     expect(env.physicalState().torque).toBe(2);
     expect(env.step([-1e9]).observation[2]).toBeLessThan(0.3);
     expect(env.physicalState().torque).toBe(-2);
@@ -186,7 +195,7 @@ describe('MountainCarContinuous-v0', () => {
     const r = env.step([1]);
     // velocity' = 0 + 1 * 0.0015 - 0.0025 * cos(3 * -0.5);  position' = -0.5 + velocity'
     const v = 0 + 1 * 0.0015 - 0.0025 * Math.cos(-1.5);
-    close(r.observation, [-0.5 + v, v], 15);
+    close32(r.observation, [-0.5 + v, v]);
     expect(v).toBeCloseTo(0.001323157, 8);
     expect(r.reward).toBeCloseTo(-0.1, 15);
     expect(r.terminated).toBe(false);
@@ -197,7 +206,7 @@ describe('MountainCarContinuous-v0', () => {
     env.reset({ initialState: { position: -0.5, velocity: 0.07 } });
     // 0.07 + 0.0015 - 0.0025 * cos(-1.5) = 0.0713 > 0.07 -> 0.07; position = -0.5 + 0.07
     const r = env.step([1]);
-    close(r.observation, [-0.43, 0.07], 14);
+    close32(r.observation, [-0.43, 0.07]);
   });
 
   it('stops at the left wall: position clamps to -1.2 and a leftward velocity becomes 0', () => {
@@ -207,13 +216,15 @@ describe('MountainCarContinuous-v0', () => {
     // velocity' = -0.02 - 0.0015 - 0.0025 * cos(-3.57) = -0.01922... ; position' = -1.2092 < -1.2
     const v = -0.02 - 0.0015 - 0.0025 * Math.cos(3 * -1.19);
     expect(-1.19 + v).toBeLessThan(-1.2);
-    expect(Array.from(r.observation)).toEqual([-1.2, 0]);
+    expect(Array.from(r.observation)).toEqual([Math.fround(-1.2), 0]);
     expect(r.reward).toBeCloseTo(-0.1, 15);
-    // at the wall pushing right: velocity becomes positive and is kept
+    // at the wall pushing right: velocity becomes positive and is kept. The stored state is
+    // float32 (Gymnasium's), so the step starts from fround(-1.2).
     const r2 = env.step([1]);
-    const v2 = 0 + 0.0015 - 0.0025 * Math.cos(3 * -1.2);
+    const x0 = Math.fround(-1.2);
+    const v2 = 0 + 0.0015 - 0.0025 * Math.cos(3 * x0);
     expect(v2).toBeGreaterThan(0);
-    close(r2.observation, [-1.2 + v2, v2], 15);
+    close32(r2.observation, [x0 + v2, v2]);
   });
 
   it('terminates at the goal with +100 (minus the action penalty)', () => {
@@ -221,7 +232,7 @@ describe('MountainCarContinuous-v0', () => {
     env.reset({ initialState: { position: 0.44, velocity: 0.02 } });
     const r = env.step([0.5]);
     const v = 0.02 + 0.5 * 0.0015 - 0.0025 * Math.cos(3 * 0.44);
-    close(r.observation, [0.44 + v, v], 15);
+    close32(r.observation, [0.44 + v, v]);
     expect(0.44 + v).toBeGreaterThanOrEqual(0.45);
     expect(r.terminated).toBe(true);
     expect(r.truncated).toBe(false);
@@ -237,16 +248,17 @@ describe('MountainCarContinuous-v0', () => {
     expect(r2.reward).toBeCloseTo(-0.025, 14);
   });
 
-  it('clips out-of-range actions, also in the reward (documented deviation)', () => {
+  it('clips the force but charges the raw action, as Gymnasium does', () => {
     const a = new MountainCarContinuousEnv();
     const b = new MountainCarContinuousEnv();
     a.reset({ initialState: { position: -0.3, velocity: 0.01 } });
     b.reset({ initialState: { position: -0.3, velocity: 0.01 } });
-    const ra = a.step([3]);
+    const ra = a.step([2.8]);
     const rb = b.step([1]);
-    expect(Array.from(ra.observation)).toEqual(Array.from(rb.observation));
-    expect(ra.reward).toBe(rb.reward);
-    expect(ra.reward).toBeCloseTo(-0.1, 15);
+    expect(Array.from(ra.observation)).toEqual(Array.from(rb.observation)); // the force is clipped to 1
+    expect(ra.reward).toBeCloseTo(-0.784, 15); // 0.1 · 2.8², not 0.1 · 1²
+    expect(rb.reward).toBeCloseTo(-0.1, 15);
+    expect(a.physicalState()).toEqual(b.physicalState());
   });
 
   it('resets position ~ U(-0.6, -0.4), velocity 0', () => {
@@ -319,8 +331,9 @@ describe('registry', () => {
     expect(Array.from(p.actionSpace.low)).toEqual([-2]);
     const c = makeEnv('MountainCarContinuous-v0');
     expect(c.maxEpisodeSteps).toBe(999);
-    expect(Array.from(c.observationSpace.low)).toEqual([-1.2, -0.07]);
-    expect(Array.from(c.observationSpace.high)).toEqual([0.6, 0.07]);
+    // float32 bounds, as Gymnasium's Box(dtype=np.float32)
+    expect(Array.from(c.observationSpace.low)).toEqual([-1.2, -0.07].map(Math.fround));
+    expect(Array.from(c.observationSpace.high)).toEqual([0.6, 0.07].map(Math.fround));
     expect(makeEnv('LQR-v0').maxEpisodeSteps).toBe(100);
     expect(makeEnv('LQR-v0', { maxEpisodeSteps: 7 }).maxEpisodeSteps).toBe(7);
     expect(makeEnv('Pendulum-v1', { g: 9.81 }).env.g).toBe(9.81);
@@ -412,7 +425,7 @@ describe('TimeLimit', () => {
     expect(steps).toBe(999);
   });
 
-  it('honours maxEpisodeSteps and lets termination win on the last step', () => {
+  it('honours maxEpisodeSteps; a terminating last step is terminated AND truncated, as in Gymnasium', () => {
     const env = makeEnv('Pendulum-v1', { maxEpisodeSteps: 3 });
     env.reset();
     expect([env.step([0]), env.step([0]), env.step([0])].map((r) => r.truncated)).toEqual([
@@ -424,7 +437,7 @@ describe('TimeLimit', () => {
     car.reset({ initialState: { position: 0.44, velocity: 0.02 } });
     const r = car.step([0]);
     expect(r.terminated).toBe(true);
-    expect(r.truncated).toBe(false);
+    expect(r.truncated).toBe(true);
     expect(() => car.step([0])).toThrow(/already ended/);
   });
 });

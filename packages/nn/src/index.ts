@@ -28,6 +28,7 @@ export { Module, type StateDict } from './module.ts';
 export {
   Adam,
   type AdamOptions,
+  type ClipGradNormOptions,
   clipGradNorm,
   hardUpdate,
   Optimizer,

@@ -7,12 +7,18 @@ import * as T from '@chainrule/tensor';
 import { ChainruleError, fmtShape, shapesEqual, type Tensor } from '@chainrule/tensor';
 import type { Module } from './module.ts';
 
-/** Saved optimiser state: hyperparameters, the step count and per-parameter tensors. */
+/** Saved optimiser state: hyperparameters, the step counts and per-parameter tensors. */
 export interface OptimizerState {
   /** `adam` or `sgd`. */
   kind: string;
-  /** Steps taken. */
+  /** Calls to `step()`. */
   step: number;
+  /**
+   * Adam: the bias-correction step of each parameter (the updates it received, PyTorch's
+   * `state['step']`). Absent in checkpoints written before it existed: loading one gives
+   * every parameter the global `step`, which is what those optimisers used.
+   */
+  steps?: number[];
   /** Hyperparameters, for checking on load. */
   hyper: Record<string, number | boolean>;
   /** Per-parameter state, keyed `${index}.${slot}` (for example `0.m`). */
@@ -100,6 +106,12 @@ export class Adam extends Optimizer {
   private m: Tensor[];
   private v: Tensor[];
   private vmax: Tensor[];
+  /**
+   * Updates each parameter has received. Bias correction uses a parameter's own count, as
+   * PyTorch's `state['step']` does: a parameter skipped (no gradient) on some steps would
+   * otherwise be corrected as if its moments had seen every step.
+   */
+  private steps: number[];
 
   constructor(params: readonly Var[], options: AdamOptions = {}) {
     super(params);
@@ -119,11 +131,17 @@ export class Adam extends Optimizer {
     this.m = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
     this.v = params.map((p) => T.zeros(p.shape, { dtype: p.dtype }));
     this.vmax = this.amsgrad ? params.map((p) => T.zeros(p.shape, { dtype: p.dtype })) : [];
+    this.steps = params.map(() => 0);
+  }
+
+  /** The bias-correction step of each parameter: how many updates it has received. */
+  get parameterSteps(): readonly number[] {
+    return this.steps;
   }
 
   step(): void {
     this.stepCount++;
-    const opts = {
+    const hyper = {
       lr: this.lr,
       beta1: this.beta1,
       beta2: this.beta2,
@@ -131,10 +149,11 @@ export class Adam extends Optimizer {
       weightDecay: this.weightDecay,
       decoupled: this.decoupled,
       amsgrad: this.amsgrad,
-      step: this.stepCount,
     };
     this.params.forEach((p, i) => {
       if (!p.grad) return;
+      this.steps[i]!++;
+      const opts = { ...hyper, step: this.steps[i]! };
       const out = T.adamUpdate(
         p.value,
         p.grad,
@@ -164,6 +183,7 @@ export class Adam extends Optimizer {
     return {
       kind: 'adam',
       step: this.stepCount,
+      steps: [...this.steps],
       hyper: {
         lr: this.lr,
         beta1: this.beta1,
@@ -184,7 +204,19 @@ export class Adam extends Optimizer {
       slots.filter((s) => !state.tensors[`${i}.${s}`]).map((s) => `${i}.${s}`),
     );
     if (missing.length) throw new ChainruleError('adam.loadStateDict', `missing keys: ${missing.join(', ')}`);
+    const steps = state.steps ?? this.params.map(() => state.step);
+    if (
+      steps.length !== this.params.length ||
+      !steps.every((n) => Number.isInteger(n) && n >= 0) ||
+      !Number.isInteger(state.step)
+    ) {
+      throw new ChainruleError(
+        'adam.loadStateDict',
+        `steps must be one non-negative integer per parameter (${this.params.length}), and step an integer; got steps ${JSON.stringify(state.steps)}, step ${state.step}`,
+      );
+    }
     this.stepCount = state.step;
+    this.steps = [...steps];
     this.m = this.params.map((_, i) => T.clone(state.tensors[`${i}.m`]!));
     this.v = this.params.map((_, i) => T.clone(state.tensors[`${i}.v`]!));
     if (this.amsgrad) this.vmax = this.params.map((_, i) => T.clone(state.tensors[`${i}.vmax`]!));
@@ -279,21 +311,60 @@ export class SGD extends Optimizer {
   }
 }
 
+/** Options for {@link clipGradNorm}. */
+export interface ClipGradNormOptions {
+  /**
+   * Throw, naming the parameters whose gradients hold NaN or Infinity, when the total norm
+   * is not finite (default false: scale by the non-finite factor, as PyTorch does).
+   * PyTorch's `error_if_nonfinite`.
+   */
+  errorIfNonfinite?: boolean;
+}
+
 /**
  * Scale gradients so their global L2 norm is at most `maxNorm` (as PyTorch's
  * clip_grad_norm_). Returns the norm before clipping.
+ *
+ * A non-finite norm is PyTorch's answer too: a NaN norm scales every gradient by NaN, and
+ * an infinite one by 0 (so the infinite entries become NaN). Skipping the scaling instead
+ * would let an optimiser step on gradients that were never clipped. With
+ * `errorIfNonfinite` it throws instead.
  */
-export function clipGradNorm(params: readonly Var[], maxNorm: number): number {
+export function clipGradNorm(
+  params: readonly Var[],
+  maxNorm: number,
+  options: ClipGradNormOptions = {},
+): number {
   if (!(maxNorm > 0)) throw new ChainruleError('clipGradNorm', `maxNorm must be > 0, got ${maxNorm}`);
   let sq = 0;
-  for (const p of params) {
-    if (!p.grad) continue;
+  const nonfinite: string[] = [];
+  params.forEach((p, i) => {
+    if (!p.grad) return;
     const d = p.grad.dataSync();
-    for (let i = 0; i < d.length; i++) sq += d[i]! * d[i]!;
-  }
+    let bad = -1;
+    for (let j = 0; j < d.length; j++) {
+      sq += d[j]! * d[j]!;
+      if (bad < 0 && !Number.isFinite(d[j]!)) bad = j;
+    }
+    if (bad >= 0) {
+      const name = p.name === undefined ? '' : ` "${p.name}"`;
+      nonfinite.push(`parameter ${i}${name} (element ${bad} of its gradient is ${d[bad]})`);
+    }
+  });
   const norm = Math.sqrt(sq);
-  const scale = maxNorm / (norm + 1e-6);
-  if (scale < 1) for (const p of params) if (p.grad) p.grad = T.mul(p.grad, scale);
+  if (options.errorIfNonfinite && !Number.isFinite(norm)) {
+    const culprits = nonfinite.length
+      ? nonfinite.join(', ')
+      : 'no single element (the sum of squares overflowed)';
+    throw new ChainruleError(
+      'clipGradNorm',
+      `the total gradient norm is ${norm}, so the gradients cannot be clipped: ${culprits}. ` +
+        'Set errorIfNonfinite: false to scale them by the non-finite factor anyway, as PyTorch does',
+    );
+  }
+  // min(NaN, 1) is NaN, so a NaN norm scales by NaN rather than passing the gradients through.
+  const scale = Math.min(maxNorm / (norm + 1e-6), 1);
+  if (!(scale >= 1)) for (const p of params) if (p.grad) p.grad = T.mul(p.grad, scale);
   return norm;
 }
 

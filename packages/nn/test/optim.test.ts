@@ -14,7 +14,15 @@ import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { BatchNorm1d, Linear, ReLU, Sequential } from '../src/layers.ts';
 import { mseLoss } from '../src/losses.ts';
-import { Adam, clipGradNorm, hardUpdate, type Optimizer, SGD, softUpdate } from '../src/optim.ts';
+import {
+  Adam,
+  type AdamOptions,
+  clipGradNorm,
+  hardUpdate,
+  type Optimizer,
+  SGD,
+  softUpdate,
+} from '../src/optim.ts';
 import { arr } from './helpers.ts';
 
 const THETA0 = [1, -2, 0.5, 3];
@@ -139,7 +147,7 @@ describe('Adam: the first three steps against Algorithm 1 by hand', () => {
     expect(ams[1]![0]!).toBeCloseTo(0.5 - (0.5 * (0.14 / 0.19)) / (Math.sqrt(0.5 / 0.75) + 1e-8), 7);
   });
 
-  it('parameters without a gradient are skipped, but the step count still advances', () => {
+  it('parameters without a gradient are skipped: stepCount advances, their own step does not', () => {
     const a = param(T.tensor([1, 2], { dtype: 'float64' }));
     const b = param(T.tensor([3], { dtype: 'float64' }));
     const opt = new Adam([a, b], { lr: 0.1 });
@@ -147,7 +155,86 @@ describe('Adam: the first three steps against Algorithm 1 by hand', () => {
     opt.step();
     expect(arr(b)).toEqual([3]);
     expect(opt.stepCount).toBe(1);
+    expect(opt.parameterSteps).toEqual([1, 0]);
+    expect(opt.stateDict().steps).toEqual([1, 0]);
     expect(opt.stateDict().tensors['1.m']!.dataSync()[0]).toBe(0);
+  });
+});
+
+describe('Adam counts bias-correction steps per parameter (PyTorch’s state["step"])', () => {
+  /** p = q = 1; step 1: only q has gradient 1; step 2: both have gradient 1. */
+  const skipThenBoth = (opt: Adam, p: Var, q: Var) => {
+    q.grad = T.tensor([1], { dtype: 'float64' });
+    opt.step();
+    p.grad = T.tensor([1], { dtype: 'float64' });
+    q.grad = T.tensor([1], { dtype: 'float64' });
+    opt.step();
+  };
+  // torch.optim.Adam / AdamW([p, q], lr=0.1, ...) on the same schedule (torch 1.13, float64).
+  const cases: [string, AdamOptions, number, number][] = [
+    ['Adam', {}, 0.900000001, 0.8000000020000007],
+    ['AMSGrad', { amsgrad: true }, 0.900000001, 0.8000000020000007],
+    ['AdamW', { weightDecay: 0.1, decoupledWeightDecay: true }, 0.890000001, 0.7811000019900006],
+    ['Adam with L2', { weightDecay: 0.1 }, 0.9000000009090909, 0.8000248483897221],
+  ];
+  it.each(cases)('%s: a parameter first updated on step 2 is corrected as its step 1', (_, o, ep, eq) => {
+    const p = param(T.tensor([1], { dtype: 'float64' }));
+    const q = param(T.tensor([1], { dtype: 'float64' }));
+    const opt = new Adam([p, q], { lr: 0.1, ...o });
+    skipThenBoth(opt, p, q);
+    // With one global step p would get 1 − 0.1·(0.1/0.19)/√(0.001/0.001999) = 0.925586.
+    expect(arr(p)[0]).toBeCloseTo(ep, 12);
+    expect(arr(q)[0]).toBeCloseTo(eq, 12);
+    expect(opt.parameterSteps).toEqual([1, 2]);
+    expect(opt.stepCount).toBe(2);
+  });
+
+  it('the per-parameter steps round-trip through stateDict', () => {
+    const p = param(T.tensor([1], { dtype: 'float64' }));
+    const q = param(T.tensor([1], { dtype: 'float64' }));
+    const opt = new Adam([p, q], { lr: 0.1 });
+    q.grad = T.tensor([1], { dtype: 'float64' });
+    opt.step();
+    const state = opt.stateDict();
+    expect(state.steps).toEqual([0, 1]);
+    const p2 = param(T.tensor([1], { dtype: 'float64' }));
+    const q2 = param(T.tensor([1], { dtype: 'float64' }));
+    const restored = new Adam([p2, q2], { lr: 0.1 });
+    restored.loadStateDict(state);
+    expect(restored.parameterSteps).toEqual([0, 1]);
+    for (const [x, y] of [
+      [p, q],
+      [p2, q2],
+    ] as const) {
+      x.grad = T.tensor([1], { dtype: 'float64' });
+      y.grad = T.tensor([1], { dtype: 'float64' });
+    }
+    opt.step();
+    restored.step();
+    expect(arr(p2)).toEqual(arr(p));
+    expect(arr(p2)[0]).toBeCloseTo(0.900000001, 12);
+  });
+
+  it('an older state with one global step gives that step to every parameter', () => {
+    const p = param(T.tensor([1, 2], { dtype: 'float64' }));
+    const q = param(T.tensor([3], { dtype: 'float64' }));
+    const opt = new Adam([p, q], { lr: 0.1 });
+    const { steps: _, ...old } = { ...opt.stateDict(), step: 7 };
+    opt.loadStateDict(old);
+    expect(opt.stepCount).toBe(7);
+    expect(opt.parameterSteps).toEqual([7, 7]);
+  });
+
+  it('steps of the wrong length or kind are a clear error that changes nothing', () => {
+    const p = param(T.tensor([1], { dtype: 'float64' }));
+    const opt = new Adam([p], { lr: 0.1 });
+    const good = opt.stateDict();
+    expect(() => opt.loadStateDict({ ...good, steps: [1, 2] })).toThrow(
+      /adam\.loadStateDict.*steps must be one non-negative integer per parameter \(1\).*got steps \[1,2\]/,
+    );
+    expect(() => opt.loadStateDict({ ...good, steps: [-1] })).toThrow(/got steps \[-1\]/);
+    expect(() => opt.loadStateDict({ ...good, steps: [1.5] })).toThrow(/got steps \[1\.5\]/);
+    expect(opt.parameterSteps).toEqual([0]);
   });
 });
 
@@ -312,6 +399,44 @@ describe('clipGradNorm', () => {
     expect(arr(b.grad!)[0]).toBeCloseTo(12 * s, 12);
     expect(c.grad).toBeNull();
     expect(clipGradNorm([a, b], 100)).toBeCloseTo(6.5, 5);
+  });
+
+  // torch.nn.utils.clip_grad_norm_([a, b], 1.0) with a.grad = [NaN, 1] (or [inf, 1]), b.grad = [3, 4].
+  const nonfinite = (first: number) => {
+    const a = param(T.tensor([0, 0], { dtype: 'float64' }), { name: 'w' });
+    const b = param(T.tensor([0, 0], { dtype: 'float64' }));
+    a.grad = T.tensor([first, 1], { dtype: 'float64' });
+    b.grad = T.tensor([3, 4], { dtype: 'float64' });
+    return [a, b] as const;
+  };
+
+  it('a NaN gradient makes the norm NaN and scales every gradient by NaN, as PyTorch does', () => {
+    const [a, b] = nonfinite(Number.NaN);
+    expect(clipGradNorm([a, b], 1)).toBeNaN();
+    expect(arr(a.grad!)).toEqual([Number.NaN, Number.NaN]);
+    expect(arr(b.grad!)).toEqual([Number.NaN, Number.NaN]);
+  });
+
+  it('an infinite gradient makes the norm Infinity and scales by 0, as PyTorch does', () => {
+    const [a, b] = nonfinite(Number.POSITIVE_INFINITY);
+    expect(clipGradNorm([a, b], 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(arr(a.grad!)).toEqual([Number.NaN, 0]);
+    expect(arr(b.grad!)).toEqual([0, 0]);
+  });
+
+  it('errorIfNonfinite throws naming the parameter and element, and leaves the gradients alone', () => {
+    const [a, b] = nonfinite(Number.NaN);
+    expect(() => clipGradNorm([b, a], 1, { errorIfNonfinite: true })).toThrow(
+      'clipGradNorm: the total gradient norm is NaN, so the gradients cannot be clipped: parameter 1 "w" (element 0 of its gradient is NaN)',
+    );
+    expect(arr(b.grad!)).toEqual([3, 4]);
+    const [c, d] = nonfinite(Number.NEGATIVE_INFINITY);
+    expect(() => clipGradNorm([c, d], 1, { errorIfNonfinite: true })).toThrow(
+      /norm is Infinity.*parameter 0 "w" \(element 0 of its gradient is -Infinity\)/,
+    );
+    // Finite gradients pass with the option on.
+    const [e, f] = nonfinite(0);
+    expect(clipGradNorm([e, f], 10, { errorIfNonfinite: true })).toBeCloseTo(Math.sqrt(26), 12);
   });
 });
 

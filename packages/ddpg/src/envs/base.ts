@@ -115,8 +115,16 @@ export abstract class BaseEnv implements Env {
 
   /** Draw an initial physical state from `rng`. */
   protected abstract sampleInitialState(rng: Rng): Float64Array;
-  /** The physics: the next state, the reward and termination, for a clipped action. */
-  protected abstract transition(state: Float64Array, action: Float64Array): Transition;
+  /**
+   * The physics: the next state, the reward and termination, for the action clipped into
+   * the action space. `rawAction` is the action as given (validated, not clipped), for envs
+   * whose Gymnasium reward charges it (MountainCarContinuous-v0).
+   */
+  protected abstract transition(
+    state: Float64Array,
+    action: Float64Array,
+    rawAction: Float64Array,
+  ): Transition;
   /** The observation of a physical state (a fresh array). */
   protected abstract observe(state: Float64Array): Float64Array;
   /** The constructor options that change the dynamics, stored in snapshots and checked on restore. */
@@ -181,7 +189,7 @@ export abstract class BaseEnv implements Env {
       throw new EnvError(this.id, 'step', 'the episode has terminated; call reset() before stepping again');
     }
     const u = validateAction(this.id, action, this.actionSpace);
-    const t = this.transition(this.state, u);
+    const t = this.transition(this.state, u, Float64Array.from(action));
     this.state = t.state;
     this.lastAction = u;
     this.terminated = t.terminated;

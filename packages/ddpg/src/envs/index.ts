@@ -1,6 +1,7 @@
 /**
- * Gymnasium-semantics continuous-control environments (Pendulum-v1,
- * MountainCarContinuous-v0, LQR-v0), spaces, wrappers and the `makeEnv` registry.
+ * Continuous-control environments with Gymnasium's API: Pendulum-v1 and
+ * MountainCarContinuous-v0, Gymnasium-exact (observation, reward and flags, step for step),
+ * and LQR-v0; spaces, wrappers (TimeLimit as Gymnasium's) and the `makeEnv` registry.
  * Observations and actions are plain `Float64Array`s.
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * MountainCarContinuous-v0 with Gymnasium's exact constants and update
- * (gymnasium/envs/classic_control/continuous_mountain_car.py).
+ * MountainCarContinuous-v0, Gymnasium-exact: its constants, update, reward and float32
+ * state (gymnasium/envs/classic_control/continuous_mountain_car.py).
  * @module
  */
 import type { Rng } from '@chainrule/tensor';
@@ -26,15 +26,14 @@ export interface MountainCarContinuousOptions extends BaseEnvOptions {
  *   velocity to ±0.07; `position += velocity`; clip the position to `[-1.2, 0.6]`; if the
  *   car is at the left wall (`position == -1.2`) moving left, `velocity = 0` (inelastic).
  * - `terminated = position >= 0.45 && velocity >= goalVelocity`.
- * - Reward `-0.1 action[0]²`, plus 100 on the terminating step.
- * - Reset: position ~ U(-0.6, -0.4), velocity 0.
+ * - Reward `-0.1 action[0]²` on the **raw** action (only the force is clipped, so an
+ *   action of 2.8 pushes like 1 and costs 0.784), plus 100 on the terminating step.
+ * - The state is stored as float32 after every step (`np.array(..., dtype=np.float32)`);
+ *   the step's arithmetic is float64 on it, as NumPy 1.x promotes float32 scalars mixed
+ *   with Python floats. Observations are the state rounded to float32.
+ * - Reset: position ~ U(-0.6, -0.4), velocity 0 (kept in float64 until the first step, as
+ *   Gymnasium's reset does; the observation is rounded).
  * - The registry adds the 999-step `TimeLimit`.
- *
- * Gymnasium computes the action penalty from the *raw* `action[0]` (only the force is
- * clipped). Here the whole action is clipped into the action space first (the contract of
- * every env in this package), so the penalty uses the clipped action: both agree for every
- * action inside `[-1, 1]`, and e.g. an action of 3 costs 0.1 here instead of 0.9. Other
- * difference: the state is float64 (Gymnasium rounds it to float32 every step).
  */
 export class MountainCarContinuousEnv extends BaseEnv {
   /** `'MountainCarContinuous-v0'`. */
@@ -55,8 +54,11 @@ export class MountainCarContinuousEnv extends BaseEnv {
   readonly goalVelocity: number;
   /** Force multiplier (0.0015). */
   readonly power = 0.0015;
-  /** `[position, velocity]` in `[-1.2, -0.07]` .. `[0.6, 0.07]`. */
-  readonly observationSpace = new Box([-1.2, -0.07], [0.6, 0.07]);
+  /** `[position, velocity]` in `[-1.2, -0.07]` .. `[0.6, 0.07]`, as float32 (Gymnasium's bounds hold the rounded state). */
+  readonly observationSpace = new Box(
+    [Math.fround(-1.2), Math.fround(-0.07)],
+    [Math.fround(0.6), Math.fround(0.07)],
+  );
   /** Force in `[-1, 1]`, shape `[1]`. */
   readonly actionSpace = new Box(-1, 1, [1]);
   /** `['position', 'velocity']`. */
@@ -88,10 +90,15 @@ export class MountainCarContinuousEnv extends BaseEnv {
     return Float64Array.of(rng.uniform(-0.6, -0.4), 0);
   }
 
-  protected override transition(state: Float64Array, action: Float64Array): Transition {
+  protected override transition(
+    state: Float64Array,
+    _action: Float64Array,
+    rawAction: Float64Array,
+  ): Transition {
     let position = state[0]!;
     let velocity = state[1]!;
-    const force = Math.min(Math.max(action[0]!, this.minAction), this.maxAction);
+    const raw = rawAction[0]!;
+    const force = Math.min(Math.max(raw, this.minAction), this.maxAction);
     velocity += force * this.power - 0.0025 * Math.cos(3 * position);
     if (velocity > this.maxSpeed) velocity = this.maxSpeed;
     if (velocity < -this.maxSpeed) velocity = -this.maxSpeed;
@@ -102,12 +109,13 @@ export class MountainCarContinuousEnv extends BaseEnv {
     const terminated = position >= this.goalPosition && velocity >= this.goalVelocity;
     let reward = 0;
     if (terminated) reward = 100.0;
-    reward -= action[0]! ** 2 * 0.1;
-    return { state: Float64Array.of(position, velocity), reward, terminated };
+    reward -= raw ** 2 * 0.1; // Gymnasium: math.pow(action[0], 2) * 0.1, the unclipped action
+    // Termination used the float64 values; the stored state is float32, as Gymnasium's.
+    return { state: Float64Array.of(Math.fround(position), Math.fround(velocity)), reward, terminated };
   }
 
   protected override observe(state: Float64Array): Float64Array {
-    return Float64Array.from(state);
+    return Float64Array.from(state, Math.fround);
   }
 
   protected override config(): JsonValue {

@@ -41,8 +41,8 @@ export interface PendulumOptions extends BaseEnvOptions {
  * - Reset: θ ~ U(-π, π), θ̇ ~ U(-1, 1) (θ drawn first). Never terminates; the registry
  *   adds the 200-step `TimeLimit`.
  *
- * Differences from Gymnasium: observations are float64 rather than float32, and there is
- * no rendering here (see {@link PendulumEnv.physicalState}).
+ * Gymnasium-exact: the state is float64 and the observation is rounded to float32, as in
+ * Gymnasium. There is no rendering here (see {@link PendulumEnv.physicalState}).
  */
 export class PendulumEnv extends BaseEnv {
   /** `'Pendulum-v1'`. */
@@ -107,7 +107,8 @@ export class PendulumEnv extends BaseEnv {
 
   protected override observe(state: Float64Array): Float64Array {
     const th = state[0]!;
-    return Float64Array.of(Math.cos(th), Math.sin(th), state[1]!);
+    // Gymnasium: np.array([cos θ, sin θ, θ̇], dtype=np.float32)
+    return Float64Array.of(Math.fround(Math.cos(th)), Math.fround(Math.sin(th)), Math.fround(state[1]!));
   }
 
   protected override config(): JsonValue {

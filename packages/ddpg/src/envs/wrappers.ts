@@ -120,12 +120,12 @@ export abstract class Wrapper<E extends Env = Env> implements Env {
 }
 
 /**
- * End episodes after `maxSteps` steps by setting `truncated`.
+ * End episodes after `maxSteps` steps by setting `truncated`, as Gymnasium's `TimeLimit`.
  *
- * On the step that reaches the limit, `truncated` is true unless the inner env
- * `terminated` on that same step (termination wins, so the agent does not bootstrap from
- * a terminal state). Gymnasium's `TimeLimit` would set both flags in that case; the only
- * difference is that corner case. Stepping after the episode ended throws (call `reset`).
+ * On the step that reaches the limit `truncated` is true, also when the inner env
+ * `terminated` on that same step (then both flags are true, as in Gymnasium). Replay and
+ * bootstrapping key on `terminated`, so such a step still does not bootstrap. Stepping
+ * after the episode ended throws (call `reset`).
  */
 export class TimeLimit<E extends Env = Env> extends Wrapper<E> {
   /** `'TimeLimit'`. */
@@ -171,7 +171,7 @@ export class TimeLimit<E extends Env = Env> extends Wrapper<E> {
     return r;
   }
 
-  /** Step the inner env; set `truncated` on the `maxSteps`-th step unless it terminated. */
+  /** Step the inner env; set `truncated` on the `maxSteps`-th step (Gymnasium's `TimeLimit`). */
   override step(action: ArrayLike<number>): StepResult {
     if (!this.started) {
       throw new EnvError(this.toString(), 'step', 'called before reset(); call reset() to start an episode');
@@ -185,7 +185,7 @@ export class TimeLimit<E extends Env = Env> extends Wrapper<E> {
     }
     const r = this.env.step(action);
     this.elapsed++;
-    const truncated = r.truncated || (!r.terminated && this.elapsed >= this.maxSteps);
+    const truncated = r.truncated || this.elapsed >= this.maxSteps;
     this.ended = r.terminated || truncated;
     return { ...r, truncated };
   }

@@ -213,12 +213,26 @@ registerKernel({
 
 // ---------------------------------------------------------------- reductions
 
+/**
+ * Reductions accumulate in float64 and round once at the end, whatever the dtype. A float32
+ * running sum stops growing at 2^24 (16777216 + 1 rounds back to 16777216) and drifts by
+ * about n·2^-24 in relative terms; in float64 the error of a float32 sum is the final
+ * rounding (2^-24 relative) plus at most n·2^-53·Σ|x|, so the reference backend is the most
+ * accurate one. max and min are exact in either.
+ */
 function reduceKernel(init: number, combine: (acc: number, v: number) => number) {
   return ({ inputs, outputs, attrs }: KernelArgs<{ axes: number[] }>) => {
     const t = inputs[0]!;
     const x = jsData(t);
-    const y = jsData(outputs[0]!);
-    y.fill(init);
+    const out = jsData(outputs[0]!);
+    const y = new Float64Array(out.length).fill(init);
+    // Fast path: everything into one value.
+    if (out.length === 1) {
+      let acc = init;
+      for (let i = 0; i < x.length; i++) acc = combine(acc, x[i]!);
+      out[0] = acc;
+      return;
+    }
     // Fast path: the leading axis of a 2-D tensor (column sums, as in bias gradients).
     if (t.rank === 2 && attrs.axes.length === 1 && attrs.axes[0] === 0) {
       const [rows, cols] = t.shape as [number, number];
@@ -226,6 +240,7 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
         const off = i * cols;
         for (let j = 0; j < cols; j++) y[j] = combine(y[j]!, x[off + j]!);
       }
+      out.set(y);
       return;
     }
     // Output strides laid over the input's dimensions, 0 on reduced axes.
@@ -244,6 +259,7 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
         idx[d] = 0;
       }
     }
+    out.set(y);
   };
 }
 

@@ -316,7 +316,13 @@ reg(
 
 // ---------------------------------------------------------------- reductions
 
-/** A reduction over `axes` into `out` (keep-dims shape), summing in the js kernel's order. */
+/**
+ * A reduction over `axes` into `out` (keep-dims shape). A sum of r ≤ MAX_LOOP terms runs in two levels,
+ * blocks of B = ⌈√r⌉ terms added in float32 and the block sums added in float32, so it errs
+ * by at most about (B + r/B)·2^-24 ≤ 2√r·2^-24 of Σ|x| rather than r·2^-24 for one running
+ * sum (GLSL has no float64; the two levels survive any compiler, where a compensated sum
+ * may be optimised away).
+ */
 function reduce(op: 'sum' | 'max' | 'min', x: Tensor, out: Tensor, axes: readonly number[]): void {
   if (x.size === 0) {
     // Only sum reaches here (max and min of empty dimensions are rejected by the op).
@@ -351,7 +357,9 @@ function reduce(op: 'sum' | 'max' | 'min', x: Tensor, out: Tensor, axes: readonl
       );
       let body = u.code;
       const base = u.offsets[0]!;
-      body += op === 'sum' ? 'var acc = 0.0;\n' : `var acc = x0[${base}];\n`;
+      const r = red.reduce((p, g) => p * g.n, 1);
+      const block = Math.max(1, Math.ceil(Math.sqrt(r)));
+      body += op === 'sum' ? 'var acc = 0.0;\nvar blk = 0.0;\nvar cnt = 0.0;\n' : `var acc = x0[${base}];\n`;
       // Nested loops over the reduced groups, in input order, with running offsets a0, a1, ...
       body += `var a0 = ${base};\n`;
       let close = '';
@@ -361,20 +369,27 @@ function reduce(op: 'sum' | 'max' | 'min', x: Tensor, out: Tensor, axes: readonl
         close = `a${h} += ${lit(g.s)};\n}\n${close}`;
       });
       body += `var v = x0[a${red.length}];\n`;
-      if (op === 'sum') body += 'acc += v;\n';
+      if (op === 'sum') {
+        body += 'blk += v;\ncnt += 1.0;\n';
+        body += `if (cnt >= ${lit(block)}) {\nacc += blk;\nblk = 0.0;\ncnt = 0.0;\n}\n`;
+      }
       // NaN propagates where the backend's comparisons follow IEEE (v != v).
       else if (op === 'max') body += 'acc = (v > acc || v != v) ? v : acc;\n';
       else body += 'acc = (v < acc || v != v) ? v : acc;\n';
       body += close;
-      body += 'return acc;\n';
+      body += op === 'sum' ? 'return acc + blk;\n' : 'return acc;\n';
       return fn(['x0'], body);
     },
     args: [x],
   });
 }
 
-/** Reductions loop over the reduced elements per output; cap the loop length. */
-const MAX_LOOP = 1 << 20;
+/**
+ * Reductions loop over the reduced elements per output; cap the loop length. GL drivers
+ * stop a shader loop after 65535 iterations (headless-gl on Mesa returned 65535 for a sum
+ * of 2^17 ones), so longer reductions run on js, in every mode alike.
+ */
+const MAX_LOOP = 65535;
 
 for (const op of ['sum', 'max', 'min'] as const) {
   reg(

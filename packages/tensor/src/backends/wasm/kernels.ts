@@ -243,6 +243,14 @@ reg(
   ({ inputs, outputs }: KernelArgs) => {
     const out = outputs[0]!;
     const y = viewOf(out);
+    // SIMD path: float32 with each operand full-size or a scalar, as in the masking
+    // gradient rules' where(mask, g, 0) (kernels/15-where.wat).
+    if (out.dtype === 'float32' && inputs.every((t) => t.size === 1 || t.size === out.size)) {
+      const [c, a, b] = inputs as [Tensor, Tensor, Tensor];
+      const full = (t: Tensor) => (t.size === out.size ? 1 : 0);
+      runtime().k.where_sel!(ptrOf(c), ptrOf(a), ptrOf(b), ptrOf(out), out.size, full(c), full(a), full(b));
+      return;
+    }
     broadcastLoop(out, inputs, (o, offs, [c, a, b]) => {
       y[o] = c![offs[0]!]! !== 0 ? a![offs[1]!]! : b![offs[2]!]!;
     });
@@ -263,6 +271,79 @@ reg(
 // ---------------------------------------------------------------- reductions (SIMD)
 
 const REDUCE_INIT = { sum: 0, max: Number.NEGATIVE_INFINITY, min: Number.POSITIVE_INFINITY };
+
+/**
+ * Long sums run in blocks whose float32 partial sums are added in float64, so the error
+ * does not grow with the length: a block of SUM_CHUNK elements (16 SIMD partial sums of 64
+ * terms each) or SUM_BLOCK_ROWS rows (red_cols adds rows in order) errs by at most about
+ * 68·2^-24 of its Σ|x|. Hence |Δ| ≤ 2^-24·|S| + 68·2^-24·Σ|x| for any length (documented
+ * on `sum` in ops.ts); a single float32 running sum errs by up to n·2^-24·Σ|x|.
+ */
+const SUM_CHUNK = 1024;
+const SUM_BLOCK_ROWS = 64;
+
+/** Σ x[0..n) at byte address `px`: red_all over chunks, chunk results added in float64. */
+function sumAll(px: number, n: number): number {
+  const f = runtime().k.red_all_sum!;
+  let acc = 0;
+  for (let i = 0; i < n; i += SUM_CHUNK) acc += f(px + i * 4, Math.min(SUM_CHUNK, n - i));
+  return acc;
+}
+
+/** Column sums of a [rows, cols] block at `px` into `acc`, SUM_BLOCK_ROWS rows per red_cols. */
+function sumCols(
+  px: number,
+  rows: number,
+  cols: number,
+  po: number,
+  out: ArrayLike<number>,
+  acc: Float64Array,
+): void {
+  const f = runtime().k.red_cols_sum!;
+  for (let r = 0; r < rows; r += SUM_BLOCK_ROWS) {
+    f(px + r * cols * 4, Math.min(SUM_BLOCK_ROWS, rows - r), cols, po);
+    for (let j = 0; j < cols; j++) acc[j]! += out[j]!;
+  }
+}
+
+/**
+ * sum over the grouped pattern, blocked as above. False (use the one-call kernels) when the
+ * pattern is another one or the reduced length fits in one block anyway.
+ */
+function sumBlocked(pattern: string, g: number[], px: number, out: Tensor): boolean {
+  const y = viewOf(out);
+  switch (pattern) {
+    case 'R':
+      if (g[0]! <= SUM_CHUNK) return false;
+      y[0] = sumAll(px, g[0]!);
+      return true;
+    case 'KR':
+      if (g[1]! <= SUM_CHUNK) return false;
+      for (let r = 0; r < g[0]!; r++) y[r] = sumAll(px + r * g[1]! * 4, g[1]!);
+      return true;
+    case 'RK':
+    case 'KRK': {
+      const [outer, rows, cols] = pattern === 'RK' ? [1, g[0]!, g[1]!] : [g[0]!, g[1]!, g[2]!];
+      if (rows <= SUM_BLOCK_ROWS) return false;
+      const acc = new Float64Array(cols);
+      for (let i = 0; i < outer; i++) {
+        acc.fill(0);
+        const po = ptrOf(out) + i * cols * 4;
+        sumCols(
+          px + i * rows * cols * 4,
+          rows,
+          cols,
+          po,
+          viewOf(out).subarray(i * cols, (i + 1) * cols),
+          acc,
+        );
+        viewOf(out).set(acc, i * cols);
+      }
+      return true;
+    }
+  }
+  return false;
+}
 
 function reduceSimd(op: 'sum' | 'max' | 'min') {
   const combine =
@@ -292,6 +373,7 @@ function reduceSimd(op: 'sum' | 'max' | 'min') {
     const po = ptrOf(out);
     const pattern = groups.map((g) => (g.red ? 'R' : 'K')).join('');
     const g = groups.map((q) => q.n);
+    if (op === 'sum' && sumBlocked(pattern, g, px, out)) return;
     switch (pattern) {
       case '':
       case 'R':
@@ -312,10 +394,10 @@ function reduceSimd(op: 'sum' | 'max' | 'min') {
         return;
       }
     }
-    // Anything else (R K R ...): the reference's odometer over views.
+    // Anything else (R K R ...): the reference's odometer over views, accumulating in
+    // float64 as the reference does.
     const xv = viewOf(x);
-    const y = viewOf(out);
-    y.fill(REDUCE_INIT[op]);
+    const y = new Float64Array(out.size).fill(REDUCE_INIT[op]);
     const keepShape = x.shape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
     const ostr = broadcastStrides(keepShape, x.shape).map((s, i) => (attrs.axes.includes(i) ? 0 : s));
     let i = 0;
@@ -323,6 +405,7 @@ function reduceSimd(op: 'sum' | 'max' | 'min') {
       const o = offs[0]!;
       y[o] = combine(y[o]!, xv[i++]!);
     });
+    viewOf(out).set(y);
   };
 }
 
