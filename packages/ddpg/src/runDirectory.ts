@@ -56,6 +56,8 @@ export interface EvalMetrics {
   std: number;
   min: number;
   max: number;
+  /** Wall seconds of the run when the evaluation finished (eval.jsonl only; absent in older runs). */
+  wallSeconds?: number;
 }
 
 /** run.json: what the run is. Resume takes its config from here. */

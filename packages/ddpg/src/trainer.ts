@@ -11,6 +11,7 @@ import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET }
 import { makeAgent } from './makeAgent.ts';
 import { ReplayBuffer } from './replay.ts';
 import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
+import { firstSolved, solveThreshold } from './solve.ts';
 
 /** Options of a training run. Everything has a default; `{}` trains the default preset on Pendulum-v1. */
 export interface TrainOptions {
@@ -27,7 +28,7 @@ export interface TrainOptions {
   config?: Partial<AgentConfig>;
   /** The run directory (none: nothing is written and the run cannot be resumed). */
   out?: string;
-  /** Evaluate every this many env steps (0 = only at the end; default 5000). */
+  /** Evaluate every this many env steps (0 = only at the end; default 1000, so the time to solve is resolved). */
   evalEvery?: number;
   /** Episodes per evaluation (default 10). */
   evalEpisodes?: number;
@@ -102,6 +103,12 @@ export interface Summary {
    * same evaluation episodes, so `evalReturnMean / optimalReturnMean` is the cost ratio.
    */
   optimalReturnMean?: number;
+  /** The evaluation return counted as solved ({@link solveThreshold}); null for envs without one. */
+  solveThreshold: number | null;
+  /** The step of the first evaluation at or above `solveThreshold`; null if none reached it. */
+  solvedAtStep: number | null;
+  /** The run's wall seconds at that evaluation (null if none, or the evaluation predates this field). */
+  solvedAtWallSeconds: number | null;
 }
 
 /** Thrown when a resume is given settings that differ from the run's own. */
@@ -218,7 +225,7 @@ export async function train(
 ): Promise<{ summary: Summary; agent: Agent; episodes: EpisodeMetrics[]; evals: EvalMetrics[] }> {
   const s = setUp(options);
   const { config, seed, steps, run } = s;
-  const evalEvery = options.evalEvery ?? 5000;
+  const evalEvery = options.evalEvery ?? 1000;
   const checkpointEvery = options.checkpointEvery ?? 5000;
   const keep = options.keepCheckpoints ?? 2;
   const started = performance.now();
@@ -291,7 +298,7 @@ export async function train(
       seed: seed + TRAIN_EVAL_SEED_OFFSET,
       normStats: norm?.getStatistics(),
     });
-    lastEval = { step, mean: r.mean, std: r.std, min: r.min, max: r.max };
+    lastEval = { step, mean: r.mean, std: r.std, min: r.min, max: r.max, wallSeconds: wall() };
     evals.push(lastEval);
     run?.appendEval(lastEval);
   };
@@ -376,6 +383,9 @@ export async function train(
   }
   if (!lastEval || lastEval.step !== step) runEval();
   const wallSeconds = wall();
+  const optimal = optimalReturnMean(s.env, s.evalEpisodes, seed + TRAIN_EVAL_SEED_OFFSET);
+  const threshold = solveThreshold(s.env, optimal);
+  const solved = firstSolved(evals, threshold);
   const summary: Summary = {
     env: s.env,
     algo: config.algo,
@@ -389,8 +399,10 @@ export async function train(
     backend: getBackend().name,
     config,
     differsFromPreset: presetDiff(config),
+    solveThreshold: threshold ?? null,
+    solvedAtStep: solved?.step ?? null,
+    solvedAtWallSeconds: solved?.wallSeconds ?? null,
   };
-  const optimal = optimalReturnMean(s.env, s.evalEpisodes, seed + TRAIN_EVAL_SEED_OFFSET);
   if (optimal !== undefined) summary.optimalReturnMean = optimal;
   if (run) {
     checkpoint();

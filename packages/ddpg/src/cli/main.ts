@@ -122,7 +122,7 @@ const runFlagSchema = {
     .describe('environment steps (default 20000; on --resume, more extends the run)'),
   maxEpisodes: z.number().int().min(1).describe('train for this many episodes instead of --steps'),
   maxEpisodeLen: z.number().int().min(1).describe("episode step limit (default: the env's)"),
-  evalEvery: z.number().int().min(0).describe('evaluate every n steps (0: only at the end; default 5000)'),
+  evalEvery: z.number().int().min(0).describe('evaluate every n steps (0: only at the end; default 1000)'),
   evalEpisodes: z.number().int().min(1).describe('episodes per evaluation (default 10)'),
   checkpointEvery: z
     .number()
