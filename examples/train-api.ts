@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { evaluatePolicy, loadRun, train } from '@chainrule/ddpg';
+import { evaluatePolicy } from '@chainrule/ddpg';
+import { loadRun, train } from '@chainrule/ddpg/node';
 
 /** What {@link trainAndEvaluate} found. */
 export interface TrainApiResult {

@@ -11,7 +11,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gpujsMode, listBackends } from '@chainrule/tensor';
+import { listBackends } from '@chainrule/tensor';
+import { gpujsMode } from '@chainrule/tensor/gpujs';
 import cliProgress from 'cli-progress';
 import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';

@@ -20,7 +20,8 @@
 
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
-import { type Batch, type DDPG, makeConfig, type Summary, train } from '@chainrule/ddpg';
+import { type Batch, type DDPG, makeConfig } from '@chainrule/ddpg';
+import { type Summary, train } from '@chainrule/ddpg/node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
   backendByName,
@@ -28,7 +29,6 @@ import {
   getBackend,
   getBackendInfo,
   getFallbackCounts,
-  gpujsStats,
   listBackends,
   matmul,
   setBackend,
@@ -39,6 +39,7 @@ import {
   wasmMemoryStats,
   withBackend,
 } from '@chainrule/tensor';
+import { gpujsStats } from '@chainrule/tensor/gpujs';
 import { CASE, concatParts as concat } from '../cases.ts';
 import type { Contender } from '../harness.ts';
 import { adamInputs, batchnormInputs, ddpgBatch, denseInputs, matmulInputs } from '../inputs.ts';

@@ -5,7 +5,7 @@
  * recorder: each op computes and records a node), `rules.ts` (the gradient table: the
  * chain rule, one entry per op), `engine.ts` (the backward pass). `defineOp.ts` adds ops,
  * with their rules, from outside.
- * @module
+ * @module \@chainrule/autograd
  */
 
 export { type CustomOp, customOpNames, defineOp, type OpDefinition } from './defineOp.ts';

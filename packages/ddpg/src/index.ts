@@ -1,7 +1,8 @@
 /**
- * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise, the DDPG /
- * TD3 / DPG agents, the trainer and the chainrule-ddpg CLI.
- * @module
+ * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise and the DDPG /
+ * TD3 / DPG agents. This entry runs in Node and in browsers; the trainer (run directories,
+ * checkpoints), replay-buffer files and the chainrule-ddpg CLI are in `@chainrule/ddpg/node`.
+ * @module \@chainrule/ddpg
  */
 export {
   ActorCriticAgent,
@@ -44,26 +45,3 @@ export * from './noise.ts';
 export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
-export {
-  type CheckpointState,
-  defaultRunPath,
-  describeFsError,
-  type EpisodeMetrics,
-  type EvalMetrics,
-  fileOperations,
-  isRunDirectory,
-  type LoadedCheckpoint,
-  RunDirectory,
-  type RunManifest,
-} from './runDirectory.ts';
-export {
-  type LoadedRun,
-  loadRun,
-  type Progress,
-  ResumeConflictError,
-  type StartInfo,
-  type Summary,
-  TrainingInterrupted,
-  type TrainOptions,
-  train,
-} from './trainer.ts';

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { loadSync, type StateDict, saveSync } from '@chainrule/nn';
+import type { StateDict } from '@chainrule/nn';
 import {
   ChainruleError,
   type DType,
@@ -70,7 +70,7 @@ export interface ReplayBufferOptions {
 
 /**
  * A serialisable snapshot of a buffer: the filled rows in slot order plus string metadata, the
- * form written to safetensors by {@link ReplayBuffer.save}.
+ * form written to safetensors by `saveReplayBuffer` (`@chainrule/ddpg/node`).
  */
 export interface ReplayBufferState {
   /** `obs [size, obsDim]`, `action [size, actDim]`, `reward`, `terminated`, `truncated` `[size]`, `nextObs [size, obsDim]`. */
@@ -431,7 +431,7 @@ export class ReplayBuffer {
 
   /**
    * Make this buffer an exact copy of `other` (contents, size and next index), which must have
-   * the same capacity, dims and dtype, e.g. `agent.replay.copyFrom(ReplayBuffer.load(path))`.
+   * the same capacity, dims and dtype, e.g. `agent.replay.copyFrom(loadReplayBuffer(path))`.
    */
   copyFrom(other: ReplayBuffer): void {
     if (
@@ -467,18 +467,6 @@ export class ReplayBuffer {
     const buf = new ReplayBuffer(meta.capacity, meta.obsDim, meta.actDim, { dtype: meta.dtype });
     buf.setState(state);
     return buf;
-  }
-
-  /** Write the buffer to a safetensors file (atomically). Only the filled rows are written. */
-  save(path: string): void {
-    const { tensors, metadata } = this.getState();
-    saveSync(path, tensors, metadata);
-  }
-
-  /** Read a buffer written by {@link ReplayBuffer.save}. */
-  static load(path: string): ReplayBuffer {
-    const { tensors, metadata } = loadSync(path);
-    return ReplayBuffer.fromState({ tensors, metadata });
   }
 }
 

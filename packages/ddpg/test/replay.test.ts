@@ -5,6 +5,7 @@ import { Rng } from '@chainrule/tensor';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReplayBuffer, type Transition } from '../src/replay.ts';
+import { loadReplayBuffer, saveReplayBuffer } from '../src/replay-files.ts';
 
 /** A transition whose every value encodes `k`, so contents can be checked exactly. */
 function tr(k: number, terminated = false, truncated = false): Transition {
@@ -276,8 +277,8 @@ describe('ReplayBuffer save/load', () => {
       const buf = new ReplayBuffer(8, 2, 1, { dtype });
       for (let k = 0; k < n; k++) buf.add({ ...tr(k, k % 4 === 0, k % 5 === 0), reward: k / 3 });
       const path = join(dir, `buf-${n}-${dtype}.safetensors`);
-      buf.save(path);
-      const loaded = ReplayBuffer.load(path);
+      saveReplayBuffer(path, buf);
+      const loaded = loadReplayBuffer(path);
       expect(loaded.capacity).toBe(8);
       expect(loaded.obsDim).toBe(2);
       expect(loaded.actDim).toBe(1);
@@ -308,10 +309,10 @@ describe('ReplayBuffer save/load', () => {
     const buf = new ReplayBuffer(6, 2, 1);
     for (let k = 0; k < 9; k++) buf.add(tr(k, k === 4, k === 7));
     const path = join(dir, 'copy.safetensors');
-    buf.save(path);
+    saveReplayBuffer(path, buf);
     const target = new ReplayBuffer(6, 2, 1);
     target.add(tr(99));
-    target.copyFrom(ReplayBuffer.load(path));
+    target.copyFrom(loadReplayBuffer(path));
     expect(target.size).toBe(6);
     expect(target.nextIndex).toBe(3);
     for (let i = 0; i < 6; i++) expect(target.get(i)).toEqual(buf.get(i));
@@ -324,8 +325,8 @@ describe('ReplayBuffer save/load', () => {
 
   it('round-trips an empty buffer', () => {
     const path = join(dir, 'empty.safetensors');
-    new ReplayBuffer(4, 3, 2).save(path);
-    const loaded = ReplayBuffer.load(path);
+    saveReplayBuffer(path, new ReplayBuffer(4, 3, 2));
+    const loaded = loadReplayBuffer(path);
     expect(loaded.size).toBe(0);
     expect(loaded.capacity).toBe(4);
     expect(loaded.obsDim).toBe(3);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DDPG, fileOperations, makeConfig, type TrainOptions, train } from '../src/index.ts';
+import { type DDPG, makeConfig } from '../src/index.ts';
+import { fileOperations, type TrainOptions, train } from '../src/node.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-fault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -10,8 +10,8 @@ import {
   makeConfig,
   makeEnv,
   TRAIN_EVAL_SEED_OFFSET,
-  train,
 } from '../src/index.ts';
+import { train } from '../src/node.ts';
 
 // train() evaluates its final policy on episodes seeded seed + 1_000_000, seed + 1_000_001, ...
 const EVAL_SEED_OFFSET = TRAIN_EVAL_SEED_OFFSET;

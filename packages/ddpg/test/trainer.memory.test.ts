@@ -5,7 +5,8 @@
  */
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { makeConfig, train } from '../src/index.ts';
+import { makeConfig } from '../src/index.ts';
+import { train } from '../src/node.ts';
 
 const tiny = {
   actorHidden: [16, 16],

@@ -7,14 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend, listBackends, setBackend } from '@chainrule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type AgentConfig,
-  type DDPG,
-  makeConfig,
-  ResumeConflictError,
-  type TrainOptions,
-  train,
-} from '../src/index.ts';
+import { type AgentConfig, type DDPG, makeConfig } from '../src/index.ts';
+import { ResumeConflictError, type TrainOptions, train } from '../src/node.ts';
 
 const tiny = {
   actorHidden: [16, 16],

@@ -14,21 +14,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSync } from '@chainrule/nn';
+import { loadSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DDPG, evaluatePolicy, makeConfig, presetDiff } from '../src/index.ts';
 import {
-  type DDPG,
   type EpisodeMetrics,
-  evaluatePolicy,
   loadRun,
-  makeConfig,
   type Progress,
-  presetDiff,
   type Summary,
   TrainingInterrupted,
   train,
-} from '../src/index.ts';
+} from '../src/node.ts';
 
 const tiny = {
   actorHidden: [16, 16],

@@ -1,18 +1,11 @@
 /**
- * Tensors to and from safetensors files.
+ * Tensors to and from safetensors bytes. Reading and writing files is Node-only and lives in
+ * `files.ts`, exported from `@chainrule/nn/node`.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { ChainruleError, type Tensor, tensor } from '@chainrule/tensor';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 import type { StateDict } from './module.ts';
-import {
-  CHECKSUM_PREFIX,
-  decodeSafetensors,
-  encodeSafetensors,
-  loadSafetensors,
-  type RawTensor,
-} from './safetensors.ts';
+import { CHECKSUM_PREFIX, decodeSafetensors, encodeSafetensors, type RawTensor } from './safetensors.ts';
 import { sha256Hex } from './sha256.ts';
 
 function bytesOf(data: Float32Array | Float64Array): Uint8Array {
@@ -38,7 +31,8 @@ function toRaw(tensors: StateDict): Record<string, RawTensor> {
   return raw;
 }
 
-function fromRaw(raw: Record<string, RawTensor>): StateDict {
+/** @internal Raw safetensors entries to tensors (used by the file loaders). */
+export function fromRaw(raw: Record<string, RawTensor>): StateDict {
   const out: StateDict = {};
   for (const [k, r] of Object.entries(raw)) out[k] = tensor(r.data, { shape: r.shape, dtype: r.dtype });
   return out;
@@ -65,29 +59,4 @@ export function decode(
 ): { tensors: StateDict; metadata: Record<string, string> } {
   const d = decodeSafetensors(bytes, source ? { source } : undefined);
   return { tensors: fromRaw(d.tensors), metadata: d.metadata };
-}
-
-/** Write tensors to a safetensors file, atomically (temporary file, then rename). */
-export async function save(
-  path: string,
-  tensors: StateDict,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  await writeFileAtomic(path, encode(tensors, metadata));
-}
-
-/** {@link save}, synchronously. */
-export function saveSync(path: string, tensors: StateDict, metadata?: Record<string, string>): void {
-  writeFileAtomicSync(path, encode(tensors, metadata));
-}
-
-/** Read a safetensors file. A truncated or corrupt file is a clear `SafetensorsError`; nothing is half-loaded. */
-export async function load(path: string): Promise<{ tensors: StateDict; metadata: Record<string, string> }> {
-  const d = await loadSafetensors(path);
-  return { tensors: fromRaw(d.tensors), metadata: d.metadata };
-}
-
-/** {@link load}, synchronously. */
-export function loadSync(path: string): { tensors: StateDict; metadata: Record<string, string> } {
-  return decode(readFileSync(path), path);
 }

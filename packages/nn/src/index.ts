@@ -1,9 +1,10 @@
 /**
- * @chainrule/nn: modules, layers, losses, optimisers and safetensors checkpoints.
- * @module
+ * @chainrule/nn: modules, layers, losses, optimisers and safetensors checkpoints as bytes
+ * (`encode`/`decode`). This entry runs in Node and in browsers; checkpoint files and atomic
+ * writes are in `@chainrule/nn/node`.
+ * @module \@chainrule/nn
  */
-export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
-export { decode, encode, load, loadSync, save, saveSync } from './checkpoint.ts';
+export { decode, encode } from './checkpoint.ts';
 export { type Init, initTensor } from './init.ts';
 export {
   type Activation,

@@ -9,11 +9,12 @@
  *   string→string map; it may be padded at the end with spaces (0x20);
  * - the byte buffer: raw little-endian tensor data; `data_offsets` are relative to its start.
  *
+ * This module works on bytes and runs anywhere; `saveSafetensors`/`loadSafetensors` (files) are in
+ * `@chainrule/nn/node`.
+ *
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic.ts';
 import { sha256Hex } from './sha256.ts';
 
 /**
@@ -49,6 +50,12 @@ export interface DecodedSafetensors {
 /** Options for {@link decodeSafetensors}. */
 export interface DecodeSafetensorsOptions {
   /** A file name or other label for the bytes, included in error messages. */
+  source?: string;
+}
+
+/** Options for {@link encodeSafetensors}. */
+export interface EncodeSafetensorsOptions {
+  /** The file the bytes are for, included in error messages. */
   source?: string;
 }
 
@@ -699,6 +706,7 @@ function encodeImpl(
  * @param tensors Tensors by name. Names must be non-empty and must not be `"__metadata__"`; dtype must match the
  *   array type; `shape` must be non-negative safe integers whose product is `data.length`.
  * @param metadata Optional string→string map stored as `__metadata__`.
+ * @param options `source`: the file the bytes are for, named in error messages.
  * @returns The file bytes.
  * @throws {SafetensorsError} If a name, shape, dtype, array or metadata value is invalid, or the header would
  *   exceed {@link MAX_HEADER_LENGTH}.
@@ -706,51 +714,7 @@ function encodeImpl(
 export function encodeSafetensors(
   tensors: Record<string, RawTensor>,
   metadata?: Record<string, string>,
+  options: EncodeSafetensorsOptions = {},
 ): Uint8Array {
-  return encodeImpl(tensors, metadata, undefined);
-}
-
-/**
- * Encodes with {@link encodeSafetensors} and writes the file atomically (temp file in the same directory, fsync,
- * rename; see {@link writeFileAtomic}), so `path` never holds a partial file.
- *
- * @param path Destination file; its directory must exist.
- * @param tensors Tensors by name (see {@link encodeSafetensors}).
- * @param metadata Optional string→string metadata.
- * @throws {SafetensorsError} If encoding fails, or (with the filesystem error as `cause`) if writing fails.
- */
-export async function saveSafetensors(
-  path: string,
-  tensors: Record<string, RawTensor>,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  const bytes = encodeImpl(tensors, metadata, path);
-  try {
-    await writeFileAtomic(path, bytes);
-  } catch (err) {
-    throw new SafetensorsError(`cannot write file (${err instanceof Error ? err.message : String(err)})`, {
-      file: path,
-      cause: err,
-    });
-  }
-}
-
-/**
- * Reads a whole safetensors file and decodes it with {@link decodeSafetensors}; error messages name `path`.
- *
- * @param path The file to read.
- * @returns The tensors by name, and the metadata (`{}` if the file has none).
- * @throws {SafetensorsError} If the file cannot be read (filesystem error as `cause`) or is not valid.
- */
-export async function loadSafetensors(path: string): Promise<DecodedSafetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new SafetensorsError(`cannot read file (${err instanceof Error ? err.message : String(err)})`, {
-      file: path,
-      cause: err,
-    });
-  }
-  return decodeImpl(bytes, path);
+  return encodeImpl(tensors, metadata, options.source);
 }

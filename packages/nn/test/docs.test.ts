@@ -19,13 +19,13 @@ import {
   hardUpdate,
   type Init,
   Linear,
-  loadSync,
   Module,
   mseLoss,
   type StateDict,
-  saveSync,
   softUpdate,
 } from '@chainrule/nn';
+import * as nnNode from '@chainrule/nn/node';
+import { loadSync, saveSync } from '@chainrule/nn/node';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -381,6 +381,7 @@ describe('docs/nn.md', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(new Set(regions).size);
     const packages: Record<string, object> = {
       '@chainrule/nn': nn,
+      '@chainrule/nn/node': nnNode,
       '@chainrule/autograd': A,
       '@chainrule/tensor': T,
       'node:fs': fs,

@@ -5,14 +5,13 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic, writeFileAtomicSync } from '../src/atomic.ts';
+import { loadSafetensors, saveSafetensors } from '../src/files.ts';
 import {
   decodeSafetensors,
   encodeSafetensors,
-  loadSafetensors,
   MAX_HEADER_LENGTH,
   type RawTensor,
   SafetensorsError,
-  saveSafetensors,
 } from '../src/safetensors.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');

@@ -13,6 +13,7 @@
  * @module
  */
 import type { DType, TypedArray } from './dtype.ts';
+import { envVar } from './env.ts';
 import { ChainruleError } from './errors.ts';
 
 /** Storage for one tensor's elements, owned by a backend. Reference-counted. */
@@ -87,7 +88,7 @@ const instances = new Map<string, Backend>();
 const kernels = new Map<string, KernelConfig>();
 let active: Backend | undefined;
 let logger: (message: string) => void = (message) => {
-  if (process.env.CHAINRULE_DEBUG) console.error(`[chainrule] ${message}`);
+  if (envVar('CHAINRULE_DEBUG')) console.error(`[chainrule] ${message}`);
 };
 const fallbackCounts = new Map<string, number>();
 
@@ -111,15 +112,23 @@ export function getKernel(op: string, backend: string): KernelConfig | undefined
   return kernels.get(`${op}@${backend}`);
 }
 
+/**
+ * Backends that live outside the main entry, so that what they need (gpu.js and its native
+ * headless-gl build) stays out of programs that do not use them.
+ */
+const OPTIONAL_BACKEND_ENTRIES: Record<string, string> = { gpujs: '@chainrule/tensor/gpujs' };
+
 /** A backend instance by name, created on first use. Unknown names are a clear error. */
 export function backendByName(name: string): Backend {
   let b = instances.get(name);
   if (b) return b;
   const factory = backends.get(name);
   if (!factory) {
+    const entry = OPTIONAL_BACKEND_ENTRIES[name];
     throw new ChainruleError(
       'setBackend',
-      `unknown backend "${name}"; registered backends: ${listBackends().join(', ')}`,
+      `unknown backend "${name}"; registered backends: ${listBackends().join(', ')}` +
+        (entry ? `; the ${name} backend registers itself when you import '${entry}'` : ''),
     );
   }
   b = factory();
@@ -141,7 +150,7 @@ export function setBackend(name: string): void {
  */
 export function getBackend(): Backend {
   if (!active) {
-    const fromEnv = process.env.CHAINRULE_BACKEND;
+    const fromEnv = envVar('CHAINRULE_BACKEND');
     if (fromEnv) {
       try {
         active = backendByName(fromEnv);

@@ -1,7 +1,9 @@
 /**
  * @chainrule/tensor: tensors, shapes, broadcasting, a seeded RNG and a kernel registry
- * with pluggable backends. The `js` backend (plain loops) is the readable reference.
- * @module
+ * with pluggable backends. The `js` backend (plain loops) is the readable reference; `wasm`
+ * (WebAssembly SIMD) is the default. This entry runs in Node and in browsers; the gpu.js
+ * backend is a separate entry, `@chainrule/tensor/gpujs`.
+ * @module \@chainrule/tensor
  */
 import './backends/js.ts';
 
@@ -25,7 +27,6 @@ export {
   setDebugLogger,
   withBackend,
 } from './backend.ts';
-export { type GpujsStats, gpujsLiveTextures, gpujsMode, gpujsStats } from './backends/gpujs/index.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
 export { type SimdPath, setThreads, type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
 export {

@@ -69,6 +69,14 @@ describe('registry', () => {
     expect(T.backendByName('js')).toBe(T.jsBackend);
   });
 
+  it('names the entry point that registers an optional backend', () => {
+    // The main entry leaves gpu.js out; '@chainrule/tensor/gpujs' registers that backend.
+    expect(T.listBackends()).not.toContain('gpujs');
+    expect(() => T.setBackend('gpujs')).toThrow(
+      /unknown backend "gpujs"; registered backends: .*; the gpujs backend registers itself when you import '@chainrule\/tensor\/gpujs'$/,
+    );
+  });
+
   it('creates a backend instance once and reuses it', () => {
     expect(T.backendByName('fake')).toBe(T.backendByName('fake'));
   });

@@ -24,6 +24,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requestedMode, runtime } from '../src/backends/gpujs/backend.ts';
+import * as G from '../src/gpujs.ts';
 import * as T from '../src/index.ts';
 
 // Read when the backend is created (first use, in beforeAll), not at import.
@@ -223,13 +224,13 @@ afterAll(() => {
       ([op, o]) =>
         `${op.padEnd(22)} max|Δ| ${o.abs.toExponential(2)}  max rel ${o.rel.toExponential(2)}  of allowance ${(o.ratio * 100).toFixed(1)}%`,
     );
-  console.log(`gpujs parity, mode ${MODE}:\n${rows.join('\n')}\n${JSON.stringify(T.gpujsStats())}`);
+  console.log(`gpujs parity, mode ${MODE}:\n${rows.join('\n')}\n${JSON.stringify(G.gpujsStats())}`);
 });
 
 describe(`gpujs backend (${MODE})`, () => {
   it('runs in the requested mode and reports it', () => {
     const expected = MODE === 'gpu' ? undefined : MODE;
-    const mode = T.gpujsMode();
+    const mode = G.gpujsMode();
     if (expected) expect(mode).toBe(expected);
     else expect(['headlessgl', 'webasm', 'cpu']).toContain(mode);
     T.withBackend('gpujs', () => {
@@ -256,7 +257,10 @@ describe(`gpujs backend (${MODE})`, () => {
       if (value === undefined) delete process.env.CHAINRULE_GPUJS_MODE;
       else process.env.CHAINRULE_GPUJS_MODE = value;
       vi.resetModules();
-      return (await import('../src/index.ts')) as typeof T;
+      return {
+        ...((await import('../src/index.ts')) as typeof T),
+        ...((await import('../src/gpujs.ts')) as typeof G),
+      };
     };
     try {
       const a = await fresh('vulkan');
@@ -772,9 +776,9 @@ describe('pipeline, cache and texture lifetime', () => {
   it('compiles a kernel once per shape signature and reuses it', () => {
     T.withBackend('gpujs', () => {
       const x = T.tensor(new Float32Array(37).fill(0.25), { shape: [37] });
-      const before = T.gpujsStats();
+      const before = G.gpujsStats();
       const ys = [T.exp(x), T.exp(x), T.exp(x)];
-      const after = T.gpujsStats();
+      const after = G.gpujsStats();
       expect(after.kernelsCompiled - before.kernelsCompiled).toBe(1);
       expect(after.cacheHits - before.cacheHits).toBe(2);
       for (const y of [x, ...ys]) y.dispose();
@@ -792,12 +796,12 @@ describe('pipeline, cache and texture lifetime', () => {
         [0, 1],
         [1, 1],
       ]);
-      const before = T.gpujsStats();
+      const before = G.gpujsStats();
       const h = T.fusedDense(x, w, undefined, 'tanh');
       const h2 = T.exp(h); // same shape and kernel family: a texture input to the next kernel
       const h3 = T.exp(h2); // the exp kernel reads its own previous output
       const s = T.sum(h3, 1);
-      const mid = T.gpujsStats();
+      const mid = G.gpujsStats();
       expect(mid.textureReads).toBe(before.textureReads);
       if (gl()) expect(mid.liveTextures - before.liveTextures).toBe(4);
       else expect(mid.liveTextures).toBe(0);
@@ -810,9 +814,9 @@ describe('pipeline, cache and texture lifetime', () => {
       expect(got[1]).toBeCloseTo(want[1]!, 4);
       // h2 must not have been overwritten by the second exp (immutable outputs)
       expect(h2.dataSync()[0]).toBeCloseTo(Math.exp(Math.tanh(4)), 5);
-      expect(T.gpujsStats().textureReads - before.textureReads).toBe(gl() ? 2 : 0);
+      expect(G.gpujsStats().textureReads - before.textureReads).toBe(gl() ? 2 : 0);
       for (const t of [x, w, h, h2, h3, s]) t.dispose();
-      expect(T.gpujsStats().liveTextures).toBe(before.liveTextures);
+      expect(G.gpujsStats().liveTextures).toBe(before.liveTextures);
     });
   });
 
@@ -875,16 +879,16 @@ describe('pipeline, cache and texture lifetime', () => {
           return out;
         };
         const warm = step(0);
-        const textures0 = T.gpujsLiveTextures();
-        const storages0 = T.gpujsStats().liveStorages;
+        const textures0 = G.gpujsLiveTextures();
+        const storages0 = G.gpujsStats().liveStorages;
         const gl0 = glLive;
-        const compiled0 = T.gpujsStats().kernelsCompiled;
+        const compiled0 = G.gpujsStats().kernelsCompiled;
         let last = warm;
         for (let i = 1; i <= 10_000; i++) last = step(i) ?? last;
         expect(last).toBeCloseTo(warm!, 3);
-        expect(T.gpujsLiveTextures()).toBe(textures0);
-        expect(T.gpujsStats().liveStorages).toBe(storages0);
-        expect(T.gpujsStats().kernelsCompiled).toBe(compiled0);
+        expect(G.gpujsLiveTextures()).toBe(textures0);
+        expect(G.gpujsStats().liveStorages).toBe(storages0);
+        expect(G.gpujsStats().kernelsCompiled).toBe(compiled0);
         if (gl()) expect(glLive, 'GL textures alive in the context').toBe(gl0);
         for (const t of [w, b, x]) t.dispose();
       });

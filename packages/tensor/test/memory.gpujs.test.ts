@@ -3,6 +3,7 @@
  * `memory.test.ts` runs on `js` and `wasm`, plus textures released with their tensors.
  */
 import { describe, expect, it } from 'vitest';
+import '../src/gpujs.ts';
 import * as T from '../src/index.ts';
 import { memoryCases } from './memory-cases.ts';
 

@@ -10,7 +10,7 @@
  *   random broadcasting shapes, and shrinks a failure to a small counterexample.
  * - Reusable engine properties: {@link propVjpLinear}, {@link propAdjointIdentity},
  *   {@link propReuseAccumulates}, {@link propInputsNotMutated}, {@link propRetainGraphDoubles}.
- * @module
+ * @module \@chainrule/autograd/testing
  */
 export {
   arbBroadcastableShapes,

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * chainrule-ddpg: train, evaluate and render DDPG / TD3 / DPG agents.
  *
@@ -11,8 +12,10 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomicSync } from '@chainrule/nn';
+import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { listBackends, setBackend } from '@chainrule/tensor';
+// Registers the gpujs backend (gpu.js itself loads only if --backend gpujs selects it).
+import '@chainrule/tensor/gpujs';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
@@ -152,11 +155,15 @@ function flagOf(field: string): string {
 
 function chooseBackend(name: string | undefined): void {
   if (!name) return;
+  // Plain Errors: thrown from an action, a commander error would be swallowed silently by main().
+  if (!listBackends().includes(name)) {
+    throw new Error(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
+  }
   try {
     setBackend(name);
-  } catch {
-    // A plain Error: thrown from an action, a commander error would be swallowed silently by main().
-    throw new Error(`unknown backend "${name}"; available: ${listBackends().join(', ')}`);
+  } catch (e) {
+    // A registered backend that cannot start here, e.g. gpujs without gpu.js installed.
+    throw new Error(`backend "${name}" is not usable: ${(e as Error).message}`);
   }
 }
 
@@ -555,7 +562,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const invokedDirectly =
-  process.argv[1] !== undefined && /cli[/\\]main\.ts$|chainrule-ddpg(\.mjs)?$/.test(process.argv[1]);
+  process.argv[1] !== undefined && /cli[/\\]main\.[jt]s$|chainrule-ddpg(\.mjs)?$/.test(process.argv[1]);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

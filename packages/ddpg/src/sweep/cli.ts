@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '@chainrule/nn';
+import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { Command, InvalidArgumentError } from 'commander';
 import { DOCKERFILE, DOCKERIGNORE, jobManifestYaml } from './k8s.ts';
 import { checkSpec, parsePresets, parseSeeds, planRuns, type SweepSpec } from './plan.ts';

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '@chainrule/nn';
+import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { PRESETS } from '../config.ts';
 import { listEnvs } from '../envs/index.ts';
 

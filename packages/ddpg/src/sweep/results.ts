@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '@chainrule/nn';
+import { writeFileAtomicSync } from '@chainrule/nn/node';
 import type { EvalMetrics } from '../runDirectory.ts';
 import { firstSolved, LQR_COST_RATIO, solveThreshold } from '../solve.ts';
 import type { Summary } from '../trainer.ts';

@@ -117,7 +117,10 @@ function loadGpuJs(): GpuJsModule {
   try {
     return require('gpu.js') as GpuJsModule;
   } catch (e) {
-    throw new ChainruleError('gpujs', `could not load gpu.js: ${(e as Error).message}`);
+    throw new ChainruleError(
+      'gpujs',
+      `could not load gpu.js (an optional peer dependency of @chainrule/tensor: npm install gpu.js): ${(e as Error).message}`,
+    );
   }
 }
 

@@ -12,6 +12,7 @@
  * @module
  */
 import * as T from '../../index.ts';
+import { gpujsMode } from './index.ts';
 
 const M = 64;
 const K = 400;
@@ -66,13 +67,13 @@ const ops: [string, (x: T.Tensor, w: T.Tensor, b: T.Tensor) => T.Tensor][] = [
 ];
 
 const backends = ['js', 'gpujs', ...(T.listBackends().includes('wasm') ? ['wasm'] : [])];
-console.log(`gpujs mode: ${T.gpujsMode()}; median of ${RUNS} after ${WARMUP} warm-up runs`);
+console.log(`gpujs mode: ${gpujsMode()}; median of ${RUNS} after ${WARMUP} warm-up runs`);
 for (const [name, op] of ops) {
   for (const backend of backends) {
     const withRead = time(backend, op, true);
     const opOnly = time(backend, op, false);
     const gflops = (ms: number) => (FLOP / (ms * 1e6)).toFixed(2);
-    const label = backend === 'gpujs' ? `gpujs/${T.gpujsMode()}` : backend;
+    const label = backend === 'gpujs' ? `gpujs/${gpujsMode()}` : backend;
     console.log(
       `${name.padEnd(28)} ${label.padEnd(17)} with read ${withRead.toFixed(2).padStart(8)} ms ${gflops(withRead).padStart(6)} GFLOP/s   op only ${opOnly.toFixed(2).padStart(8)} ms ${gflops(opOnly).padStart(6)} GFLOP/s`,
     );
