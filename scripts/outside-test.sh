@@ -97,13 +97,21 @@ echo 'types.ts type-checks against the published .d.ts'
 echo '::: outside: the chainrule-ddpg CLI'
 (cd "$P" && npx --no-install chainrule-ddpg --help >"$WORK/help.txt")
 head -3 "$WORK/help.txt"
-(cd "$P" && npx --no-install chainrule-ddpg --env Pendulum-v1 --steps 300 --out runs/cli --no-progress >/dev/null)
-test -f "$P/runs/cli/summary.json" && echo 'a 300-step run wrote runs/cli/summary.json'
-if (cd "$P" && npx --no-install chainrule-ddpg --backend gpujs --steps 10 --out runs/gpujs --no-progress) 2>"$WORK/gpujs.err"; then
+# A short run must still learn (train rejects a config whose updates would never start).
+SHORT=(--steps 300 --start-steps 50 --learning-starts 100 --batch-size 32 --no-progress)
+(cd "$P" && npx --no-install chainrule-ddpg --env Pendulum-v1 "${SHORT[@]}" --out runs/cli >/dev/null)
+test -f "$P/runs/cli/summary.json" || { echo 'the 300-step CLI run wrote no runs/cli/summary.json' >&2; exit 1; }
+echo 'a 300-step run wrote runs/cli/summary.json'
+if (cd "$P" && npx --no-install chainrule-ddpg --backend gpujs "${SHORT[@]}" --out runs/gpujs) 2>"$WORK/gpujs.err"; then
   echo 'expected --backend gpujs to fail without gpu.js installed' >&2
   exit 1
 fi
-grep -q 'npm install gpu.js' "$WORK/gpujs.err" && echo "without gpu.js, --backend gpujs says: $(grep -o 'could not load gpu.js[^:]*' "$WORK/gpujs.err" | head -1)"
+if ! grep -q 'npm install gpu.js' "$WORK/gpujs.err"; then
+  echo 'expected --backend gpujs without gpu.js to say how to install it; it said:' >&2
+  cat "$WORK/gpujs.err" >&2
+  exit 1
+fi
+echo "without gpu.js, --backend gpujs says: $(grep -o 'could not load gpu.js[^:]*' "$WORK/gpujs.err" | head -1)"
 
 echo '::: outside: browser bundle in headless Chromium (wasm backend)'
 node scripts/outside/chromium.mjs "$P" "$P/node-output.txt"
