@@ -418,18 +418,17 @@ describe('DDPG live', () => {
     });
     const seed = 7;
     const run = loadRun(out);
+    // The run's latest complete checkpoint, as the `latest` pointer names it.
+    const latest = join(out, 'checkpoints', readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim());
     const obs = makeEnv('Pendulum-v1').reset({ seed }).observation;
     const expected = Array.from(run.agent.act(obs, { explore: false }));
 
     await page.fill('#seed', String(seed));
     await page.dispatchEvent('#seed', 'change');
-    await page.setInputFiles('#load', [
-      join(out, 'checkpoint', 'agent.safetensors'),
-      join(out, 'checkpoint', 'manifest.json'),
-    ]);
+    await page.setInputFiles('#load', [join(latest, 'agent.safetensors'), join(latest, 'state.json')]);
     await expect
       .poll(() => page.textContent('#loaded'))
-      .toMatch(/agent\.safetensors.*config from manifest\.json/);
+      .toMatch(/agent\.safetensors.*config from state\.json/);
     const shown = JSON.parse((await page.textContent('#loaded-action'))!) as number[];
     expect(shown.length).toBe(expected.length);
     for (const [i, v] of shown.entries()) expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-6);

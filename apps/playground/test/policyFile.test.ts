@@ -20,13 +20,13 @@ describe('actor files', () => {
     );
   });
 
-  it("reads only the actor's tensors from a whole-agent file, with the config from manifest.json", () => {
+  it("reads only the actor's tensors from a whole-agent file, with the config from the checkpoint's state.json", () => {
     const agent = makeAgent(makeEnv('Pendulum-v1'), small, 2);
     if (!(agent instanceof DDPG)) throw new Error('the tuned preset makes a DDPG agent');
     const bytes = encode(agent.tensors());
     const manifest = JSON.stringify({ version: 1, env: 'Pendulum-v1', config: small, normStats: null });
     const file = readPolicyFile(bytes, 'agent.safetensors', manifest, 'paper');
-    expect(file.configSource).toBe('manifest.json');
+    expect(file.configSource).toBe('state.json');
     expect(Object.keys(file.actor).sort()).toEqual(Object.keys(agent.actor.stateDict()).sort());
   });
 

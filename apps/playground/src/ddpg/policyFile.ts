@@ -1,9 +1,9 @@
 /**
  * Actor files: one safetensors layout for the page and for `pnpm train`.
  *
- * `pnpm train` writes `checkpoint/agent.safetensors` with every tensor of the agent under a
+ * `pnpm train` writes `checkpoints/<ckpt>/agent.safetensors` with every tensor of the agent under a
  * prefix (`actor.fc1.weight`, `critic.…`, `actorTarget.…`, `opt.actor.…`) and the config in
- * `checkpoint/manifest.json`. The page downloads the actor alone with the same `actor.` keys
+ * `checkpoints/<ckpt>/state.json`. The page downloads the actor alone with the same `actor.` keys
  * and the config in the file's metadata (`chainrule.config`), so either file loads here, and
  * the downloaded one loads in Node with `decode` + `Actor.loadStateDict`.
  *
@@ -44,7 +44,7 @@ export function encodeActor(agent: Agent, info: { seed: number; steps: number })
 export interface PolicyFile {
   config: AgentConfig;
   /** Where the config came from, for the page to say. */
-  configSource: 'manifest.json' | 'file metadata' | 'the selected preset';
+  configSource: 'state.json' | 'file metadata' | 'the selected preset';
   actor: StateDict;
   normStats: RunningMeanStdState | undefined;
   env: string;
@@ -63,7 +63,7 @@ function parseConfig(raw: unknown, where: string): AgentConfig {
 
 /**
  * Read an actor file (a downloaded actor, or a run's `agent.safetensors`). The config comes
- * from `manifestJson` (the run's `checkpoint/manifest.json`) when given, else from the
+ * from `manifestJson` (the checkpoint's `state.json`, which repeats the run's env and config) when given, else from the
  * file's metadata, else from `fallbackPreset`.
  */
 export function readPolicyFile(
@@ -90,12 +90,12 @@ export function readPolicyFile(
     try {
       m = JSON.parse(manifestJson);
     } catch (e) {
-      throw new Error(`manifest.json is not valid JSON: ${(e as Error).message}`);
+      throw new Error(`state.json is not valid JSON: ${(e as Error).message}`);
     }
-    config = parseConfig(m.config, 'manifest.json');
+    config = parseConfig(m.config, 'state.json');
     if (typeof m.env === 'string') env = m.env;
     normStats = m.normStats ?? undefined;
-    configSource = 'manifest.json';
+    configSource = 'state.json';
   } else if (metadata[CONFIG_KEY]) {
     config = parseConfig(JSON.parse(metadata[CONFIG_KEY]), `${name} metadata`);
     configSource = 'file metadata';
@@ -106,7 +106,7 @@ export function readPolicyFile(
   if (env !== ENV_ID) throw new Error(`${name}: the actor was trained on ${env}; this page runs ${ENV_ID}`);
   if (config.normalizeObs && !normStats) {
     throw new Error(
-      `${name}: the run normalised observations; load its manifest.json too (it holds the statistics)`,
+      `${name}: the run normalised observations; load its checkpoint's state.json too (it holds the statistics)`,
     );
   }
   return { config, configSource, actor, normStats, env };

@@ -182,7 +182,7 @@ export function mountDdpg(
         h(
           'label',
           { for: 'load' },
-          'Load an actor: a file downloaded here, or a run’s checkpoint/agent.safetensors (select its manifest.json too)',
+          'Load an actor: a file downloaded here, or a run’s checkpoints/<ckpt>/agent.safetensors (select its state.json too)',
         ),
         fileIn,
         loadedBox,
@@ -249,7 +249,8 @@ export function mountDdpg(
     const weights = files.find((f) => f.name.endsWith('.safetensors'));
     const manifest = files.find((f) => f.name.endsWith('.json'));
     if (!weights) {
-      errorBox.textContent = 'Select a .safetensors file (and, for a pnpm train run, its manifest.json).';
+      errorBox.textContent =
+        'Select a .safetensors file (and, for a pnpm train run, the checkpoint’s state.json).';
       return;
     }
     errorBox.textContent = '';
