@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -28,23 +29,38 @@ export function runState(out: string, run: SweepRun): 'finished' | 'started' | '
 }
 
 /**
+ * The wasm threads each run may use when `jobs` runs share this machine: the cores divided
+ * among the runs (at least 1), so that parallel runs do not oversubscribe the cores with
+ * spinning kernel threads. `CHAINRULE_THREADS` in the environment wins.
+ */
+export function threadsPerRun(jobs: number, env: NodeJS.ProcessEnv = process.env): string {
+  return env.CHAINRULE_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, jobs))));
+}
+
+/**
  * Run one run of the sweep in a child process; resolves when it ends. Its stderr goes to
- * `<out>/logs/<preset>-s<seed>.log`; `onStep` gets the steps it reports.
+ * `<out>/logs/<preset>-s<seed>.log`; `onStep` gets the steps it reports. `jobs` (default 1)
+ * is how many runs share the machine: it sets the child's `CHAINRULE_THREADS`.
  */
 export function runOne(
   spec: SweepSpec,
   run: SweepRun,
   out: string,
   onStep?: (step: number) => void,
+  jobs = 1,
 ): Promise<RunOutcome> {
   const state = runState(out, run);
   if (state === 'finished') return Promise.resolve({ run, status: 'skipped' });
   const args = [TRAIN_BIN, ...trainArgs(spec, run, out), ...(state === 'started' ? ['--resume'] : [])];
   mkdirSync(join(out, 'logs'), { recursive: true });
   const log = createWriteStream(join(out, 'logs', `${run.preset}-s${run.seed}.log`), { flags: 'a' });
-  log.write(`$ node ${args.join(' ')}\n`);
+  const threads = threadsPerRun(jobs);
+  log.write(`$ CHAINRULE_THREADS=${threads} node ${args.join(' ')}\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CHAINRULE_THREADS: threads },
+    });
     let tail = '';
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -106,6 +122,7 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
   const total = multi?.create(runs.length, 0, { name: 'sweep'.padEnd(14), status: '' });
   const say = (line: string) => (multi ? multi.log(`${line}\n`) : console.error(line));
   const outcomes: RunOutcome[] = [];
+  const jobs = Math.max(1, Math.min(options.jobs, runs.length));
   let next = 0;
   let finished = 0;
   const worker = async () => {
@@ -118,7 +135,7 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
         state === 'finished'
           ? undefined
           : multi?.create(spec.steps, 0, { name: name.padEnd(14), status: '' });
-      const outcome = await runOne(spec, run, out, (step) => bar?.update(step));
+      const outcome = await runOne(spec, run, out, (step) => bar?.update(step), jobs);
       if (bar) multi?.remove(bar);
       finished++;
       total?.update(finished, {
@@ -130,7 +147,7 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, runs.length)) }, worker));
+    await Promise.all(Array.from({ length: jobs }, worker));
   } finally {
     multi?.stop();
   }
