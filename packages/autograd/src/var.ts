@@ -6,7 +6,15 @@
  * and whether anomaly mode is on.
  * @module
  */
-import { ChainruleError, type DType, keep, type NestedArray, type Tensor, tensor } from '@chainrule/tensor';
+import {
+  ChainruleError,
+  type DType,
+  invalidateCaptures,
+  keep,
+  type NestedArray,
+  type Tensor,
+  tensor,
+} from '@chainrule/tensor';
 import * as ops from './ops.ts';
 
 let nextId = 1;
@@ -66,7 +74,11 @@ export class Var {
    * a variable too, so a parameter stays long-lived; the old tensor is not disposed.
    */
   set value(t: Tensor) {
-    if (this._value.isVariable) keep(t);
+    if (this._value.isVariable) {
+      keep(t);
+      // Captured updates (T.replayable) hold the old variable object: capture them again.
+      invalidateCaptures();
+    }
     this._value = t;
   }
 

@@ -40,6 +40,20 @@ export function policyGradient(
   obs: Tensor,
   mode: 'chain' | 'surrogate' = 'chain',
 ): { grads: Var[]; actorLoss: number } {
+  const { grads, actorLoss } = policyGradientTensors(actor, critic, obs, mode);
+  return { grads, actorLoss: actorLoss.item() };
+}
+
+/**
+ * {@link policyGradient} with the actor loss as a scalar tensor instead of a number: it
+ * reads no data, so a captured update (`T.replayable`) can contain it.
+ */
+export function policyGradientTensors(
+  actor: Actor,
+  critic: Critic,
+  obs: Tensor,
+  mode: 'chain' | 'surrogate' = 'chain',
+): { grads: Var[]; actorLoss: Tensor } {
   const s = A.variable(obs);
   const n = obs.shape[0]!;
   const params = actor.parameters();
@@ -54,7 +68,19 @@ export function policyGradient(
   } else {
     grads = grad(A.neg(A.mean(q)), params);
   }
-  return { grads, actorLoss: -T.mean(q.value).item() };
+  return { grads, actorLoss: T.neg(T.mean(q.value)) };
+}
+
+/** The batch tensors an update uses. */
+export type UpdateBatch = Pick<Batch, 'obs' | 'action' | 'reward' | 'nextObs' | 'terminated'>;
+
+/** What the tensor part of an update returns (scalar tensors, read after the call). */
+export interface UpdateTensors {
+  criticLoss: Tensor;
+  /** −mean Q(s, μ(s)); undefined on updates that do not step the actor (TD3's delay). */
+  actorLoss: Tensor | undefined;
+  meanQ: Tensor;
+  maxQ: Tensor;
 }
 
 /**
@@ -68,6 +94,21 @@ export class DDPG extends ActorCriticAgent {
   override readonly replay: ReplayBuffer;
   /** Adaptive parameter-space noise (`noise: 'param'`), with the perturbed actor copies it uses. */
   readonly paramNoise: { noise: AdaptiveParamNoise; perturbed: Actor; adaptive: Actor } | undefined;
+  /**
+   * The tensor part of an update ({@link updateTensors}), captured once and replayed on later
+   * updates (`T.replayable`): the same kernels on the same buffers, without rebuilding the
+   * graph. Bit-identical to running it eagerly; `CHAINRULE_REPLAY=0` runs it eagerly.
+   */
+  readonly compiledUpdate = T.replayable(
+    // obs, action, reward, nextObs, terminated, then TD3's smoothing noise
+    (...t: Tensor[]) =>
+      this.updateTensors(
+        { obs: t[0]!, action: t[1]!, reward: t[2]!, nextObs: t[3]!, terminated: t[4]! },
+        t[5],
+        this.actorStepDue(),
+      ),
+    { name: `${this.constructor.name}.update` },
+  );
 
   constructor(spaces: AgentSpaces, config: AgentConfig, seed: number) {
     super(spaces, config, seed);
@@ -143,7 +184,7 @@ export class DDPG extends ActorCriticAgent {
   }
 
   /** y = r + γ·(1 − terminated)·Q′(s′, μ′(s′)), with no graph. Truncation still bootstraps. */
-  protected targetQ(b: Batch): Tensor {
+  protected targetQ(b: UpdateBatch, _noise?: Tensor): Tensor {
     return noGrad(() => {
       const s2 = A.variable(b.nextObs);
       const q2 = this.criticTarget.forward(s2, this.actorTarget.forward(s2)).value;
@@ -151,22 +192,28 @@ export class DDPG extends ActorCriticAgent {
     });
   }
 
-  /** One critic step on the batch: minimise MSE(Q(s, a), y). */
-  protected updateCritic(critic: Critic, opt: Adam, b: Batch, y: Tensor): { loss: number; q: Tensor } {
+  /** One critic step on the batch: minimise MSE(Q(s, a), y). Returns the loss and Q(s, a) as tensors. */
+  protected criticStep(critic: Critic, opt: Adam, b: UpdateBatch, y: Tensor): { loss: Tensor; q: Tensor } {
     const q = critic.forward(A.variable(b.obs), A.variable(b.action));
     const loss = mseLoss(q, A.variable(y));
     opt.zeroGrad();
     loss.backward();
     opt.step();
-    return { loss: loss.item(), q: q.value };
+    return { loss: loss.value, q: q.value };
+  }
+
+  /** {@link criticStep} with the loss as a number. */
+  protected updateCritic(critic: Critic, opt: Adam, b: UpdateBatch, y: Tensor): { loss: number; q: Tensor } {
+    const { loss, q } = this.criticStep(critic, opt, b, y);
+    return { loss: loss.item(), q };
   }
 
   /**
-   * The actor step: the deterministic policy gradient. Returns −mean Q(s, μ(s)).
-   * The critic's parameters get no gradient and its optimiser does not run.
+   * The actor step: the deterministic policy gradient. Returns −mean Q(s, μ(s)) as a scalar
+   * tensor. The critic's parameters get no gradient and its optimiser does not run.
    */
-  updateActor(obs: Tensor, critic: Critic = this.critic): number {
-    const { grads, actorLoss } = policyGradient(this.actor, critic, obs, this.config.actorUpdate);
+  protected actorStep(obs: Tensor, critic: Critic = this.critic): Tensor {
+    const { grads, actorLoss } = policyGradientTensors(this.actor, critic, obs, this.config.actorUpdate);
     const params = this.actor.parameters();
     this.actorOpt.zeroGrad();
     params.forEach((p, i) => {
@@ -174,6 +221,18 @@ export class DDPG extends ActorCriticAgent {
     });
     this.actorOpt.step();
     return actorLoss;
+  }
+
+  /** {@link actorStep} with the loss as a number. */
+  updateActor(obs: Tensor, critic: Critic = this.critic): number {
+    return this.actorStep(obs, critic).item();
+  }
+
+  /** Soft target updates θ′ ← τθ + (1 − τ)θ′ (ops only: part of the captured update). */
+  protected softUpdateTargets(): void {
+    const { tau } = this.config;
+    softUpdate(this.actorTarget, this.actor, tau);
+    softUpdate(this.criticTarget, this.critic, tau);
   }
 
   /** Move the targets towards the online networks (soft), or copy them every C updates (hard). */
@@ -196,16 +255,54 @@ export class DDPG extends ActorCriticAgent {
     return T.tidy(() => this.updateOn(this.replay.sample(this.config.batchSize, this.sampleRng)));
   }
 
-  /** One DDPG update on a given batch: the critic step, the actor step, the target update. */
+  /** Whether the coming update steps the actor (always for DDPG; every `policyDelay`-th for TD3). */
+  protected actorStepDue(): boolean {
+    return true;
+  }
+
+  /** Draws the update needs from the sample stream besides the batch (TD3's smoothing noise); none for DDPG. */
+  protected drawUpdateNoise(_batchSize: number): Tensor | undefined {
+    return undefined;
+  }
+
+  /**
+   * The tensor part of one update, ops only (it reads no data and draws no random numbers,
+   * so it can be captured and replayed): the critic step, the actor step when `actor`, and
+   * the soft target update. Returns the statistics as tensors.
+   */
+  protected updateTensors(b: UpdateBatch, noise: Tensor | undefined, actor: boolean): UpdateTensors {
+    const y = this.targetQ(b, noise);
+    const { loss, q } = this.criticStep(this.critic, this.criticOpt, b, y);
+    const actorLoss = actor ? this.actorStep(b.obs) : undefined;
+    if (actor && this.config.hardUpdateEvery === 0) this.softUpdateTargets();
+    return { criticLoss: loss, actorLoss, meanQ: T.mean(q), maxQ: T.max(q) };
+  }
+
+  /**
+   * One update on a given batch: {@link updateTensors} (replayed after its first captured
+   * call), then the bookkeeping that is plain JavaScript: the update count, hard target
+   * copies, the noise schedule and parameter-noise adaptation.
+   */
   updateOn(b: Batch): UpdateStats {
-    const y = this.targetQ(b);
-    const { loss, q } = this.updateCritic(this.critic, this.criticOpt, b, y);
-    const actorLoss = this.updateActor(b.obs);
+    const noise = this.drawUpdateNoise(b.obs.shape[0]!);
+    const inputs = [b.obs, b.action, b.reward, b.nextObs, b.terminated];
+    if (noise) inputs.push(noise);
+    const out = this.compiledUpdate.call(inputs, this.actorStepDue() ? 'actor' : 'critic');
     this.updates++;
-    this.updateTargets();
+    if (this.config.hardUpdateEvery > 0) this.updateTargets();
     this.noise?.step?.();
     if (this.paramNoise && this.updates % 50 === 0) this.adaptParamNoise(b.obs);
-    return { criticLoss: loss, actorLoss, meanQ: T.mean(q).item(), maxQ: T.max(q).item() };
+    return this.readStats(out);
+  }
+
+  /** The update's statistics as numbers (read after the call, outside the capture). */
+  protected readStats(out: UpdateTensors): UpdateStats {
+    return {
+      criticLoss: out.criticLoss.item(),
+      actorLoss: out.actorLoss ? out.actorLoss.item() : Number.NaN,
+      meanQ: out.meanQ.item(),
+      maxQ: out.maxQ.item(),
+    };
   }
 
   /** The named modules (for checkpoints): the online networks and their targets. */
@@ -232,17 +329,23 @@ export class TD3 extends DDPG {
     this.critic2Opt = this.makeCriticOpt(this.critic2);
   }
 
+  /** Target policy smoothing noise ε ~ N(0, σ̃) for the batch, from the sample stream. */
+  protected override drawUpdateNoise(batchSize: number): Tensor {
+    return T.randn([batchSize, this.spaces.actDim], this.sampleRng, { std: this.config.targetNoise });
+  }
+
+  /** Whether this cycle also steps the actor (every `policyDelay`-th). */
+  protected override actorStepDue(): boolean {
+    return (this.updates + 1) % this.config.policyDelay === 0;
+  }
+
   /** y = r + γ(1 − terminated)·min(Q′₁, Q′₂)(s′, clip(μ′(s′) + clip(ε, −c, c))), ε ~ N(0, σ̃). */
-  protected override targetQ(b: Batch): Tensor {
+  protected override targetQ(b: UpdateBatch, noise = this.drawUpdateNoise(b.obs.shape[0]!)): Tensor {
     return noGrad(() => {
       const s2 = A.variable(b.nextObs);
-      const { targetNoise, targetNoiseClip, gamma } = this.config;
+      const { targetNoiseClip, gamma } = this.config;
       const mu2 = this.actorTarget.forward(s2).value;
-      const eps = T.clip(
-        T.randn(mu2.shape, this.sampleRng, { std: targetNoise }),
-        -targetNoiseClip,
-        targetNoiseClip,
-      );
+      const eps = T.clip(noise, -targetNoiseClip, targetNoiseClip);
       const lo = T.tensor(Float32Array.from(this.spaces.actionLow));
       const hi = T.tensor(Float32Array.from(this.spaces.actionHigh));
       const a2 = A.variable(T.minimum(T.maximum(T.add(mu2, eps), lo), hi));
@@ -252,26 +355,29 @@ export class TD3 extends DDPG {
     });
   }
 
-  /** One TD3 cycle on a given batch: both critics, and every `policyDelay` cycles the actor and targets. */
-  override updateOn(b: Batch): UpdateStats {
-    const y = this.targetQ(b);
-    const c1 = this.updateCritic(this.critic, this.criticOpt, b, y);
-    const c2 = this.updateCritic(this.critic2, this.critic2Opt, b, y);
-    this.updates++;
-    const hard = this.config.hardUpdateEvery > 0;
-    if (this.updates % this.config.policyDelay === 0) {
-      this.lastActorLoss = this.updateActor(b.obs);
-      // Soft target updates are delayed with the actor; hard copies keep their own period.
-      if (!hard) this.updateTargets();
-    }
-    if (hard) this.updateTargets();
-    this.noise?.step?.();
+  /**
+   * One TD3 cycle's tensors: both critics, and on every `policyDelay`-th cycle the actor and
+   * the soft target update (hard copies keep their own period, in `updateOn`).
+   */
+  protected override updateTensors(b: UpdateBatch, noise: Tensor | undefined, actor: boolean): UpdateTensors {
+    const y = this.targetQ(b, noise);
+    const c1 = this.criticStep(this.critic, this.criticOpt, b, y);
+    const c2 = this.criticStep(this.critic2, this.critic2Opt, b, y);
+    const actorLoss = actor ? this.actorStep(b.obs) : undefined;
+    if (actor && this.config.hardUpdateEvery === 0) this.softUpdateTargets();
     return {
-      criticLoss: (c1.loss + c2.loss) / 2,
-      actorLoss: this.lastActorLoss,
-      meanQ: T.mean(c1.q).item(),
-      maxQ: T.max(c1.q).item(),
+      criticLoss: T.div(T.add(c1.loss, c2.loss), 2),
+      actorLoss,
+      meanQ: T.mean(c1.q),
+      maxQ: T.max(c1.q),
     };
+  }
+
+  /** The statistics; the actor loss is the last actor step's (TD3 steps the actor every `policyDelay` cycles). */
+  protected override readStats(out: UpdateTensors): UpdateStats {
+    const stats = super.readStats(out);
+    if (out.actorLoss) this.lastActorLoss = stats.actorLoss;
+    return { ...stats, actorLoss: this.lastActorLoss };
   }
 
   /** The DDPG target update (soft, or a hard copy every C updates), plus the second critic's target. */
@@ -283,6 +389,12 @@ export class TD3 extends DDPG {
     } else {
       softUpdate(this.critic2Target, this.critic2, tau);
     }
+  }
+
+  /** The soft updates of all three targets. */
+  protected override softUpdateTargets(): void {
+    super.softUpdateTargets();
+    softUpdate(this.critic2Target, this.critic2, this.config.tau);
   }
 
   override modules(): [string, Actor | Critic][] {

@@ -25,7 +25,7 @@ class Probe extends DDPG {
   target(b: Batch): Tensor {
     return this.targetQ(b);
   }
-  criticStep(b: Batch, y: Tensor): number {
+  criticLoss(b: Batch, y: Tensor): number {
     return this.updateCritic(this.critic, this.criticOpt, b, y).loss;
   }
 }
@@ -135,7 +135,7 @@ describe('critic regression', () => {
     const b = randomBatch(32, new Rng(6));
     const y = agent.target(b);
     const losses: number[] = [];
-    for (let i = 0; i < 200; i++) losses.push(agent.criticStep(b, y));
+    for (let i = 0; i < 200; i++) losses.push(agent.criticLoss(b, y));
     expect(losses[0]).toBeGreaterThan(0.3);
     expect(losses.at(-1)!).toBeLessThan(0.1 * losses[0]!);
   });

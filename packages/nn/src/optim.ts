@@ -148,7 +148,11 @@ export class Adam extends Optimizer {
   }
 
   step(): void {
-    this.stepCount++;
+    // The step counts are host state: hostStep repeats their increments when a captured
+    // update is replayed (T.replayable), and the kernel reads `opts.step` when it runs.
+    T.hostStep(() => {
+      this.stepCount++;
+    });
     const hyper = {
       lr: this.lr,
       beta1: this.beta1,
@@ -161,8 +165,10 @@ export class Adam extends Optimizer {
     T.tidy(() => {
       this.params.forEach((p, i) => {
         if (!p.grad) return;
-        this.steps[i]!++;
-        const opts = { ...hyper, step: this.steps[i]! };
+        const opts = { ...hyper, step: 0 };
+        T.hostStep(() => {
+          opts.step = ++this.steps[i]!;
+        });
         const out = T.adamUpdate(
           p.value,
           p.grad,

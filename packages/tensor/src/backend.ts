@@ -43,6 +43,13 @@ export interface Backend {
    * the WebAssembly memory or the number of live textures.
    */
   memory?(): Record<string, number>;
+  /**
+   * True when kernels write their outputs in place into storage the caller provides, so a
+   * captured function can be replayed on this backend (capture.ts); gpu.js does not.
+   */
+  readonly replayable?: boolean;
+  /** Optional: set every element of `storage` to `value` (replay's `poison` test mode). */
+  fill?(storage: Storage, dtype: DType, size: number, value: number): void;
   /** Free-form facts for `getBackendInfo()`, for example the gpu.js mode. */
   info?(): Record<string, unknown>;
 }
@@ -58,7 +65,8 @@ export interface KernelArgs<A = Record<string, unknown>> {
 }
 
 /** A kernel fills its outputs from its inputs. */
-export type KernelFunc = (args: KernelArgs<never>) => void;
+// biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
+export type KernelFunc = (args: KernelArgs<any>) => void;
 
 /** A registry entry. */
 export interface KernelConfig {

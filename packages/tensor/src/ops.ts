@@ -592,7 +592,9 @@ export function adamUpdate(
   const spec = { shape: p.shape, dtype: p.dtype };
   const inputs = options.amsgrad ? [p, g, m, v, vmax!] : [p, g, m, v];
   const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
-  return runKernel('adamUpdate', inputs, outs, { ...options });
+  // The options object itself is the kernel's attributes: a replayed step (capture.ts) reads
+  // the step count its optimiser's hostStep wrote there.
+  return runKernel('adamUpdate', inputs, outs, options as unknown as Record<string, unknown>);
 }
 
 /**

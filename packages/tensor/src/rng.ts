@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { noteRandom } from './capture-hooks.ts';
 
 const MUL_HI = 0x5851f42d;
 const MUL_LO = 0x4c957f2d;
@@ -102,6 +103,7 @@ export class Rng {
 
   /** The next raw 32-bit output, an integer in [0, 2^32). */
   nextUint32(): number {
+    noteRandom();
     const oldHi = this.stateHi;
     const oldLo = this.stateLo;
     // state = state * MULT + inc  (mod 2^64)

@@ -2,7 +2,9 @@
  * The op runner: allocate outputs on the active backend, find the kernel, run it.
  * @module
  */
+
 import { backendByName, getBackend, getKernel, noteFallback } from './backend.ts';
+import { activeRecorder } from './capture-hooks.ts';
 import type { DType } from './dtype.ts';
 import { ChainruleError } from './errors.ts';
 import type { Shape } from './shape.ts';
@@ -45,12 +47,18 @@ export function runKernel(
     });
     const outputs = outs.map((o) => Tensor.empty(o.shape, o.dtype, backend));
     kernel.fn({ inputs: ins, outputs, attrs });
+    const recorder = activeRecorder();
+    if (recorder) {
+      if (moved.length) recorder.fail(`an input of "${op}" lives on another backend and was copied over`);
+      else recorder.kernel(kernel.fn, ins, outputs, attrs);
+    }
     for (const m of moved) m.dispose();
     return outputs;
   }
   const jsKernel = getKernel(op, 'js');
   if (!jsKernel) throw new ChainruleError(op, `no kernel is registered for this op on ${backend.name} or js`);
   noteFallback(op, backend.name);
+  activeRecorder()?.fail(`"${op}" has no ${backend.name} kernel and fell back to js`);
   const js = backendByName('js');
   const ins = inputs.map((t) => (t.backend === js ? t : moveTo(t, 'js')));
   const jsOuts = outs.map((o) => Tensor.empty(o.shape, o.dtype, js));

@@ -10,6 +10,7 @@
  * @module
  */
 import { type Backend, getBackend, type Storage } from './backend.ts';
+import { noteAssign, noteRead } from './capture-hooks.ts';
 import { bytesPerElement, type DType, type TypedArray } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
 import { trackTensor } from './scope.ts';
@@ -44,7 +45,7 @@ export function tensorCounters(): ReadonlyMap<Backend, Readonly<TensorCounters>>
 }
 
 /** Take one reference to `s`; the first reference counts its bytes. */
-function acquire(s: Storage, bytes: number): void {
+export function acquire(s: Storage, bytes: number): void {
   if (s.refs++ === 0) {
     const c = countersOf(s.backend);
     c.numDataBuffers++;
@@ -53,13 +54,25 @@ function acquire(s: Storage, bytes: number): void {
 }
 
 /** Drop one reference to `s`; the last one frees it. */
-function release(s: Storage, bytes: number): void {
+export function release(s: Storage, bytes: number): void {
   if (--s.refs === 0) {
     const c = countersOf(s.backend);
     c.numDataBuffers--;
     c.numBytes -= bytes;
     s.backend.free(s);
   }
+}
+
+/** The variable that most recently took each storage (for the replay layer; see {@link variableHolding}). */
+const holders = new WeakMap<Storage, Tensor>();
+
+/**
+ * @internal The variable whose value `s` is now, if any: how the replay layer tells a
+ * parameter seen through a `reshape` view from a constant.
+ */
+export function variableHolding(s: Storage): Tensor | undefined {
+  const v = holders.get(s);
+  return v && !v.isDisposed && v.storage === s ? v : undefined;
 }
 
 /** What the garbage-collection fallback needs to release a tensor that was never disposed. */
@@ -202,12 +215,14 @@ export class Tensor {
       );
     }
     let next = value.storage;
+    noteAssign(this, value);
     if (next === old) return this;
     // A variable stays on its backend: a value computed elsewhere is copied over.
     if (next.backend !== old.backend) next = old.backend.fromTyped(value.dataSync());
     const bytes = this.size * bytesPerElement(this.dtype);
     acquire(next, bytes);
     this._storage = next;
+    holders.set(next, this);
     if (this._gc) this._gc.storage = next;
     this._version++;
     release(old, bytes);
@@ -218,6 +233,7 @@ export class Tensor {
   markVariable(): void {
     if (this._variable || !this._storage) return;
     this._variable = true;
+    holders.set(this._storage, this);
     countersOf(this._storage.backend).numVariables++;
     if (this._gc) this._gc.variable = true;
     else this.releaseOnGC();
@@ -239,6 +255,7 @@ export class Tensor {
 
   /** A copy of the elements as a typed array (Float32Array or Float64Array), row-major. */
   dataSync(): TypedArray {
+    noteRead(this);
     return this.storage.backend.read(this.storage, this.dtype, this.size);
   }
 
@@ -293,6 +310,30 @@ export class Tensor {
     if (this.isDisposed) return `Tensor(${this.dtype}, ${fmtShape(this.shape)}, disposed)`;
     return `Tensor(${this.dtype}, ${fmtShape(this.shape)})\n${formatValues(this.dataSync(), this.shape)}`;
   }
+}
+
+/**
+ * @internal A tensor object for the replay layer (capture.ts): it belongs to no scope,
+ * takes no reference to its storage and is not counted by `memory()`. The replay plan
+ * holds the storage and points the view at a new one with {@link rebindView}.
+ */
+export function makeView(shape: Shape, dtype: DType, storage: Storage): Tensor {
+  const t = Object.create(Tensor.prototype) as Tensor;
+  const fields = t as unknown as Record<string, unknown>;
+  fields.shape = Object.freeze([...shape]);
+  fields.dtype = dtype;
+  fields.size = sizeOf(shape);
+  fields.rank = shape.length;
+  fields._storage = storage;
+  fields._variable = false;
+  fields._version = 0;
+  fields._gc = undefined;
+  return t;
+}
+
+/** @internal Point a {@link makeView} tensor at another storage. */
+export function rebindView(t: Tensor, storage: Storage): void {
+  (t as unknown as { _storage: Storage })._storage = storage;
 }
 
 const DISPOSED_HINT =

@@ -36,6 +36,10 @@ export const jsBackend: Backend = {
   supportsDType(): boolean {
     return true;
   },
+  replayable: true,
+  fill(storage: Storage, _dtype: DType, _size: number, value: number): void {
+    (storage as JsStorage).data.fill(value);
+  },
   info() {
     return { description: 'reference TypeScript loops' };
   },

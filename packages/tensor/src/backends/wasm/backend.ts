@@ -366,6 +366,12 @@ export function createWasmBackend(): Backend {
       s.ptr = -1;
     },
     supportsDType: () => true,
+    replayable: true,
+    fill(storage: Storage, dtype: DType, size: number, value: number): void {
+      const s = storage as WasmStorage;
+      checkLive(s);
+      (dtype === 'float64' ? heap.f64(s.ptr, size) : heap.f32(s.ptr, size)).fill(value);
+    },
     memory() {
       const m = heap.stats();
       return {
