@@ -331,20 +331,39 @@ function configMismatches(preset: DdpgPreset, cfg: ReturnType<typeof makeConfig>
  * update), TD3 2 (2 twin-critic updates, 1 actor update, 1 soft update), like `TfDdpg.cycle`.
  * Each call runs in a `tidy` scope, as `agent.update()` does.
  */
-export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: string): Contender {
+export function chainruleDdpg(
+  preset: DdpgPreset,
+  caseName: string,
+  backend: string,
+  options: { replay?: boolean } = {},
+): Contender {
   let agent: DDPG | undefined;
   let batch: Batch | undefined;
+  const replay = options.replay ?? true;
   return contender(caseName, backend, {
-    note: 'same initial parameters as tfjs',
+    note: replay
+      ? 'same initial parameters as tfjs; update captured once, then replayed'
+      : 'same initial parameters as tfjs; eager update (CHAINRULE_REPLAY=0)',
     setup() {
       const cfg = makeConfig(preset.name);
       const bad = configMismatches(preset, cfg);
       if (bad.length > 0)
         throw new Error(`makeConfig('${preset.name}') differs from the bench preset: ${bad.join('; ')}`);
-      withBackend(backend, () => {
-        agent = benchAgent(preset, cfg, AGENT_SEED);
-        batch = batchTensors(ddpgBatch(preset.batch));
-      });
+      const previous = process.env.CHAINRULE_REPLAY;
+      if (!replay) process.env.CHAINRULE_REPLAY = '0';
+      try {
+        withBackend(backend, () => {
+          agent = benchAgent(preset, cfg, AGENT_SEED);
+          batch = batchTensors(ddpgBatch(preset.batch));
+        });
+      } finally {
+        if (previous === undefined) delete process.env.CHAINRULE_REPLAY;
+        else process.env.CHAINRULE_REPLAY = previous;
+      }
+      if (agent!.compiledUpdate.enabled !== replay)
+        throw new Error(
+          `the agent's replay is ${agent!.compiledUpdate.enabled ? 'on' : 'off'}, expected ${replay ? 'on' : 'off'}`,
+        );
     },
     run() {
       withBackend(backend, () => {
@@ -357,6 +376,8 @@ export function chainruleDdpg(preset: DdpgPreset, caseName: string, backend: str
           throw new Error(
             `update count ${a.updates} is not a whole number of ${preset.policyDelay}-update cycles`,
           );
+        const why = a.compiledUpdate.stats().eagerReason;
+        if (replay && why) throw new Error(`the update is not replayed: ${why}`);
       });
     },
     teardown() {
@@ -455,6 +476,21 @@ export function chainruleBackendContenders(backend: string): Contender[] {
 }
 
 /**
+ * The DDPG update cases with replay off (`chainrule-<backend>-eager`): the same agent
+ * running its update eagerly, so that the gain of capture and replay is a same-run ratio.
+ */
+export function chainruleEagerContenders(backend: string): Contender[] {
+  return [
+    [PAPER_PRESET, CASE.ddpgPaper],
+    [TUNED_PRESET, CASE.ddpgTuned],
+    [TD3_PRESET, CASE.ddpgTd3],
+  ].map(([preset, name]) => {
+    const c = chainruleDdpg(preset as DdpgPreset, name as string, backend, { replay: false });
+    return { ...c, backend: `${backend}-eager` };
+  });
+}
+
+/**
  * `c` (a wasm contender) run with exactly `threads` threads (`setThreads`), as its own row
  * `chainrule-wasm-<threads>t`; the previous thread count is restored in teardown. The
  * plain `chainrule-wasm` rows use the default (`CHAINRULE_THREADS`, else the core count).
@@ -501,6 +537,7 @@ export function chainruleThreadContenders(): Contender[] {
     chainruleMatmul(256, 256, 256, 'wasm'),
     chainruleMatmul(1024, 1024, 1024, 'wasm'),
     chainruleDdpg(PAPER_PRESET, CASE.ddpgPaper, 'wasm'),
+    chainruleDdpg(TUNED_PRESET, CASE.ddpgTuned, 'wasm'),
     chainruleDdpg(TD3_PRESET, CASE.ddpgTd3, 'wasm'),
   ];
   return [1, 2].flatMap((n) => cases().map((c) => withThreads(c, n)));
@@ -515,6 +552,7 @@ export function chainruleContenders(): Contender[] {
   return [
     ...chainruleBackends().flatMap((b) => chainruleBackendContenders(b)),
     ...chainruleThreadContenders(),
+    ...(listBackends().includes('wasm') ? chainruleEagerContenders('wasm') : []),
     chainruleE2e(defaultBackendName()),
   ];
 }
