@@ -47,7 +47,13 @@ const OBS = 2;
 const TARGET_DISTANCE = 0.5;
 
 function actorFor(rng: Rng): Actor {
-  return new Actor(OBS, 1, [-1], [1], { hidden: [256, 256], batchNorm: false, layerNorm: true, finalInit: 3e-3, rng });
+  return new Actor(OBS, 1, [-1], [1], {
+    hidden: [256, 256],
+    batchNorm: false,
+    layerNorm: true,
+    finalInit: 3e-3,
+    rng,
+  });
 }
 
 function act(actor: Actor, rows: number[][]): Float32Array {
