@@ -140,6 +140,7 @@ function fakeRun(
     evals: number[];
     legacy?: boolean;
     optimal?: number;
+    differsFromPreset?: Record<string, { preset: unknown; value: unknown }>;
   },
 ): void {
   mkdirSync(dir, { recursive: true });
@@ -166,6 +167,7 @@ function fakeRun(
     evalReturnStd: 3,
     wallSeconds: 10 + o.seed,
     ...(o.optimal !== undefined ? { optimalReturnMean: o.optimal } : {}),
+    ...(o.differsFromPreset ? { differsFromPreset: o.differsFromPreset } : {}),
   };
   if (!o.legacy)
     Object.assign(summary, {
@@ -230,6 +232,29 @@ describe('aggregating run directories', () => {
       '1/3 (return ≥ −200)',
       's0: 2000, s1: 2000, s2: —',
     ]);
+  });
+
+  it('keeps runs that changed their preset apart, and names the changes', () => {
+    const dir = join(root, 'overrides');
+    const changed = {
+      noise: { preset: 'gaussian', value: 'param' },
+      normalizeObs: { preset: false, value: true },
+    };
+    fakeRun(join(dir, 'plain-s0'), { env: 'MountainCarContinuous-v0', seed: 0, final: 0, evals: [0] });
+    for (const seed of [0, 1])
+      fakeRun(join(dir, `param-s${seed}`), {
+        env: 'MountainCarContinuous-v0',
+        seed,
+        final: 93,
+        evals: [93],
+        differsFromPreset: changed,
+      });
+    const r = aggregateRuns(findRuns([dir]));
+    expect(r.groups.map((g) => [g.preset, g.overrides, g.seeds.length, g.solved])).toEqual([
+      ['tuned', '', 1, 0],
+      ['tuned', 'noise param, normalizeObs true', 2, 2],
+    ]);
+    expect(resultsTable(r)).toContain('| tuned (noise param, normalizeObs true) |');
   });
 
   it('names a run found in two places', () => {

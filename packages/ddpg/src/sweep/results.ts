@@ -30,6 +30,8 @@ export interface GroupResult {
   env: string;
   algo: string;
   preset: string;
+  /** The settings the runs changed from their preset (`--noise param, ...`), as `field value` pairs; empty: none. */
+  overrides: string;
   steps: number;
   /** How the threshold is defined: a return, or `cost ≤ 1.05 × optimal` (LQR-v0). */
   threshold: string;
@@ -132,14 +134,25 @@ function thresholdLabel(env: string, seeds: SeedResult[]): string {
   return t === null || t === undefined ? `none for ${env}` : `return ≥ ${t}`;
 }
 
-/** Aggregate run directories into results. A (env, preset, seed, steps) found twice is an error naming both places. */
+/** A run's changes from its preset as `field value, ...` (fields in name order); empty: none. */
+export function overridesLabel(summary: Pick<Summary, 'differsFromPreset'>): string {
+  return Object.entries(summary.differsFromPreset ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${Array.isArray(v.value) ? v.value.join(',') : String(v.value)}`)
+    .join(', ');
+}
+
+/**
+ * Aggregate run directories into results, one group per (env, algo, preset, changes from
+ * the preset, steps). A run found twice is an error naming both places.
+ */
 export function aggregateRuns(runDirs: readonly string[]): SweepResults {
   const groups = new Map<string, LoadedRun[]>();
   const seen = new Map<string, string>();
   for (const dir of runDirs) {
     const r = loadRun(dir);
     const s = r.summary;
-    const key = `${s.env}|${s.algo}|${s.preset}|${s.steps}`;
+    const key = `${s.env}|${s.algo}|${s.preset}|${overridesLabel(s)}|${s.steps}`;
     const id = `${key}|${s.seed}`;
     const other = seen.get(id);
     if (other !== undefined)
@@ -160,6 +173,7 @@ export function aggregateRuns(runDirs: readonly string[]): SweepResults {
       env: first.env,
       algo: first.algo,
       preset: first.preset,
+      overrides: overridesLabel(first),
       steps: first.steps,
       threshold: thresholdLabel(first.env, seeds),
       seeds,
@@ -180,7 +194,9 @@ export function aggregateRuns(runDirs: readonly string[]): SweepResults {
       ? a.env.localeCompare(b.env)
       : a.preset !== b.preset
         ? a.preset.localeCompare(b.preset)
-        : a.steps - b.steps,
+        : a.overrides !== b.overrides
+          ? a.overrides.localeCompare(b.overrides)
+          : a.steps - b.steps,
   );
   return { format: 'chainrule-sweep-results', version: 1, groups: out };
 }
@@ -235,7 +251,7 @@ export function resultsTable(results: SweepResults): string {
     return [
       g.env,
       g.algo,
-      g.preset,
+      g.overrides ? `${g.preset} (${g.overrides})` : g.preset,
       String(g.steps),
       String(g.seeds.length),
       per,
@@ -264,7 +280,10 @@ ${resultsTable(results)}
 export async function curvesSvg(results: SweepResults): Promise<string> {
   const { renderVegaLite } = await import('../plots.ts');
   const rows = results.groups.flatMap((g) =>
-    g.curve.map((c) => ({ ...c, series: `${g.preset} (${g.algo}, ${g.seeds.length} seeds)` })),
+    g.curve.map((c) => ({
+      ...c,
+      series: `${g.preset}${g.overrides ? ` + ${g.overrides}` : ''} (${g.algo}, ${g.seeds.length} seeds)`,
+    })),
   );
   const envs = [...new Set(results.groups.map((g) => g.env))].join(', ');
   return renderVegaLite({
