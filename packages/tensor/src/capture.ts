@@ -357,6 +357,14 @@ function replayEnv(): 'on' | 'off' | 'poison' {
 }
 
 /**
+ * A safety net like the one for tensors: the buffers of a replayable function that was
+ * dropped without `dispose()` (an agent thrown away) are released after it is collected.
+ */
+const dropped = new FinalizationRegistry<Map<string, Plan | { eager: string }>>((plans) => {
+  for (const p of plans.values()) if (p instanceof Plan) p.dispose();
+});
+
+/**
  * A function of tensors that is captured on its first call and replayed afterwards (see the
  * module documentation for the rules). Make one with {@link replayable}.
  */
@@ -381,6 +389,7 @@ export class Replayable<A extends readonly Tensor[], R> {
     const env = replayEnv();
     this.enabled = options.enabled ?? env !== 'off';
     this.poison = options.poison ?? env === 'poison';
+    dropped.register(this, this.plans, this);
     this.warmup = options.warmup ?? 1;
     if (!Number.isInteger(this.warmup) || this.warmup < 0)
       throw new ChainruleError(this.name, `warmup must be an integer >= 0, got ${options.warmup}`);
@@ -492,7 +501,7 @@ export class Replayable<A extends readonly Tensor[], R> {
     this.epoch = captureEpoch();
   }
 
-  /** Release the plans' buffers (same as {@link reset}). */
+  /** Release the plans' buffers (same as {@link reset}; the function stays usable). */
   dispose(): void {
     this.reset();
   }
