@@ -235,18 +235,11 @@ export class DDPG extends ActorCriticAgent {
     softUpdate(this.criticTarget, this.critic, tau);
   }
 
-  /** Move the targets towards the online networks (soft), or copy them every C updates (hard). */
-  protected updateTargets(): void {
-    const { tau, hardUpdateEvery } = this.config;
-    if (hardUpdateEvery > 0) {
-      if (this.updates % hardUpdateEvery === 0) {
-        hardUpdate(this.actorTarget, this.actor);
-        hardUpdate(this.criticTarget, this.critic);
-      }
-    } else {
-      softUpdate(this.actorTarget, this.actor, tau);
-      softUpdate(this.criticTarget, this.critic, tau);
-    }
+  /** Hard target updates: copy the online networks into the targets every `hardUpdateEvery` updates. */
+  protected hardUpdateTargets(): void {
+    if (this.updates % this.config.hardUpdateEvery !== 0) return;
+    hardUpdate(this.actorTarget, this.actor);
+    hardUpdate(this.criticTarget, this.critic);
   }
 
   /** One DDPG update from a uniformly sampled batch. Returns null while the buffer is too small. */
@@ -289,7 +282,7 @@ export class DDPG extends ActorCriticAgent {
     if (noise) inputs.push(noise);
     const out = this.compiledUpdate.call(inputs, this.actorStepDue() ? 'actor' : 'critic');
     this.updates++;
-    if (this.config.hardUpdateEvery > 0) this.updateTargets();
+    if (this.config.hardUpdateEvery > 0) this.hardUpdateTargets();
     this.noise?.step?.();
     if (this.paramNoise && this.updates % 50 === 0) this.adaptParamNoise(b.obs);
     return this.readStats(out);
@@ -380,15 +373,10 @@ export class TD3 extends DDPG {
     return { ...stats, actorLoss: this.lastActorLoss };
   }
 
-  /** The DDPG target update (soft, or a hard copy every C updates), plus the second critic's target. */
-  protected override updateTargets(): void {
-    super.updateTargets();
-    const { tau, hardUpdateEvery } = this.config;
-    if (hardUpdateEvery > 0) {
-      if (this.updates % hardUpdateEvery === 0) hardUpdate(this.critic2Target, this.critic2);
-    } else {
-      softUpdate(this.critic2Target, this.critic2, tau);
-    }
+  /** The hard copies of all three targets. */
+  protected override hardUpdateTargets(): void {
+    super.hardUpdateTargets();
+    if (this.updates % this.config.hardUpdateEvery === 0) hardUpdate(this.critic2Target, this.critic2);
   }
 
   /** The soft updates of all three targets. */
