@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { evaluatePolicy } from '@chainrule/ddpg';
-import { loadRun, train } from '@chainrule/ddpg/node';
+import { loadRun, train } from '@chainrule/ddpg-node';
 
 /** What {@link trainAndEvaluate} found. */
 export interface TrainApiResult {

@@ -14,7 +14,7 @@ ROOT=$PWD
 PNPM=(npx -y pnpm@10.34.9)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chainrule-outside-XXXXXX")
 if [ "${KEEP_OUTSIDE:-}" = 1 ]; then echo "outside test directory: $WORK"; else trap 'rm -rf "$WORK"' EXIT; fi
-PACKAGES=(tensor autograd nn ddpg)
+PACKAGES=(tensor autograd nn ddpg ddpg-node)
 
 echo '::: outside: build and pack'
 "${PNPM[@]}" build

@@ -3,7 +3,7 @@
 import * as A from '@chainrule/autograd';
 import { type GradcheckReport, gradcheck } from '@chainrule/autograd/testing';
 import { DDPG, makeAgent, makeConfig, makeEnv } from '@chainrule/ddpg';
-import { type Summary, train } from '@chainrule/ddpg/node';
+import { type Summary, train } from '@chainrule/ddpg-node';
 import { Adam, decode, encode, Linear, type StateDict } from '@chainrule/nn';
 import { loadSync, saveSync } from '@chainrule/nn/node';
 import { Rng, type Tensor, tensor, tidy } from '@chainrule/tensor';

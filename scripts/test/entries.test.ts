@@ -1,7 +1,8 @@
 /**
  * Every package's main entry is browser-safe: following its runtime imports (type-only ones
  * are erased) through the workspace never reaches a Node built-in or gpu.js. The node-only
- * and gpu.js code is reachable only from the `/node` and `/gpujs` entries. (The outside
+ * and gpu.js code is reachable only from the `/node` and `/gpujs` entries and from
+ * `@chainrule/ddpg-node`. (The outside
  * test proves the same by bundling for the browser and running in Chromium; this is the
  * fast check that names the import at fault.)
  */
@@ -13,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGES = ['tensor', 'autograd', 'nn', 'ddpg'];
+/** The Node side's dependencies, which the RL core (@chainrule/ddpg) must not pull in. */
+const CLI_ONLY = /^(vega|vega-lite|@stdlib\/.*|commander|cli-progress|yaml)$/;
 const NODE_ONLY = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 function exportsOf(pkg: string): Record<string, string> {
@@ -33,7 +36,10 @@ const RUNTIME_IMPORT =
   /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 /** Every import chain from `entry` that ends in a Node built-in or gpu.js. */
-function forbiddenImports(entry: string): string[] {
+function forbiddenImports(
+  entry: string,
+  forbidden = (spec: string) => NODE_ONLY.has(spec) || spec === 'gpu.js',
+): string[] {
   const seen = new Set<string>();
   const found: string[] = [];
   const walk = (file: string, chain: string[]) => {
@@ -43,7 +49,7 @@ function forbiddenImports(entry: string): string[] {
     for (const m of source.matchAll(RUNTIME_IMPORT)) {
       const spec = (m[1] ?? m[2])!;
       const here = [...chain, `${file.slice(ROOT.length + 1)} → ${spec}`];
-      if (NODE_ONLY.has(spec) || spec === 'gpu.js') found.push(here.join('\n  '));
+      if (forbidden(spec)) found.push(here.join('\n  '));
       const next = resolveSpecifier(spec, file);
       if (next) walk(next, here);
     }
@@ -64,17 +70,26 @@ describe('entry points', () => {
       /atomic\.ts → node:fs/,
     );
     expect(
-      forbiddenImports(join(ROOT, 'packages/ddpg', exportsOf('ddpg')['./node']!)).length,
+      forbiddenImports(join(ROOT, 'packages/ddpg-node', exportsOf('ddpg-node')['.']!)).length,
     ).toBeGreaterThan(0);
     expect(
       forbiddenImports(join(ROOT, 'packages/tensor', exportsOf('tensor')['./gpujs']!)).join('\n'),
     ).toMatch(/gpujs\/backend\.ts → node:module/);
   });
 
+  it('@chainrule/ddpg reaches none of the CLI-only dependencies (vega, @stdlib, commander, cli-progress, yaml)', () => {
+    const cliOnly = (spec: string) => CLI_ONLY.test(spec);
+    expect(forbiddenImports(join(ROOT, 'packages/ddpg', exportsOf('ddpg')['.']!), cliOnly)).toEqual([]);
+    // The walk sees them where they are imported.
+    expect(
+      forbiddenImports(join(ROOT, 'packages/ddpg-node', exportsOf('ddpg-node')['.']!), cliOnly).join('\n'),
+    ).toMatch(/plots\.ts → vega/);
+  });
+
   it('the CLI registers the gpujs backend, so --backend gpujs works', async () => {
     const T = await import('@chainrule/tensor');
     expect(T.listBackends()).not.toContain('gpujs');
-    await import('../../packages/ddpg/src/cli/main.ts');
+    await import('../../packages/ddpg-node/src/cli/main.ts');
     expect(T.listBackends()).toContain('gpujs');
   });
 });

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as A from '@chainrule/autograd';
 import { Actor, makeConfig, makeEnv } from '@chainrule/ddpg';
-import { loadRun, train } from '@chainrule/ddpg/node';
+import { loadRun, train } from '@chainrule/ddpg-node';
 import { decode, type StateDict } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';

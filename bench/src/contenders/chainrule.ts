@@ -21,7 +21,7 @@
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
 import { type Batch, type DDPG, makeConfig } from '@chainrule/ddpg';
-import { type Summary, train } from '@chainrule/ddpg/node';
+import { type Summary, train } from '@chainrule/ddpg-node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
   backendByName,

@@ -1,7 +1,8 @@
 /**
  * @chainrule/ddpg: Gymnasium-style environments, replay, exploration noise and the DDPG /
  * TD3 / DPG agents. This entry runs in Node and in browsers; the trainer (run directories,
- * checkpoints), replay-buffer files and the chainrule-ddpg CLI are in `@chainrule/ddpg/node`.
+ * checkpoints), replay-buffer files, plots and the chainrule-ddpg CLI are in
+ * `@chainrule/ddpg-node`.
  * @module \@chainrule/ddpg
  */
 export {
@@ -42,6 +43,6 @@ export {
 export { makeAgent } from './makeAgent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
-export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
+export { firstSolved, LQR_COST_RATIO, SOLVE_THRESHOLDS, solveThreshold } from './solve.ts';

@@ -70,7 +70,7 @@ export interface ReplayBufferOptions {
 
 /**
  * A serialisable snapshot of a buffer: the filled rows in slot order plus string metadata, the
- * form written to safetensors by `saveReplayBuffer` (`@chainrule/ddpg/node`).
+ * form written to safetensors by `saveReplayBuffer` (`@chainrule/ddpg-node`).
  */
 export interface ReplayBufferState {
   /** `obs [size, obsDim]`, `action [size, actDim]`, `reward`, `terminated`, `truncated` `[size]`, `nextObs [size, obsDim]`. */

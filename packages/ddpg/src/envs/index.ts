@@ -10,7 +10,7 @@ export { EnvError } from './errors.ts';
 export { type EvaluateOptions, type EvaluationResult, evaluatePolicy, type Policy } from './evaluate.ts';
 export { type DareOptions, type DareSolution, dareResidual, type Matrix, solveDare } from './linalg.ts';
 export { LQR_DEFAULT_HORIZON, LqrEnv, type LqrOptions } from './lqr.ts';
-export { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountain_car.ts';
+export { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountainCar.ts';
 export { angleNormalize, PendulumEnv, type PendulumOptions } from './pendulum.ts';
 export {
   type EnvId,

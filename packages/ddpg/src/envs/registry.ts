@@ -4,7 +4,7 @@
  * @module
  */
 import { LQR_DEFAULT_HORIZON, LqrEnv, type LqrOptions } from './lqr.ts';
-import { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountain_car.ts';
+import { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountainCar.ts';
 import { PendulumEnv, type PendulumOptions } from './pendulum.ts';
 import type { Env } from './types.ts';
 import { TimeLimit } from './wrappers.ts';

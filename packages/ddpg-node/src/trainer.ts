@@ -3,15 +3,28 @@
  * {@link evaluatePolicy}, and leaves everything on disk to a {@link RunDirectory}.
  * @module
  */
+
+import {
+  type Agent,
+  type AgentConfig,
+  checkConfig,
+  DEFAULT_PRESET,
+  evaluatePolicy,
+  firstSolved,
+  makeAgent,
+  makeConfig,
+  makeEnv,
+  makeRunEnv,
+  optimalReturnMean,
+  presetDiff,
+  ReplayBuffer,
+  type RunningMeanStdState,
+  solveThreshold,
+  TRAIN_EVAL_SEED_OFFSET,
+  type UpdateStats,
+} from '@chainrule/ddpg';
 import { getBackend } from '@chainrule/tensor';
-import type { Agent, UpdateStats } from './actorCritic.ts';
-import { type AgentConfig, checkConfig, DEFAULT_PRESET, makeConfig, presetDiff } from './config.ts';
-import { makeEnv, type RunningMeanStdState } from './envs/index.ts';
-import { evaluatePolicy, makeRunEnv, optimalReturnMean, TRAIN_EVAL_SEED_OFFSET } from './evaluatePolicy.ts';
-import { makeAgent } from './makeAgent.ts';
-import { ReplayBuffer } from './replay.ts';
 import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
-import { firstSolved, solveThreshold } from './solve.ts';
 
 /** Options of a training run. Everything has a default; `{}` trains the default preset on Pendulum-v1. */
 export interface TrainOptions {

@@ -1,10 +1,11 @@
 /**
- * @chainrule/ddpg/node: the Node-only half of `@chainrule/ddpg`: the trainer (run
- * directories, metrics, checkpoints, resume), evaluation of saved runs and replay buffers as
- * files. The `chainrule-ddpg` CLI is built on it.
- * @module \@chainrule/ddpg/node
+ * @chainrule/ddpg-node: the Node side of `@chainrule/ddpg`: the trainer (run directories,
+ * metrics, checkpoints, resume), evaluation of saved runs, replay buffers as files and the
+ * learning-curve plots (vega). The `chainrule-ddpg` CLI is built on it.
+ * @module \@chainrule/ddpg-node
  */
-export { loadReplayBuffer, saveReplayBuffer } from './replay-files.ts';
+export { learningCurveSvg, renderVegaLite } from './plots.ts';
+export { loadReplayBuffer, saveReplayBuffer } from './replayFiles.ts';
 export {
   type CheckpointState,
   defaultRunPath,

@@ -2,7 +2,7 @@
  * The DPG baseline (Silver et al. 2014) learns measurably on LQR-v0, whose optimal policy is
  * known: we compare the evaluation return before and after training with the Riccati optimum.
  */
-import { describe, expect, it } from 'vitest';
+
 import {
   evaluatePolicy,
   LqrEnv,
@@ -10,8 +10,9 @@ import {
   makeConfig,
   makeEnv,
   TRAIN_EVAL_SEED_OFFSET,
-} from '../src/index.ts';
-import { train } from '../src/node.ts';
+} from '@chainrule/ddpg';
+import { describe, expect, it } from 'vitest';
+import { train } from '../src/index.ts';
 
 // train() evaluates its final policy on episodes seeded seed + 1_000_000, seed + 1_000_001, ...
 const EVAL_SEED_OFFSET = TRAIN_EVAL_SEED_OFFSET;

@@ -6,9 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { listEnvs, PRESETS } from '@chainrule/ddpg';
 import { writeFileAtomicSync } from '@chainrule/nn/node';
-import { PRESETS } from '../config.ts';
-import { listEnvs } from '../envs/index.ts';
 
 /** What a sweep runs. Saved as `<out>/sweep.json`. */
 export interface SweepSpec {

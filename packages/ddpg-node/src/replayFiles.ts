@@ -3,8 +3,9 @@
  * (`getState`/`fromState`) and runs anywhere.
  * @module
  */
+
+import { ReplayBuffer } from '@chainrule/ddpg';
 import { loadSync, saveSync } from '@chainrule/nn/node';
-import { ReplayBuffer } from './replay.ts';
 
 /** Write `buffer` to a safetensors file (atomically). Only the filled rows are written. */
 export function saveReplayBuffer(path: string, buffer: ReplayBuffer): void {

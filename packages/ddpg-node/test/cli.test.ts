@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BAR_WIDTH, formatDuration, main, progressText } from '../src/cli/main.ts';
-import { defaultRunPath, describeFsError } from '../src/node.ts';
+import { defaultRunPath, describeFsError } from '../src/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

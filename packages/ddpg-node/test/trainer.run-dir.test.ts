@@ -14,10 +14,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DDPG, evaluatePolicy, makeConfig, presetDiff } from '@chainrule/ddpg';
 import { loadSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DDPG, evaluatePolicy, makeConfig, presetDiff } from '../src/index.ts';
 import {
   type EpisodeMetrics,
   loadRun,
@@ -25,7 +25,7 @@ import {
   type Summary,
   TrainingInterrupted,
   train,
-} from '../src/node.ts';
+} from '../src/index.ts';
 
 const tiny = {
   actorHidden: [16, 16],

@@ -6,11 +6,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { firstSolved, solveThreshold } from '@chainrule/ddpg';
 import fc from 'fast-check';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { firstSolved, solveThreshold } from '../src/solve.ts';
 import { sweepMain } from '../src/sweep/cli.ts';
 import { jobManifest } from '../src/sweep/k8s.ts';
 import {

@@ -8,9 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type DDPG, makeConfig } from '@chainrule/ddpg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DDPG, makeConfig } from '../src/index.ts';
-import { fileOperations, type TrainOptions, train } from '../src/node.ts';
+import { fileOperations, type TrainOptions, train } from '../src/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-fault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

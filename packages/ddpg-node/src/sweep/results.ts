@@ -5,9 +5,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { firstSolved, LQR_COST_RATIO, solveThreshold } from '@chainrule/ddpg';
 import { writeFileAtomicSync } from '@chainrule/nn/node';
 import type { EvalMetrics } from '../runDirectory.ts';
-import { firstSolved, LQR_COST_RATIO, solveThreshold } from '../solve.ts';
 import type { Summary } from '../trainer.ts';
 import { meanCi95 } from './stats.ts';
 

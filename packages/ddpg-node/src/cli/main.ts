@@ -16,25 +16,23 @@ import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { listBackends, setBackend } from '@chainrule/tensor';
 // Registers the gpujs backend (gpu.js itself loads only if --backend gpujs selects it).
 import '@chainrule/tensor/gpujs';
-import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { z } from 'zod';
 import {
   type AgentConfig,
+  CLI_EVAL_SEED_OFFSET,
   configSchema,
   DEFAULT_PRESET,
   describeIssue,
+  episodeSvg,
+  evaluatePolicy,
+  listEnvs,
   makeConfig,
   PRESETS,
-} from '../config.ts';
-import { listEnvs } from '../envs/index.ts';
-import {
-  CLI_EVAL_SEED_OFFSET,
-  evaluatePolicy,
   RENDER_SEED_OFFSET,
   TRAIN_EVAL_SEED_OFFSET,
-} from '../evaluatePolicy.ts';
-import { episodeSvg } from '../render.ts';
+} from '@chainrule/ddpg';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import { defaultRunPath, describeFsError, RunDirectory } from '../runDirectory.ts';
 import {
   loadRun,

@@ -31,10 +31,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { AgentConfig, AgentMeta, EnvState, RunningMeanStdState } from '@chainrule/ddpg';
 import { decode, encode, type StateDict } from '@chainrule/nn';
-import type { AgentMeta } from './actorCritic.ts';
-import type { AgentConfig } from './config.ts';
-import type { EnvState, RunningMeanStdState } from './envs/index.ts';
 
 /** One row of metrics.csv / metrics.jsonl. */
 export interface EpisodeMetrics {

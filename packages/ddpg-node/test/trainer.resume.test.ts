@@ -5,10 +5,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentConfig, type DDPG, makeConfig } from '@chainrule/ddpg';
 import { getBackend, listBackends, setBackend } from '@chainrule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type AgentConfig, type DDPG, makeConfig } from '../src/index.ts';
-import { ResumeConflictError, type TrainOptions, train } from '../src/node.ts';
+import { ResumeConflictError, type TrainOptions, train } from '../src/index.ts';
 
 const tiny = {
   actorHidden: [16, 16],

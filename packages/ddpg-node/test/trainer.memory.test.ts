@@ -3,10 +3,11 @@
  * action runs in a `tidy` scope and the networks' and optimisers' tensors are variables, so
  * after the first episodes `memory()` is the same at the end of every episode.
  */
+
+import { makeConfig } from '@chainrule/ddpg';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { makeConfig } from '../src/index.ts';
-import { train } from '../src/node.ts';
+import { train } from '../src/index.ts';
 
 const tiny = {
   actorHidden: [16, 16],
