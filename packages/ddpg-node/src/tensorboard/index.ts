@@ -4,5 +4,11 @@
  * @module
  */
 export { type EventContent, encodeEvent, FILE_VERSION, type Scalar, SessionStatus } from './event.ts';
+export {
+  TENSORBOARD_TAGS,
+  type TensorBoardEpisode,
+  type TensorBoardEvaluation,
+  TensorBoardSink,
+} from './sink.ts';
 export { crc32c, maskCrc, TF_RECORD_OVERHEAD, tfRecord } from './tfRecord.ts';
 export { eventFiles, TensorBoardWriter, type TensorBoardWriterOptions } from './writer.ts';

@@ -77,3 +77,12 @@ export function pythonNumber(v: number | string): number {
   if (typeof v === 'number') return v;
   return v === 'nan' ? Number.NaN : v === 'inf' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
 }
+
+/** A run directory's scalars as read_tfevents.py --run reads them: tag → [step, value] pairs in step order. */
+export function pythonReadRun(dir: string): Map<string, [number, number][]> {
+  if (!python.ok) throw new Error(python.reason);
+  const r = spawnSync(python.exe, [READER, '--run', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`read_tfevents.py --run failed (${r.status}): ${r.stderr}`);
+  const run = JSON.parse(r.stdout) as Record<string, [number, number | string][]>;
+  return new Map(Object.entries(run).map(([tag, s]) => [tag, s.map(([step, v]) => [step, pythonNumber(v)])]));
+}

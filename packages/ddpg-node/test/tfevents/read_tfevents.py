@@ -1,13 +1,16 @@
 """Read TensorBoard event files with Python's protobuf and crc32c, apart from chainrule's code.
 
-Usage: read_tfevents.py FILE...   prints one JSON object per file:
+Usage: read_tfevents.py FILE...      prints one JSON object per file:
   {"file": ..., "records": n, "torn_bytes": n, "events": [{"wall_time", "step", ...}]}
 with non-finite scalars as the strings "nan", "inf" and "-inf".
-Every record's two masked CRC-32Cs are checked; a mismatch exits with status 2. The Event
+       read_tfevents.py --run DIR    prints the run's scalars as TensorBoard shows them:
+  {tag: [[step, value], ...]}, its files read in name order with the restart rule applied.
+Every record's two masked CRC-32Cs are checked; a mismatch exits with status 1, naming the record. The Event
 message is built here from event.proto's field numbers, without protoc.
 """
 import json
 import math
+import os
 import struct
 import sys
 
@@ -84,29 +87,63 @@ def records(blob, name):
     yield len(blob) - at
 
 
+def read_file(name, event_class):
+    """One file's events as dicts, and the number of bytes of a torn last record."""
+    with open(name, "rb") as f:
+        blob = f.read()
+    events = []
+    torn = 0
+    for item in records(blob, name):
+        if isinstance(item, int):
+            torn = item
+            continue
+        e = event_class()
+        e.ParseFromString(item)
+        out = {"wall_time": e.wall_time, "step": e.step}
+        what = e.WhichOneof("what")
+        if what == "file_version":
+            out["file_version"] = e.file_version
+        elif what == "summary":
+            out["scalars"] = [{"tag": v.tag, "value": v.simple_value}
+                              for v in e.summary.value if v.WhichOneof("value") == "simple_value"]
+        elif what == "session_log":
+            out["session_status"] = e.session_log.SessionStatus.Name(e.session_log.status)
+        events.append(out)
+    return events, torn
+
+
+def read_run(directory, event_class):
+    """A run's scalars as TensorBoard shows them: {tag: [(step, value), ...]} in step order.
+
+    The files are read in name order; a SessionLog START after the run's first drops the
+    values at its step and later (TensorBoard's restart rule); the last value per step wins.
+    """
+    series = {}
+    seen_start = False
+    for name in sorted(f for f in os.listdir(directory) if "tfevents" in f):
+        for e in read_file(os.path.join(directory, name), event_class)[0]:
+            if e.get("session_status") == "START":
+                if seen_start:
+                    for values in series.values():
+                        for step in [s for s in values if s >= e["step"]]:
+                            del values[step]
+                seen_start = True
+            for v in e.get("scalars", []):
+                series.setdefault(v["tag"], {})[e["step"]] = v["value"]
+    return {tag: sorted(values.items()) for tag, values in series.items()}
+
+
 def main():
     event_class = build_event_class()
+    if sys.argv[1:2] == ["--run"]:
+        run = read_run(sys.argv[2], event_class)
+        print(json.dumps({tag: [[s, number(v)] for s, v in values] for tag, values in run.items()}))
+        return
     for name in sys.argv[1:]:
-        with open(name, "rb") as f:
-            blob = f.read()
-        events = []
-        torn = 0
-        for item in records(blob, name):
-            if isinstance(item, int):
-                torn = item
-                continue
-            e = event_class()
-            e.ParseFromString(item)
-            out = {"wall_time": e.wall_time, "step": e.step}
-            what = e.WhichOneof("what")
-            if what == "file_version":
-                out["file_version"] = e.file_version
-            elif what == "summary":
-                out["scalars"] = [{"tag": v.tag, "value": number(v.simple_value)}
-                                  for v in e.summary.value if v.WhichOneof("value") == "simple_value"]
-            elif what == "session_log":
-                out["session_status"] = e.session_log.SessionStatus.Name(e.session_log.status)
-            events.append(out)
+        events, torn = read_file(name, event_class)
+        for e in events:
+            for v in e.get("scalars", []):
+                v["value"] = number(v["value"])
         print(json.dumps({"file": name, "records": len(events), "torn_bytes": torn, "events": events}))
 
 
