@@ -28,7 +28,8 @@ export interface TensorBoardEpisode {
   avgMaxQ: number | null;
   criticLoss: number | null;
   actorLoss: number | null;
-  sigma: number;
+  /** The exploration scale (null: the agent explores without noise). */
+  sigma: number | null;
 }
 
 /** The fields of an evaluation the sink reads (a row of eval.csv). */
@@ -72,7 +73,7 @@ export class TensorBoardSink {
     if (e.avgMaxQ !== null) scalars.push({ tag: t.qmax, value: e.avgMaxQ });
     if (e.criticLoss !== null) scalars.push({ tag: t.criticLoss, value: e.criticLoss });
     if (e.actorLoss !== null) scalars.push({ tag: t.actorLoss, value: e.actorLoss });
-    scalars.push({ tag: t.explorationScale, value: e.sigma });
+    if (e.sigma !== null) scalars.push({ tag: t.explorationScale, value: e.sigma });
     if (stepsPerSecond !== undefined && stepsPerSecond > 0)
       scalars.push({ tag: t.stepsPerSecond, value: stepsPerSecond });
     this.writer.addScalars(scalars, e.step);
@@ -101,4 +102,64 @@ export class TensorBoardSink {
   close(): void {
     this.writer.close();
   }
+}
+
+/** The fields of the training loop's events (`@chainrule/ddpg`'s `TrainingSink`) this sink reads. */
+interface LoopStart {
+  fromStep: number;
+  step: number;
+  wallSeconds: number;
+}
+interface LoopEpisode {
+  step: number;
+  wallSeconds: number;
+  row: TensorBoardEpisode;
+}
+interface LoopEvaluation {
+  row: TensorBoardEvaluation;
+}
+
+/**
+ * The training loop's sink for TensorBoard: a {@link TensorBoardSink} per session in `dir`,
+ * opened when the loop starts. Every episode and evaluation is flushed as it comes, so what a
+ * checkpoint covers is on disk before the checkpoint is; this is why the sink needs no
+ * `rewind`: the resumed session's `SessionLog START` cuts the run back when TensorBoard reads it.
+ * Steps per second are measured between episode ends (evaluations included).
+ */
+export function tensorBoardTrainingSink(dir: string, options: TensorBoardWriterOptions = {}) {
+  let sink: TensorBoardSink | undefined;
+  let last = { step: 0, wallSeconds: 0 };
+  const open = (op: string): TensorBoardSink => {
+    if (!sink) throw new Error(`tensorBoardTrainingSink: ${op} before start`);
+    return sink;
+  };
+  const close = () => {
+    sink?.close();
+    sink = undefined;
+  };
+  return {
+    start(e: LoopStart): void {
+      close();
+      sink = new TensorBoardSink(dir, e.fromStep, options);
+      last = { step: e.step, wallSeconds: e.wallSeconds };
+    },
+    episode(e: LoopEpisode): void {
+      const s = open('episode');
+      const seconds = e.wallSeconds - last.wallSeconds;
+      s.episode(e.row, seconds > 0 ? (e.step - last.step) / seconds : undefined);
+      s.flush();
+      last = { step: e.step, wallSeconds: e.wallSeconds };
+    },
+    evaluation(e: LoopEvaluation): void {
+      const s = open('evaluation');
+      s.evaluation(e.row);
+      s.flush();
+    },
+    interrupted: close,
+    end: close,
+    /** The event file of the current session (undefined before start and after the end). */
+    get path(): string | undefined {
+      return sink?.path;
+    },
+  };
 }
