@@ -25,6 +25,7 @@ import {
 } from '@chainrule/ddpg';
 import { getBackend } from '@chainrule/tensor';
 import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
+import { tensorBoardTrainingSink } from './tensorboard/index.ts';
 
 /** Options of a training run. Everything has a default; `{}` trains the default preset on Pendulum-v1. */
 export interface TrainOptions {
@@ -51,6 +52,8 @@ export interface TrainOptions {
   keepCheckpoints?: number;
   /** Save the replay buffer with checkpoints, needed for an exact resume (default true). */
   saveReplay?: boolean;
+  /** Write TensorBoard event files into the run directory (default true; see ./tensorboard). */
+  tensorboard?: boolean;
   /** Continue the run in `out` from its latest checkpoint, with its own config. */
   resume?: boolean;
   /** A new run in a non-empty `out`: move the old contents aside instead of refusing. */
@@ -274,6 +277,8 @@ export async function train(
       evals.push(...logs.evals);
     }
   }
+  const tensorboard = run && options.tensorboard !== false ? tensorBoardTrainingSink(run.path) : undefined;
+  tensorboard?.start({ fromStep: step, step, wallSeconds: wallBefore });
   options.onStart?.({
     env: s.env,
     seed,
@@ -314,6 +319,7 @@ export async function train(
     lastEval = { step, mean: r.mean, std: r.std, min: r.min, max: r.max, wallSeconds: wall() };
     evals.push(lastEval);
     run?.appendEval(lastEval);
+    tensorboard?.evaluation({ row: lastEval });
   };
 
   let nextEval = evalEvery > 0 ? (Math.floor(step / evalEvery) + 1) * evalEvery : Number.POSITIVE_INFINITY;
@@ -371,6 +377,7 @@ export async function train(
     };
     episodes.push(row);
     run?.appendEpisode(row);
+    tensorboard?.episode({ step, wallSeconds: row.wallSeconds, row });
     const sps = rate.add(step);
     options.onProgress?.({
       step,
@@ -387,6 +394,7 @@ export async function train(
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (options.signal?.aborted && step < steps) {
       checkpoint();
+      tensorboard?.interrupted();
       throw new TrainingInterrupted(step);
     }
     if (step >= nextCheckpoint && step < steps) {
@@ -417,6 +425,7 @@ export async function train(
     solvedAtWallSeconds: solved?.wallSeconds ?? null,
   };
   if (optimal !== undefined) summary.optimalReturnMean = optimal;
+  tensorboard?.end();
   if (run) {
     checkpoint();
     // vega is loaded only here: it takes seconds to import, which every CLI start and

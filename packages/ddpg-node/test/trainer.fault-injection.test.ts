@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { type DDPG, makeConfig } from '@chainrule/ddpg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileOperations, type TrainOptions, train } from '../src/index.ts';
+import { eventFiles, TENSORBOARD_TAGS } from '../src/tensorboard/index.ts';
+import { python, pythonReadRun } from './tfevents/independent.ts';
+import { scalarsOfRun } from './tfevents/reader.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-fault-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -63,6 +66,12 @@ const withoutWall = (file: string) =>
       const { wallSeconds: _, ...row } = JSON.parse(l);
       return JSON.stringify(row);
     });
+
+const withoutSpeed = (run: Map<string, [number, number][]>) => {
+  const copy = new Map(run);
+  copy.delete(TENSORBOARD_TAGS.stepsPerSecond);
+  return copy;
+};
 
 describe('fault injection: a kill at every file operation of a checkpoint write', () => {
   const straightDir = join(root, 'straight');
@@ -149,6 +158,16 @@ describe('fault injection: a kill at every file operation of a checkpoint write'
         withoutWall(join(straightDir, 'metrics.jsonl')),
       );
       expect(withoutWall(join(dir, 'eval.jsonl')), at).toEqual(withoutWall(join(straightDir, 'eval.jsonl')));
+      // TensorBoard: the killed session's event file, then the resumed one's, read with
+      // TensorBoard's restart rule, hold the uninterrupted run's scalars (the speed aside).
+      expect(eventFiles(dir), at).toHaveLength(2);
+      expect(withoutSpeed(scalarsOfRun(dir, eventFiles(dir))), at).toEqual(
+        withoutSpeed(scalarsOfRun(straightDir, eventFiles(straightDir))),
+      );
+      if (python.ok)
+        expect(withoutSpeed(pythonReadRun(dir)), `${at} (Python)`).toEqual(
+          withoutSpeed(pythonReadRun(straightDir)),
+        );
     }
   }, 300_000);
 });

@@ -142,6 +142,7 @@ const RESUMABLE_FLAGS = [
   '--keep-checkpoints',
   '--no-save-replay',
   '--no-progress',
+  '--no-tensorboard',
   '--backend',
 ];
 
@@ -181,6 +182,7 @@ type TrainFlags = Partial<AgentConfig> & {
   force?: boolean;
   saveReplay: boolean;
   progress: boolean;
+  tensorboard: boolean;
 };
 
 function fmt(v: number | undefined, digits = 0): string {
@@ -317,6 +319,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       checkpointEvery: flags.checkpointEvery,
       keepCheckpoints: flags.keepCheckpoints,
       saveReplay: flags.saveReplay,
+      tensorboard: flags.tensorboard,
       resume: flags.resume ?? false,
       force: flags.force ?? false,
       onStart,
@@ -447,6 +450,7 @@ export function buildProgram(): Command {
     .option('--backend <name>', 'tensor backend (js, wasm, ...)')
     .option('--no-save-replay', 'do not save the replay buffer with checkpoints (resume is then not exact)')
     .option('--no-progress', 'no progress display')
+    .option('--no-tensorboard', 'no TensorBoard event files (events.out.tfevents.*) in the run directory')
     .addHelpText(
       'after',
       `
