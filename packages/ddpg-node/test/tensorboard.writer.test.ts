@@ -73,6 +73,21 @@ describe('TensorBoardWriter', () => {
     expect(eventFiles(dir)).toEqual(names);
   });
 
+  it('a second writer in the same second keeps that second when its name already sorts later', () => {
+    const now = () => 1_700_000_000;
+    let first: TensorBoardWriter;
+    // A counter ending in 9 would make the next one sort before it (…9 > …10): skip those.
+    do {
+      first = new TensorBoardWriter(freshDir(), { now, hostname: 'h' });
+      first.close();
+    } while (first.path.endsWith('9'));
+    const second = new TensorBoardWriter(first.dir, { now, hostname: 'h' });
+    second.close();
+    expect(Number(second.path.split('.').at(-1))).toBe(Number(first.path.split('.').at(-1)) + 1);
+    expect(basename(second.path).split('.')[3]).toBe('1700000000');
+    expect(eventFiles(first.dir).map((f) => join(first.dir, f))).toEqual([first.path, second.path]);
+  });
+
   it('a clock that went back still gives a later name', () => {
     const dir = freshDir();
     new TensorBoardWriter(dir, { now: () => 1_800_000_000 }).close();

@@ -64,10 +64,10 @@ export class TensorBoardWriter {
       .at(-1);
     const newestSeconds = Number(newest?.match(EVENT_FILE)?.[1] ?? -1);
     let seconds = Math.floor(this.now());
+    const counter = writersMade++;
     const name = () =>
-      `events.out.tfevents.${String(seconds).padStart(10, '0')}.${host}.${process.pid}.${writersMade}`;
+      `events.out.tfevents.${String(seconds).padStart(10, '0')}.${host}.${process.pid}.${counter}`;
     if (newest !== undefined && name() <= newest) seconds = Math.max(seconds, newestSeconds) + 1;
-    writersMade++;
     this.path = join(dir, name());
     try {
       // 'ax': fail rather than append to a file some other writer owns.
