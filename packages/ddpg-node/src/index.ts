@@ -15,13 +15,16 @@ export {
   fileOperations,
   isRunDirectory,
   type LoadedCheckpoint,
+  RUN_DIRECTORY_SINK,
   RunDirectory,
   type RunManifest,
+  runDirectorySink,
 } from './runDirectory.ts';
 export {
   type LoadedRun,
   loadRun,
   type Progress,
+  progressSink,
   ResumeConflictError,
   type StartInfo,
   type Summary,

@@ -31,32 +31,21 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentConfig, AgentMeta, EnvState, RunningMeanStdState } from '@chainrule/ddpg';
+import type {
+  AgentConfig,
+  AgentMeta,
+  EnvState,
+  EpisodeMetrics,
+  EvalMetrics,
+  JsonValue,
+  LoopState,
+  RunningMeanStdState,
+} from '@chainrule/ddpg';
+
+export type { EpisodeMetrics, EvalMetrics };
+
+import type { TrainingSink } from '@chainrule/ddpg';
 import { decode, encode, type StateDict } from '@chainrule/nn';
-
-/** One row of metrics.csv / metrics.jsonl. */
-export interface EpisodeMetrics {
-  episode: number;
-  step: number;
-  return: number;
-  length: number;
-  avgMaxQ: number | null;
-  criticLoss: number | null;
-  actorLoss: number | null;
-  sigma: number | null;
-  wallSeconds: number;
-}
-
-/** One row of eval.csv. */
-export interface EvalMetrics {
-  step: number;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  /** Wall seconds of the run when the evaluation finished (eval.jsonl only; absent in older runs). */
-  wallSeconds?: number;
-}
 
 /** run.json: what the run is. Resume takes its config from here. */
 export interface RunManifest {
@@ -86,9 +75,17 @@ export interface CheckpointState {
   envState: EnvState | null;
   normStats: RunningMeanStdState | null;
   lastEval: EvalMetrics | null;
-  /** Byte length of each log file at this step. */
+  /** Byte length of each log file at this step (the run directory's position). */
   logOffsets: Record<string, number>;
   replay: boolean;
+  /**
+   * The training loop's state, with the episode in progress when the checkpoint was taken
+   * mid-episode (an interrupted run). Absent in checkpoints from before the loop recorded
+   * it, which were all taken at episode ends.
+   */
+  loop?: LoopState;
+  /** Every named sink's position at this checkpoint (absent in older checkpoints: only `logOffsets`). */
+  sinks?: Record<string, JsonValue>;
 }
 
 /** A checkpoint read back. */
@@ -338,6 +335,12 @@ export class RunDirectory {
     return Object.fromEntries(Object.keys(LOGS).map((f) => [f, statSync(join(this.path, f)).size]));
   }
 
+  /** The logs' byte lengths once they are durable: what a checkpoint may record. */
+  durableLogOffsets(): Record<string, number> {
+    for (const f of Object.keys(LOGS)) fsyncPath(join(this.path, f));
+    return this.logOffsets();
+  }
+
   /** Cut every log back to `offsets` (a checkpoint's), or to its header when there is no checkpoint. */
   truncateLogs(offsets?: Record<string, number>): void {
     for (const [file, header] of Object.entries(LOGS)) {
@@ -390,18 +393,18 @@ export class RunDirectory {
 
   /**
    * Write a complete checkpoint and switch `latest` to it, then keep only the newest `keep`.
-   * `state.logOffsets` is filled in here, after the logs are fsynced.
+   * `state.logOffsets` must come from {@link durableLogOffsets} (the logs durable up to
+   * them); without it, it is taken here.
    */
   writeCheckpoint(
     agent: StateDict,
     replay: { tensors: StateDict; metadata: Record<string, string> } | undefined,
-    state: Omit<CheckpointState, 'logOffsets' | 'replay'>,
+    state: Omit<CheckpointState, 'logOffsets' | 'replay'> & { logOffsets?: Record<string, number> },
     keep: number,
   ): string {
     const dir = this.checkpointsDir;
-    // Logs must be durable up to the offsets the checkpoint records.
-    for (const f of Object.keys(LOGS)) fsyncPath(join(this.path, f));
-    const full: CheckpointState = { ...state, logOffsets: this.logOffsets(), replay: replay !== undefined };
+    const logOffsets = state.logOffsets ?? this.durableLogOffsets();
+    const full: CheckpointState = { ...state, logOffsets, replay: replay !== undefined };
     const existing = readdirSync(dir).map(checkpointSeq);
     const name = checkpointName(Math.max(0, ...existing) + 1, state.step);
     const tmp = join(dir, `.tmp-${name}`);
@@ -465,4 +468,48 @@ export function defaultRunPath(
   let path = base;
   for (let i = 2; existsSync(path); i++) path = `${base}-${i}`;
   return path;
+}
+
+/** The name under which the run directory's position (its log offsets) is kept in checkpoints. */
+export const RUN_DIRECTORY_SINK = 'run-directory';
+
+/**
+ * The training loop's sink that keeps a run directory: one row per episode and evaluation
+ * in the logs, and a checkpoint set whenever the loop asks for one. Its position is the
+ * logs' byte lengths (made durable first); a resume cuts the logs back to them.
+ */
+export function runDirectorySink(
+  run: RunDirectory,
+  o: { env: string; config: AgentConfig; keep: number; saveReplay: boolean },
+): TrainingSink {
+  return {
+    name: RUN_DIRECTORY_SINK,
+    position: () => run.durableLogOffsets(),
+    rewind: (position) => run.truncateLogs(position as Record<string, number> | undefined),
+    episode: (e) => run.appendEpisode(e.row),
+    evaluation: (e) => run.appendEval(e.row),
+    checkpoint: (e) => {
+      const snap = e.snapshot();
+      const { loop } = snap;
+      run.writeCheckpoint(
+        snap.agent.tensors,
+        o.saveReplay ? snap.replay : undefined,
+        {
+          env: o.env,
+          config: o.config,
+          step: loop.step,
+          episode: loop.episode,
+          wallSeconds: loop.wallSeconds,
+          agent: snap.agent.meta,
+          envState: snap.envState,
+          normStats: snap.normStats,
+          lastEval: loop.lastEval,
+          logOffsets: snap.sinks[RUN_DIRECTORY_SINK] as Record<string, number>,
+          loop,
+          sinks: snap.sinks,
+        },
+        o.keep,
+      );
+    },
+  };
 }

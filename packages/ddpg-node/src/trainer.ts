@@ -1,6 +1,6 @@
 /**
- * The training loop. It drives an {@link Agent} through an environment, evaluates it with
- * {@link evaluatePolicy}, and leaves everything on disk to a {@link RunDirectory}.
+ * Training in Node: the core's training loop ({@link runTrainingLoop}) with a
+ * {@link RunDirectory} as its sink, plus resume from a run directory and `loadRun`.
  * @module
  */
 
@@ -9,22 +9,25 @@ import {
   type AgentConfig,
   checkConfig,
   DEFAULT_PRESET,
-  evaluatePolicy,
+  type EpisodeMetrics,
+  type EvalMetrics,
   firstSolved,
+  loopStateAt,
   makeAgent,
   makeConfig,
   makeEnv,
   makeRunEnv,
   optimalReturnMean,
   presetDiff,
-  ReplayBuffer,
   type RunningMeanStdState,
+  runTrainingLoop,
   solveThreshold,
   TRAIN_EVAL_SEED_OFFSET,
-  type UpdateStats,
+  type TrainingSink,
+  type TrainingSnapshot,
 } from '@chainrule/ddpg';
 import { getBackend } from '@chainrule/tensor';
-import { type EpisodeMetrics, type EvalMetrics, RunDirectory } from './runDirectory.ts';
+import { type LoadedCheckpoint, RUN_DIRECTORY_SINK, RunDirectory, runDirectorySink } from './runDirectory.ts';
 import { tensorBoardTrainingSink } from './tensorboard/index.ts';
 
 /** Options of a training run. Everything has a default; `{}` trains the default preset on Pendulum-v1. */
@@ -64,8 +67,13 @@ export interface TrainOptions {
   onProgress?: (p: Progress) => void;
   /** Called once the run directory is ready, before the first step. */
   onStart?: (s: StartInfo) => void;
-  /** Abort to stop at the next episode end, after writing a checkpoint there. */
+  /**
+   * Abort to stop: within about 100 ms the run writes a checkpoint at the current step
+   * (mid-episode too: the episode in progress is part of it) and throws {@link TrainingInterrupted}.
+   */
   signal?: AbortSignal;
+  /** More sinks for the training loop's events (your own logger, for instance); see {@link TrainingSink}. */
+  sinks?: TrainingSink[];
 }
 
 /** What {@link TrainOptions.onStart} sees. */
@@ -96,7 +104,7 @@ export interface Progress {
   etaSeconds: number;
 }
 
-export type { EpisodeMetrics, EvalMetrics } from './runDirectory.ts';
+export type { EpisodeMetrics, EvalMetrics } from '@chainrule/ddpg';
 
 /** The contents of summary.json. */
 export interface Summary {
@@ -232,178 +240,129 @@ class RecentRate {
   }
 }
 
+/** The sink behind {@link TrainOptions.onProgress}: one report per episode, with a recent rate. */
+export function progressSink(onProgress: (p: Progress) => void): TrainingSink {
+  const rate = new RecentRate();
+  return {
+    start: (e) => {
+      rate.add(e.step);
+    },
+    episode: (e) => {
+      const sps = rate.add(e.step);
+      onProgress({
+        step: e.step,
+        steps: e.steps,
+        episode: e.episode,
+        lastReturn: e.row.return,
+        avgMaxQ: e.row.avgMaxQ ?? undefined,
+        lastEval: e.lastEval?.mean,
+        stepsPerSecond: sps,
+        etaSeconds: sps > 0 ? (e.steps - e.step) / sps : Number.POSITIVE_INFINITY,
+      });
+    },
+  };
+}
+
+/** The snapshot a run directory's checkpoint holds (older checkpoints: at an episode end, logs only). */
+function snapshotOf(ckpt: LoadedCheckpoint): TrainingSnapshot {
+  const st = ckpt.state;
+  return {
+    loop: st.loop ?? loopStateAt({ ...st, lastEval: st.lastEval ?? null }),
+    agent: { tensors: ckpt.agent, meta: st.agent },
+    replay: ckpt.replay,
+    envState: st.envState,
+    normStats: st.normStats,
+    sinks: st.sinks ?? { [RUN_DIRECTORY_SINK]: st.logOffsets },
+  };
+}
+
 /**
- * Train an agent. Returns the summary (also written to `out/summary.json` when `out` is set),
- * the agent, and the episode and evaluation rows.
+ * Train an agent: {@link runTrainingLoop} with the run directory's sink (when `out` is set),
+ * the progress sink (`onProgress`) and `options.sinks`. Returns the summary (also written
+ * to `out/summary.json` when `out` is set), the agent, and the episode and evaluation rows.
+ * @throws TrainingInterrupted when `signal` aborts the run (after a checkpoint at that step).
  */
 export async function train(
   options: TrainOptions = {},
 ): Promise<{ summary: Summary; agent: Agent; episodes: EpisodeMetrics[]; evals: EvalMetrics[] }> {
   const s = setUp(options);
   const { config, seed, steps, run } = s;
-  const evalEvery = options.evalEvery ?? 1000;
-  const checkpointEvery = options.checkpointEvery ?? 5000;
-  const keep = options.keepCheckpoints ?? 2;
-  const started = performance.now();
   const { env, norm } = makeRunEnv(s.env, config, s.maxEpisodeSteps);
   const agent = makeAgent(env, config, seed);
   const episodes: EpisodeMetrics[] = [];
   const evals: EvalMetrics[] = [];
-  let step = 0;
-  let episode = 0;
-  let wallBefore = 0;
-  let lastEval: EvalMetrics | undefined;
   let note: string | undefined;
-
+  let resume: { snapshot?: TrainingSnapshot } | undefined;
   if (run && options.resume) {
     run.removeStaleFiles();
     const ckpt = run.latestCheckpoint();
-    if (!ckpt) {
+    if (ckpt) resume = { snapshot: snapshotOf(ckpt) };
+    else {
       note = `${run.path} has no complete checkpoint yet, so the run starts again from step 0`;
-      run.truncateLogs();
-    } else {
-      const st = ckpt.state;
-      step = st.step;
-      episode = st.episode;
-      wallBefore = st.wallSeconds;
-      if (ckpt.replay && agent.replay) agent.replay.copyFrom(ReplayBuffer.fromState(ckpt.replay));
-      agent.restore({ tensors: ckpt.agent, meta: st.agent });
-      if (st.envState && env.setState) env.setState(st.envState);
-      if (norm && st.normStats) norm.setStatistics(st.normStats);
-      lastEval = st.lastEval ?? undefined;
-      run.truncateLogs(st.logOffsets);
-      const logs = run.readLogs();
-      episodes.push(...logs.episodes);
-      evals.push(...logs.evals);
+      resume = {};
     }
   }
-  const tensorboard = run && options.tensorboard !== false ? tensorBoardTrainingSink(run.path) : undefined;
-  tensorboard?.start({ fromStep: step, step, wallSeconds: wallBefore });
-  options.onStart?.({
-    env: s.env,
-    seed,
-    steps,
-    config,
-    fromStep: step,
-    note,
-    movedAside: s.movedAside,
-  });
 
-  const wall = () => wallBefore + (performance.now() - started) / 1000;
-  const checkpoint = () => {
-    if (!run) return;
-    const state = agent.state();
-    run.writeCheckpoint(
-      state.tensors,
-      s.saveReplay && agent.replay ? agent.replay.getState() : undefined,
-      {
+  const sinks: TrainingSink[] = [];
+  if (run)
+    sinks.push(
+      runDirectorySink(run, {
         env: s.env,
         config,
-        step,
-        episode,
-        wallSeconds: wall(),
-        agent: state.meta,
-        envState: env.getState ? env.getState() : null,
-        normStats: norm ? norm.getStatistics() : null,
-        lastEval: lastEval ?? null,
-      },
-      keep,
+        keep: options.keepCheckpoints ?? 2,
+        saveReplay: s.saveReplay,
+      }),
     );
-  };
-  const runEval = () => {
-    const r = evaluatePolicy(agent, s.env, {
-      episodes: s.evalEpisodes,
-      seed: seed + TRAIN_EVAL_SEED_OFFSET,
-      normStats: norm?.getStatistics(),
-    });
-    lastEval = { step, mean: r.mean, std: r.std, min: r.min, max: r.max, wallSeconds: wall() };
-    evals.push(lastEval);
-    run?.appendEval(lastEval);
-    tensorboard?.evaluation({ row: lastEval });
-  };
-
-  let nextEval = evalEvery > 0 ? (Math.floor(step / evalEvery) + 1) * evalEvery : Number.POSITIVE_INFINITY;
-  let nextCheckpoint = checkpointEvery > 0 ? step + checkpointEvery : Number.POSITIVE_INFINITY;
-  const rate = new RecentRate();
-  rate.add(step);
-
-  while (step < steps) {
-    // The first episode of a run is seeded; later resets continue the env's own stream.
-    let { observation } = episode === 0 ? env.reset({ seed }) : env.reset();
-    agent.onEpisodeStart();
-    let total = 0;
-    let length = 0;
-    let sumMaxQ = 0;
-    let nUpdates = 0;
-    let last: UpdateStats | null = null;
-    for (;;) {
-      const action = agent.act(observation, { explore: true });
-      const r = env.step(action);
-      agent.observe({
-        obs: observation,
-        action,
-        reward: r.reward,
-        nextObs: r.observation,
-        terminated: r.terminated,
-        truncated: r.truncated,
+  // TensorBoard needs no position() and rewind(): each episode and evaluation is flushed as
+  // it comes, and a resumed session's SessionLog START cuts the run back when it is read.
+  if (run && options.tensorboard !== false) sinks.push(tensorBoardTrainingSink(run.path));
+  sinks.push({
+    // The rows for the summary and the learning curve: on resume, the logs as the run
+    // directory's sink cut them back (it rewinds before the start event).
+    start: (e) => {
+      if (run && resume) {
+        const logs = run.readLogs();
+        episodes.push(...logs.episodes);
+        evals.push(...logs.evals);
+      }
+      options.onStart?.({
+        env: s.env,
+        seed,
+        steps,
+        config,
+        fromStep: e.fromStep,
+        note,
+        movedAside: s.movedAside,
       });
-      const u = agent.update();
-      if (u) {
-        last = u;
-        sumMaxQ += u.maxQ;
-        nUpdates++;
-      }
-      total += r.reward;
-      length++;
-      step++;
-      observation = r.observation;
-      if (step >= nextEval) {
-        runEval();
-        nextEval += evalEvery;
-      }
-      if (r.terminated || r.truncated || step >= steps) break;
-    }
-    episode++;
-    const row: EpisodeMetrics = {
-      episode,
-      step,
-      return: total,
-      length,
-      avgMaxQ: nUpdates ? sumMaxQ / nUpdates : null,
-      criticLoss: last ? last.criticLoss : null,
-      actorLoss: last && Number.isFinite(last.actorLoss) ? last.actorLoss : null,
-      sigma: agent.explorationScale(),
-      wallSeconds: wall(),
-    };
-    episodes.push(row);
-    run?.appendEpisode(row);
-    tensorboard?.episode({ step, wallSeconds: row.wallSeconds, row });
-    const sps = rate.add(step);
-    options.onProgress?.({
-      step,
-      steps,
-      episode,
-      lastReturn: total,
-      avgMaxQ: row.avgMaxQ ?? undefined,
-      lastEval: lastEval?.mean,
-      stepsPerSecond: sps,
-      etaSeconds: sps > 0 ? (steps - step) / sps : Number.POSITIVE_INFINITY,
-    });
-    // Let signal handlers (Ctrl-C) and the progress bar's timers run: they only get the
-    // event loop between tasks. (Memory needs no turn of it: updates run in tidy scopes.)
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (options.signal?.aborted && step < steps) {
-      checkpoint();
-      tensorboard?.interrupted();
-      throw new TrainingInterrupted(step);
-    }
-    if (step >= nextCheckpoint && step < steps) {
-      checkpoint();
-      nextCheckpoint = step + checkpointEvery;
-    }
-  }
-  if (!lastEval || lastEval.step !== step) runEval();
-  const wallSeconds = wall();
+    },
+    episode: (e) => {
+      episodes.push(e.row);
+    },
+    evaluation: (e) => {
+      evals.push(e.row);
+    },
+  });
+  if (options.onProgress) sinks.push(progressSink(options.onProgress));
+  sinks.push(...(options.sinks ?? []));
+
+  const result = await runTrainingLoop({
+    envId: s.env,
+    seed,
+    steps,
+    agent,
+    env,
+    norm,
+    evalEvery: options.evalEvery ?? 1000,
+    evalEpisodes: s.evalEpisodes,
+    checkpointEvery: options.checkpointEvery ?? 5000,
+    sinks,
+    signal: options.signal,
+    resume,
+  });
+  const { state } = result;
+  if (result.status === 'interrupted') throw new TrainingInterrupted(state.step);
+  const lastEval = state.lastEval!;
+  const wallSeconds = state.wallSeconds;
   const optimal = optimalReturnMean(s.env, s.evalEpisodes, seed + TRAIN_EVAL_SEED_OFFSET);
   const threshold = solveThreshold(s.env, optimal);
   const solved = firstSolved(evals, threshold);
@@ -412,11 +371,11 @@ export async function train(
     algo: config.algo,
     preset: config.preset,
     seed,
-    steps: step,
-    evalReturnMean: lastEval!.mean,
-    evalReturnStd: lastEval!.std,
+    steps: state.step,
+    evalReturnMean: lastEval.mean,
+    evalReturnStd: lastEval.std,
     wallSeconds,
-    stepsPerSecond: step / wallSeconds,
+    stepsPerSecond: state.step / wallSeconds,
     backend: getBackend().name,
     config,
     differsFromPreset: presetDiff(config),
@@ -425,9 +384,7 @@ export async function train(
     solvedAtWallSeconds: solved?.wallSeconds ?? null,
   };
   if (optimal !== undefined) summary.optimalReturnMean = optimal;
-  tensorboard?.end();
   if (run) {
-    checkpoint();
     // vega is loaded only here: it takes seconds to import, which every CLI start and
     // every run without a directory would otherwise pay.
     const { learningCurveSvg } = await import('./plots.ts');

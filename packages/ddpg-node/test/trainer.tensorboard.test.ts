@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingInterrupted, type TrainOptions, train } from '../src/index.ts';
 import { eventFiles, TENSORBOARD_TAGS as T } from '../src/tensorboard/index.ts';
 import { named, python, pythonReadRun } from './tfevents/independent.ts';
-import { scalarsOfRun } from './tfevents/reader.ts';
+import { readEventFile, scalarsOfRun } from './tfevents/reader.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'chainrule-tb-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -107,23 +107,34 @@ describe('a training run’s TensorBoard event files', () => {
 
   it('a run stopped and resumed twice reads as the uninterrupted one, from a new file per session', async () => {
     const out = join(root, 'stopped');
-    for (const stopAt of [120, 210]) {
+    // Stopped mid-episode (episodes are 25 steps), the second right after the evaluation at 200.
+    for (const stopAt of [110, 200]) {
       const controller = new AbortController();
       await expect(
         train({
           ...options(out),
-          ...(stopAt === 120
+          ...(stopAt === 110
             ? {}
             : { out, resume: true, env: undefined, seed: undefined, config: undefined }),
-          onProgress: (p) => {
-            if (p.step >= stopAt) controller.abort();
-          },
+          sinks: [
+            {
+              step: (e) => {
+                if (e.step >= stopAt) controller.abort();
+              },
+            },
+          ],
           signal: controller.signal,
         }),
       ).rejects.toBeInstanceOf(TrainingInterrupted);
     }
     await train({ out, resume: true, evalEvery: 100, checkpointEvery: 100, keepCheckpoints: 1 });
     expect(eventFiles(out)).toHaveLength(3);
+    // Each later session marks its restart one step past the checkpoint it continues from.
+    expect(eventFiles(out).map((f) => readEventFile(join(out, f)).events[1])).toMatchObject([
+      { step: 1, sessionStatus: 1 },
+      { step: 111, sessionStatus: 1 },
+      { step: 201, sessionStatus: 1 },
+    ]);
     const want = withoutSpeed(scalarsOfRun(straight, eventFiles(straight)));
     expect(withoutSpeed(scalarsOfRun(out, eventFiles(out)))).toEqual(want);
     if (python.ok) expect(withoutSpeed(pythonReadRun(out))).toEqual(want);

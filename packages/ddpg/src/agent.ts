@@ -11,10 +11,16 @@
  */
 import * as A from '@chainrule/autograd';
 import { grad, noGrad, type Var } from '@chainrule/autograd';
-import { type Adam, hardUpdate, mseLoss, softUpdate } from '@chainrule/nn';
+import { type Adam, hardUpdate, mseLoss, type StateDict, softUpdate } from '@chainrule/nn';
 import type { Tensor } from '@chainrule/tensor';
 import * as T from '@chainrule/tensor';
-import { ActorCriticAgent, type AgentSpaces, type Transition, type UpdateStats } from './actorCritic.ts';
+import {
+  ActorCriticAgent,
+  type AgentSpaces,
+  type AgentState,
+  type Transition,
+  type UpdateStats,
+} from './actorCritic.ts';
 import type { AgentConfig } from './config.ts';
 import type { Actor, Critic } from './networks.ts';
 import { AdaptiveParamNoise } from './noise.ts';
@@ -143,6 +149,26 @@ export class DDPG extends ActorCriticAgent {
   protected override setNoiseState(state: unknown): void {
     if (this.paramNoise && state) this.paramNoise.noise.setState(state as never);
     else super.setNoiseState(state);
+  }
+
+  /**
+   * With parameter noise, the perturbed actor of the episode in progress too: a checkpoint
+   * taken mid-episode (an interrupted run) then continues that episode with the same policy.
+   */
+  override tensors(): StateDict {
+    const out = super.tensors();
+    if (this.paramNoise)
+      for (const [k, t] of Object.entries(this.paramNoise.perturbed.stateDict())) out[`perturbed.${k}`] = t;
+    return out;
+  }
+
+  override restore(state: AgentState): void {
+    super.restore(state);
+    const pn = this.paramNoise;
+    const sd: StateDict = {};
+    for (const [k, t] of Object.entries(state.tensors)) if (k.startsWith('perturbed.')) sd[k.slice(10)] = t;
+    // Checkpoints without it were taken at episode ends, where onEpisodeStart perturbs afresh.
+    if (pn && Object.keys(sd).length > 0) pn.perturbed.loadStateDict(sd);
   }
 
   /** Start of an episode: reset the exploration noise. */

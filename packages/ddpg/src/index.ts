@@ -40,9 +40,30 @@ export {
   RENDER_SEED_OFFSET,
   TRAIN_EVAL_SEED_OFFSET,
 } from './evaluatePolicy.ts';
+export {
+  type CheckpointEvent,
+  type EndEvent,
+  type EpisodeEvent,
+  type EpisodeInProgress,
+  type EpisodeMetrics,
+  type EvalMetrics,
+  type EvaluationEvent,
+  type InterruptedEvent,
+  type LoopEventBase,
+  type LoopState,
+  loopStateAt,
+  runTrainingLoop,
+  type SinkResult,
+  type StartEvent,
+  type StepEvent,
+  type TrainingLoopOptions,
+  type TrainingLoopResult,
+  type TrainingSink,
+  type TrainingSnapshot,
+} from './loop.ts';
 export { makeAgent } from './makeAgent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
 export { episodeSvg, type Frame } from './render.ts';
-export { type Batch, type ReplayBatch, ReplayBuffer } from './replay.ts';
+export { type Batch, type ReplayBatch, ReplayBuffer, type ReplayBufferState } from './replay.ts';
 export { firstSolved, LQR_COST_RATIO, SOLVE_THRESHOLDS, solveThreshold } from './solve.ts';

@@ -9,6 +9,7 @@ export {
   type TensorBoardEpisode,
   type TensorBoardEvaluation,
   TensorBoardSink,
+  type TensorBoardTrainingSink,
   tensorBoardTrainingSink,
 } from './sink.ts';
 export { crc32c, maskCrc, TF_RECORD_OVERHEAD, tfRecord } from './tfRecord.ts';

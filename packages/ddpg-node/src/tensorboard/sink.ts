@@ -4,6 +4,7 @@
  * where the episode ended, plus the losses, the exploration scale, the evaluations and the speed.
  * @module
  */
+import type { EpisodeEvent, EvaluationEvent, StartEvent, TrainingSink } from '@chainrule/ddpg';
 import type { Scalar } from './event.ts';
 import { TensorBoardWriter, type TensorBoardWriterOptions } from './writer.ts';
 
@@ -104,29 +105,23 @@ export class TensorBoardSink {
   }
 }
 
-/** The fields of the training loop's events (`@chainrule/ddpg`'s `TrainingSink`) this sink reads. */
-interface LoopStart {
-  fromStep: number;
-  step: number;
-  wallSeconds: number;
-}
-interface LoopEpisode {
-  step: number;
-  wallSeconds: number;
-  row: TensorBoardEpisode;
-}
-interface LoopEvaluation {
-  row: TensorBoardEvaluation;
+/** The training loop's sink for TensorBoard, and the file it writes to. */
+export interface TensorBoardTrainingSink extends TrainingSink {
+  /** The event file of the current session (undefined before start and after the end). */
+  readonly path: string | undefined;
 }
 
 /**
  * The training loop's sink for TensorBoard: a {@link TensorBoardSink} per session in `dir`,
  * opened when the loop starts. Every episode and evaluation is flushed as it comes, so what a
  * checkpoint covers is on disk before the checkpoint is; this is why the sink needs no
- * `rewind`: the resumed session's `SessionLog START` cuts the run back when TensorBoard reads it.
- * Steps per second are measured between episode ends (evaluations included).
+ * `position` and `rewind`: the resumed session's `SessionLog START` cuts the run back when
+ * TensorBoard reads it. Steps per second are measured between episode ends (evaluations included).
  */
-export function tensorBoardTrainingSink(dir: string, options: TensorBoardWriterOptions = {}) {
+export function tensorBoardTrainingSink(
+  dir: string,
+  options: TensorBoardWriterOptions = {},
+): TensorBoardTrainingSink {
   let sink: TensorBoardSink | undefined;
   let last = { step: 0, wallSeconds: 0 };
   const open = (op: string): TensorBoardSink => {
@@ -138,26 +133,25 @@ export function tensorBoardTrainingSink(dir: string, options: TensorBoardWriterO
     sink = undefined;
   };
   return {
-    start(e: LoopStart): void {
+    start(e: StartEvent): void {
       close();
       sink = new TensorBoardSink(dir, e.fromStep, options);
       last = { step: e.step, wallSeconds: e.wallSeconds };
     },
-    episode(e: LoopEpisode): void {
+    episode(e: EpisodeEvent): void {
       const s = open('episode');
       const seconds = e.wallSeconds - last.wallSeconds;
       s.episode(e.row, seconds > 0 ? (e.step - last.step) / seconds : undefined);
       s.flush();
       last = { step: e.step, wallSeconds: e.wallSeconds };
     },
-    evaluation(e: LoopEvaluation): void {
+    evaluation(e: EvaluationEvent): void {
       const s = open('evaluation');
       s.evaluation(e.row);
       s.flush();
     },
     interrupted: close,
     end: close,
-    /** The event file of the current session (undefined before start and after the end). */
     get path(): string | undefined {
       return sink?.path;
     },
