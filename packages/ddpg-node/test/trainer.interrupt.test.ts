@@ -15,7 +15,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const newDir = () => join(root, `run${dirs++}`);
 
-const tiny = { actorHidden: [16, 16], criticHidden: [16, 16], batchSize: 16, learningStarts: 16, bufferSize: 1000 };
+const tiny = {
+  actorHidden: [16, 16],
+  criticHidden: [16, 16],
+  batchSize: 16,
+  learningStarts: 16,
+  bufferSize: 1000,
+};
 
 const options = (config: AgentConfig, out: string, extra: Partial<TrainOptions> = {}): TrainOptions => ({
   env: 'Pendulum-v1',
