@@ -5,6 +5,8 @@
 #  2. a fresh project in a temp directory installs the tarballs with plain npm;
 #  3. plain `node` runs scripts/outside/node.mjs (no tsx, no TypeScript) and each package
 #     README's js example; tsc checks the published .d.ts from a TypeScript file; the CLI runs;
+#  3b. @chainrule/ddpg alone in a second project: none of the CLI's dependencies, node_modules
+#     under 15 MB, plain node runs a short training loop, Vite builds it;
 #  4. esbuild bundles scripts/outside/browser.mjs and headless Chromium runs it on the wasm
 #     backend; it must print the same lines as Node.
 # KEEP_OUTSIDE=1 keeps the temp directory for inspection.
@@ -63,6 +65,26 @@ for t in "$WORK"/tarballs/*.tgz; do
   grep -E '^npm (notice (name|version|package size|total files):|warn|error)' "$WORK/publish.log" | tr '\n' ' '
   echo
 done
+
+echo '::: outside: @chainrule/ddpg alone: size, no CLI dependencies, node and a Vite build'
+C="$WORK/core"
+mkdir -p "$C"
+cp scripts/outside/core/main.js scripts/outside/core/index.html "$C/"
+cat >"$C/package.json" <<'JSON'
+{ "name": "chainrule-core-outside-test", "private": true, "type": "module" }
+JSON
+(cd "$C" && npm install --no-audit --no-fund --loglevel=error "$WORK"/tarballs/chainrule-{tensor,autograd,nn,ddpg}-[0-9]*.tgz)
+for dep in vega vega-lite @stdlib commander cli-progress yaml; do
+  if [ -e "$C/node_modules/$dep" ]; then echo "@chainrule/ddpg alone installed $dep" >&2; exit 1; fi
+done
+CORE_KB=$(du -sk "$C/node_modules" | cut -f1)
+CORE_BYTES=$(du -sb "$C/node_modules" | cut -f1)
+echo "@chainrule/ddpg with its dependencies: $((CORE_BYTES / 1000)) kB of files, $CORE_KB KiB on disk, $(ls "$C/node_modules" | wc -l) top-level entries"
+if [ "$CORE_KB" -gt 15000 ]; then echo "node_modules of @chainrule/ddpg alone is $CORE_KB KiB on disk, over the 15 MB bound" >&2; exit 1; fi
+(cd "$C" && node main.js)
+(cd "$C" && "$ROOT/apps/playground/node_modules/.bin/vite" build --logLevel warn >/dev/null)
+ls "$C"/dist/assets/*.js >/dev/null
+echo "a Vite build of it: $(du -k "$C"/dist/assets/*.js | cut -f1 | paste -sd+ | bc) KiB of js"
 
 echo '::: outside: a fresh project installs the tarballs with npm'
 P="$WORK/project"

@@ -13,17 +13,9 @@ import type { AgentConfig } from './config.ts';
 import { Box } from './envs/index.ts';
 import { Actor, Critic, type NetworkOptions } from './networks.ts';
 import { makeNoise, type NoiseProcess } from './noise.ts';
-import type { ReplayBuffer } from './replay.ts';
+import type { ReplayBuffer, Transition } from './replay.ts';
 
-/** One environment transition. */
-export interface Transition {
-  obs: ArrayLike<number>;
-  action: ArrayLike<number>;
-  reward: number;
-  nextObs: ArrayLike<number>;
-  terminated: boolean;
-  truncated: boolean;
-}
+export type { Transition } from './replay.ts';
 
 /** What one `update()` reports. */
 export interface UpdateStats {

@@ -35,6 +35,23 @@ export function makeRunEnv(
   return { env, norm };
 }
 
+/**
+ * The env a policy is evaluated or watched on: {@link makeRunEnv}'s, with the observation
+ * statistics (if the config normalises) frozen at `normStats`.
+ */
+export function makeEvalEnv(
+  id: string,
+  config: AgentConfig,
+  normStats: RunningMeanStdState | undefined,
+): Env {
+  const { env, norm } = makeRunEnv(id, config);
+  if (norm && normStats) {
+    norm.setStatistics(normStats);
+    norm.update = false;
+  }
+  return env;
+}
+
 /** Options of {@link evaluatePolicy}. */
 export interface EvaluatePolicyOptions {
   /** Episodes to run (default 10). */
@@ -72,11 +89,7 @@ export function evaluatePolicy(
 ): PolicyEvaluation {
   const episodes = options.episodes ?? 10;
   const seed = options.seed ?? 0;
-  const { env, norm } = makeRunEnv(envId, agent.config);
-  if (norm && options.normStats) {
-    norm.setStatistics(options.normStats);
-    norm.update = false;
-  }
+  const env = makeEvalEnv(envId, agent.config, options.normStats);
   const returns: number[] = [];
   const frames: Frame[][] = [];
   for (let i = 0; i < episodes; i++) {

@@ -34,6 +34,7 @@ export {
   CLI_EVAL_SEED_OFFSET,
   type EvaluatePolicyOptions,
   evaluatePolicy,
+  makeEvalEnv,
   makeRunEnv,
   optimalReturnMean,
   type PolicyEvaluation,

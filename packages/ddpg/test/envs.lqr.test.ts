@@ -199,11 +199,11 @@ describe('LQR-v0: scoring policies against the optimum', () => {
     }
   });
 
-  it('the optimal policy beats random and zero actions; evaluatePolicy uses the same starts', () => {
+  it('the optimal policy beats random and zero actions; rolloutPolicy uses the same starts', () => {
     const opt = env.evaluateOptimalPolicy(16, 0);
     const act = new Rng(4);
-    const random = env.evaluatePolicy(() => [act.uniform(-10, 10)], 16, 0);
-    const zero = env.evaluatePolicy(() => [0], 16, 0);
+    const random = env.rolloutPolicy(() => [act.uniform(-10, 10)], 16, 0);
+    const zero = env.rolloutPolicy(() => [0], 16, 0);
     expect(opt.meanReturn).toBeGreaterThan(random.meanReturn);
     expect(opt.meanReturn).toBeGreaterThan(zero.meanReturn);
     expect(opt.returns).toHaveLength(16);
@@ -215,7 +215,7 @@ describe('LQR-v0: scoring policies against the optimum', () => {
     const x0 = probe.reset({ seed: 3 }).observation;
     expect(opt.returns[3]).toBeCloseTo(env.optimalReturn(x0, 100), 10);
     // a slightly-off gain is within 5% of the optimum; doing nothing is not
-    const near = env.evaluatePolicy(gainPolicy(1.05 * k0, 0.95 * k1), 16, 0);
+    const near = env.rolloutPolicy(gainPolicy(1.05 * k0, 0.95 * k1), 16, 0);
     expect(Math.abs(near.meanReturn - opt.meanReturn) / Math.abs(opt.meanReturn)).toBeLessThan(0.05);
     expect(Math.abs(zero.meanReturn - opt.meanReturn) / Math.abs(opt.meanReturn)).toBeGreaterThan(0.05);
   });

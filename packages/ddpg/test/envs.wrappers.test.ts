@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Env,
-  evaluatePolicy,
   findEnv,
   makeEnv,
   NormalizeObservation,
@@ -11,6 +10,7 @@ import {
   RecordEpisode,
   RescaleAction,
   RunningMeanStd,
+  rolloutPolicy,
   ScaleReward,
   TimeLimit,
 } from '../src/envs/index.ts';
@@ -265,11 +265,11 @@ describe('wrapper chains', () => {
     expect(String(env)).toBe(
       'RecordEpisode(NormalizeObservation(ScaleReward(RescaleAction(TimeLimit(Pendulum-v1)))))',
     );
-    const res = evaluatePolicy(env, () => [0.5], { episodes: 3, seed: 4 });
+    const res = rolloutPolicy(env, () => [0.5], { episodes: 3, seed: 4 });
     expect(res.lengths).toEqual([10, 10, 10]);
     expect(env.episodeCount).toBe(3);
-    expect(() => evaluatePolicy(new PendulumEnv(), () => [0])).toThrow(/no maxEpisodeSteps/);
-    expect(evaluatePolicy(new PendulumEnv(), () => [0], { maxSteps: 5, episodes: 2 }).meanLength).toBe(5);
+    expect(() => rolloutPolicy(new PendulumEnv(), () => [0])).toThrow(/no maxEpisodeSteps/);
+    expect(rolloutPolicy(new PendulumEnv(), () => [0], { maxSteps: 5, episodes: 2 }).meanLength).toBe(5);
     const snap = JSON.parse(JSON.stringify(env.getState()));
     const twin = new RecordEpisode(
       new NormalizeObservation(new ScaleReward(new RescaleAction(new TimeLimit(new PendulumEnv(), 10)), 0.5)),

@@ -1,19 +1,24 @@
 /**
  * The training worker: Pendulum-v1 and a DDPG (or TD3) agent on the wasm backend, off the
- * page's main thread. The loop is the trainer's (packages/ddpg/src/trainer.ts) without the
- * run directory: uniform random actions for the first `startSteps`, then μ(s) plus noise;
- * every step is stored and followed by one `update()`.
+ * page's main thread. Training is the core's loop (`runTrainingLoop` from @chainrule/ddpg,
+ * the one `chainrule-ddpg train` runs) with a sink that posts frames and episode rows to the
+ * page and paces playback; the env is the core's (`makeRunEnv`). Pausing aborts the loop,
+ * which hands back its state, episode in progress included; starting again continues it.
+ * Watching rolls out the deterministic policy on the core's evaluation env (`makeEvalEnv`).
  * @module
  */
 import {
   type Agent,
-  DDPG,
   type Env,
+  type LoopState,
   makeAgent,
   makeConfig,
-  makeEnv,
-  NormalizeObservation,
+  makeEvalEnv,
+  makeRunEnv,
+  type NormalizeObservation,
   type RunningMeanStdState,
+  runTrainingLoop,
+  type TrainingSink,
 } from '@chainrule/ddpg';
 import { getBackendInfo, setBackend } from '@chainrule/tensor';
 import { agentFromPolicyFile, ENV_ID, encodeActor, readPolicyFile } from './policyFile.ts';
@@ -23,21 +28,24 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(
 
 setBackend('wasm');
 
+/** Pendulum-v1's dt: at speed 1 a step takes 50 ms of wall time. */
+const STEP_MS = 50;
+/** At most one frame every 33 ms (~30 fps). */
+const FRAME_MS = 33;
+
 interface Run {
   seed: number;
-  env: Env;
   agent: Agent;
-  observation: Float64Array;
+  env: Env;
+  norm: NormalizeObservation | undefined;
+  /** Where training continues from (undefined: a new run); `step`/`episode` mirror it while training. */
+  loop: LoopState | undefined;
   step: number;
   episode: number;
-  /** The current episode's running sums. */
-  total: number;
-  sumMaxQ: number;
-  nUpdates: number;
-  /** Watching: the deterministic policy plays, nothing is learned. */
   mode: 'train' | 'watch';
+  /** Watching: the deterministic policy on its own env; nothing is learned. */
   watchEnv: Env | null;
-  watchObs: Float64Array | null;
+  watchObs: number[] | null;
   watchTotal: number;
   watchEpisodes: number;
 }
@@ -45,34 +53,22 @@ interface Run {
 let run: Run | null = null;
 let running = false;
 let speed: Speed = '1';
-let timer: ReturnType<typeof setTimeout> | undefined;
-let started = performance.now();
-let stepsAtStart = 0;
 let lastFrame = 0;
-
-function makeEnvFor(normStats: RunningMeanStdState | undefined): Env {
-  const env: Env = makeEnv(ENV_ID);
-  if (!normStats) return env;
-  const norm = new NormalizeObservation(env);
-  norm.setStatistics(normStats);
-  norm.update = false;
-  return norm;
-}
+/** The training loop in flight: aborting it pauses. */
+let training: { controller: AbortController; done: Promise<void> } | null = null;
+let watchTimer: ReturnType<typeof setTimeout> | undefined;
 
 function newRun(agent: Agent, seed: number, normStats?: RunningMeanStdState): Run {
-  const env = makeEnvFor(normStats);
-  const { observation } = env.reset({ seed });
-  agent.onEpisodeStart?.();
+  const { env, norm } = makeRunEnv(ENV_ID, agent.config);
+  if (norm && normStats) norm.setStatistics(normStats);
   return {
     seed,
-    env,
     agent,
-    observation: Float64Array.from(observation),
+    env,
+    norm,
+    loop: undefined,
     step: 0,
     episode: 0,
-    total: 0,
-    sumMaxQ: 0,
-    nUpdates: 0,
     mode: 'train',
     watchEnv: null,
     watchObs: null,
@@ -81,11 +77,174 @@ function newRun(agent: Agent, seed: number, normStats?: RunningMeanStdState): Ru
   };
 }
 
-function reset(preset: PagePreset, seed: number): void {
-  stop();
+function frame(r: Run, env: Env, action: ArrayLike<number>): void {
+  const now = performance.now();
+  if (now - lastFrame < FRAME_MS) return;
+  lastFrame = now;
+  post({
+    type: 'frame',
+    theta: env.physicalState().theta ?? 0,
+    torque: action[0] ?? 0,
+    step: r.step,
+    episode: r.episode,
+    mode: r.mode,
+  });
+}
+
+/** Paced playback: the wall time step `n` of this session is due at (1 or 4 steps per 50 ms). */
+function pacer(): () => Promise<void> | undefined {
+  let origin = performance.now();
+  let n = 0;
+  return () => {
+    if (speed === 'max') return undefined;
+    const perStep = STEP_MS / (speed === '4' ? 4 : 1);
+    n++;
+    const wait = origin + n * perStep - performance.now();
+    // Fallen behind (a slow update, a speed change): start counting again from now.
+    if (wait < -100) {
+      origin = performance.now();
+      n = 0;
+    }
+    return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+  };
+}
+
+/** The sink that shows training on the page. */
+function pageSink(r: Run): TrainingSink {
+  const pace = pacer();
+  let started = performance.now();
+  let fromStep = 0;
+  return {
+    start: (e) => {
+      started = performance.now();
+      fromStep = e.step;
+    },
+    step: (e) => {
+      r.step = e.step;
+      frame(r, e.env, e.action);
+      return pace();
+    },
+    episode: (e) => {
+      r.episode = e.episode;
+      post({
+        type: 'episode',
+        row: {
+          episode: e.row.episode,
+          step: e.row.step,
+          return: e.row.return,
+          avgMaxQ: e.row.avgMaxQ,
+          kind: 'train',
+        },
+        stepsPerSecond: (e.step - fromStep) / ((performance.now() - started) / 1000),
+        updates: e.updates,
+      });
+    },
+  };
+}
+
+function startTraining(r: Run): void {
+  const controller = new AbortController();
+  const done = runTrainingLoop({
+    envId: ENV_ID,
+    seed: r.seed,
+    steps: Number.POSITIVE_INFINITY,
+    agent: r.agent,
+    env: r.env,
+    norm: r.norm,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    sinks: [pageSink(r)],
+    signal: controller.signal,
+    from: r.loop,
+  }).then(
+    (result) => {
+      r.loop = result.state;
+    },
+    (e: unknown) => {
+      running = false;
+      post({ type: 'error', message: (e as Error).message });
+      postState();
+    },
+  );
+  training = { controller, done };
+}
+
+/** One step of the deterministic policy on its own env (no learning). */
+function watchStep(r: Run): void {
+  if (!r.watchEnv || !r.watchObs) {
+    r.watchEnv = makeEvalEnv(ENV_ID, r.agent.config, r.norm?.getStatistics());
+    r.watchObs = Array.from(r.watchEnv.reset({ seed: r.seed + 1_000_000 + r.watchEpisodes }).observation);
+    r.watchTotal = 0;
+  }
+  const action = r.agent.act(r.watchObs, { explore: false });
+  const t = r.watchEnv.step(action);
+  r.watchTotal += t.reward;
+  r.watchObs = Array.from(t.observation);
+  frame(r, r.watchEnv, action);
+  if (!(t.terminated || t.truncated)) return;
+  r.watchEpisodes++;
+  post({
+    type: 'episode',
+    row: { episode: r.watchEpisodes, step: r.step, return: r.watchTotal, avgMaxQ: null, kind: 'watch' },
+    stepsPerSecond: 0,
+    updates: r.agent.updates,
+  });
+  r.watchEnv = null;
+  r.watchObs = null;
+}
+
+function watchTick(): void {
+  watchTimer = undefined;
+  if (!running || !run || run.mode !== 'watch') return;
+  const r = run;
+  try {
+    const t0 = performance.now();
+    if (speed === 'max') {
+      // Work for ~30 ms, then yield so messages (pause, download) get through.
+      while (performance.now() < t0 + 30) watchStep(r);
+      watchTimer = setTimeout(watchTick, 0);
+    } else {
+      for (let i = 0; i < (speed === '4' ? 4 : 1); i++) watchStep(r);
+      watchTimer = setTimeout(watchTick, Math.max(0, STEP_MS - (performance.now() - t0)));
+    }
+  } catch (e) {
+    void stop();
+    post({ type: 'error', message: (e as Error).message });
+  }
+}
+
+async function start(mode: 'train' | 'watch'): Promise<void> {
+  if (!run) return;
+  await stop(false);
+  run.mode = mode;
+  running = true;
+  postState();
+  if (mode === 'train') startTraining(run);
+  else watchTick();
+}
+
+/** Pause: abort the training loop (it returns its state) or the watch timer. */
+async function stop(report = true): Promise<void> {
+  running = false;
+  if (watchTimer !== undefined) clearTimeout(watchTimer);
+  watchTimer = undefined;
+  const t = training;
+  training = null;
+  if (t) {
+    t.controller.abort();
+    await t.done;
+  }
+  if (report) postState();
+}
+
+function postState(): void {
+  post({ type: 'state', running, mode: run?.mode ?? 'train' });
+}
+
+async function reset(preset: PagePreset, seed: number): Promise<void> {
+  await stop();
   const config = makeConfig(preset);
-  const env = makeEnv(ENV_ID);
-  run = newRun(makeAgent(env, config, seed), seed);
+  run = newRun(makeAgent(makeRunEnv(ENV_ID, config).env, config, seed), seed);
   post({
     type: 'ready',
     backend: String(getBackendInfo().name),
@@ -96,195 +255,68 @@ function reset(preset: PagePreset, seed: number): void {
   postState();
 }
 
-function frame(r: Run, env: Env, action: ArrayLike<number>, force = false): void {
-  const now = performance.now();
-  if (!force && now - lastFrame < 33) return;
-  lastFrame = now;
-  const s = env.physicalState();
+async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  await stop();
+  const file = readPolicyFile(new Uint8Array(m.bytes), m.name, m.manifest, m.preset);
+  const agent = agentFromPolicyFile(file, m.seed);
+  run = newRun(agent, m.seed, file.normStats);
+  // What the loaded policy does with the first observation of reset({ seed }).
+  const probe = makeEvalEnv(ENV_ID, agent.config, file.normStats);
+  const obs = Array.from(probe.reset({ seed: m.seed }).observation);
+  const action = Array.from(agent.act(obs, { explore: false }));
   post({
-    type: 'frame',
-    theta: s.theta ?? 0,
-    torque: action[0] ?? 0,
-    step: r.step,
-    episode: r.episode,
-    mode: r.mode,
-  });
-}
-
-/** One training step: act, store, update. Returns true at the end of an episode. */
-function trainStep(r: Run): boolean {
-  const { agent, env } = r;
-  const action =
-    r.step < agent.config.startSteps && agent instanceof DDPG
-      ? agent.randomAction()
-      : agent.act(r.observation, { explore: true });
-  const t = env.step(action);
-  agent.observe({
-    obs: r.observation,
+    type: 'loaded',
+    name: m.name,
+    configSource: file.configSource,
+    preset: file.config.preset,
+    keys: Object.keys(file.actor),
+    observation: obs,
     action,
-    reward: t.reward,
-    nextObs: t.observation,
-    terminated: t.terminated,
-    truncated: t.truncated,
   });
-  const u = agent.update();
-  if (u) {
-    r.sumMaxQ += u.maxQ;
-    r.nUpdates++;
-  }
-  r.total += t.reward;
-  r.step++;
-  r.observation = Float64Array.from(t.observation);
-  frame(r, env, action);
-  if (!(t.terminated || t.truncated)) return false;
-  r.episode++;
   post({
-    type: 'episode',
-    row: {
-      episode: r.episode,
-      step: r.step,
-      return: r.total,
-      avgMaxQ: r.nUpdates ? r.sumMaxQ / r.nUpdates : null,
-      kind: 'train',
-    },
-    stepsPerSecond: (r.step - stepsAtStart) / ((performance.now() - started) / 1000),
-    updates: agent.updates,
+    type: 'ready',
+    backend: String(getBackendInfo().name),
+    preset: file.config.preset,
+    seed: m.seed,
+    hidden: `${file.config.actorHidden.join('-')} / ${file.config.criticHidden.join('-')}`,
   });
-  // Later resets continue the env's own random stream, as the trainer does.
-  r.observation = Float64Array.from(env.reset().observation);
-  agent.onEpisodeStart();
-  r.total = r.sumMaxQ = r.nUpdates = 0;
-  return true;
+  await start('watch');
 }
 
-/** One step of the deterministic policy on its own env (no learning). */
-function watchStep(r: Run): boolean {
-  if (!r.watchEnv || !r.watchObs) {
-    r.watchEnv = makeEnvFor(undefined);
-    r.watchObs = Float64Array.from(
-      r.watchEnv.reset({ seed: r.seed + 1_000_000 + r.watchEpisodes }).observation,
-    );
-    r.watchTotal = 0;
-  }
-  const action = r.agent.act(r.watchObs, { explore: false });
-  const t = r.watchEnv.step(action);
-  r.watchTotal += t.reward;
-  r.watchObs = Float64Array.from(t.observation);
-  frame(r, r.watchEnv, action);
-  if (!(t.terminated || t.truncated)) return false;
-  r.watchEpisodes++;
-  post({
-    type: 'episode',
-    row: { episode: r.watchEpisodes, step: r.step, return: r.watchTotal, avgMaxQ: null, kind: 'watch' },
-    stepsPerSecond: 0,
-    updates: r.agent.updates,
-  });
-  r.watchEnv = null;
-  r.watchObs = null;
-  return true;
-}
+/** Messages are handled one at a time, in order, even those that wait for the loop to stop. */
+let queue: Promise<void> = Promise.resolve();
 
-function tick(): void {
-  timer = undefined;
-  if (!running || !run) return;
-  const r = run;
-  try {
-    if (speed === 'max') {
-      // Work for ~30 ms, then yield so messages (pause, download) get through.
-      const until = performance.now() + 30;
-      while (performance.now() < until) (r.mode === 'train' ? trainStep : watchStep)(r);
-      timer = setTimeout(tick, 0);
-    } else {
-      const n = speed === '4' ? 4 : 1;
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) (r.mode === 'train' ? trainStep : watchStep)(r);
-      // Pendulum-v1's dt is 0.05 s: real time is one step every 50 ms.
-      timer = setTimeout(tick, Math.max(0, 50 - (performance.now() - t0)));
+async function handle(m: ToWorker): Promise<void> {
+  switch (m.type) {
+    case 'reset':
+      return reset(m.preset, m.seed);
+    case 'start':
+      return start('train');
+    case 'watch':
+      return start('watch');
+    case 'pause':
+      return stop();
+    case 'speed':
+      speed = m.speed;
+      return;
+    case 'download': {
+      if (!run) return;
+      const bytes = encodeActor(run.agent, { seed: run.seed, steps: run.step });
+      const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const name = `actor-${run.agent.config.preset}-seed${run.seed}-step${run.step}.safetensors`;
+      post({ type: 'file', bytes: buf, name }, [buf]);
+      return;
     }
-  } catch (e) {
-    stop();
-    post({ type: 'error', message: (e as Error).message });
+    case 'load':
+      return load(m);
   }
-}
-
-function start(mode: 'train' | 'watch'): void {
-  if (!run) return;
-  run.mode = mode;
-  running = true;
-  started = performance.now();
-  stepsAtStart = run.step;
-  postState();
-  if (timer === undefined) tick();
-}
-
-function stop(): void {
-  running = false;
-  if (timer !== undefined) clearTimeout(timer);
-  timer = undefined;
-  postState();
-}
-
-function postState(): void {
-  post({ type: 'state', running, mode: run?.mode ?? 'train' });
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
-  try {
-    switch (m.type) {
-      case 'reset':
-        reset(m.preset, m.seed);
-        break;
-      case 'start':
-        start('train');
-        break;
-      case 'watch':
-        start('watch');
-        break;
-      case 'pause':
-        stop();
-        break;
-      case 'speed':
-        speed = m.speed;
-        break;
-      case 'download': {
-        if (!run) break;
-        const bytes = encodeActor(run.agent, { seed: run.seed, steps: run.step });
-        const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-        const name = `actor-${run.agent.config.preset}-seed${run.seed}-step${run.step}.safetensors`;
-        post({ type: 'file', bytes: buf, name }, [buf]);
-        break;
-      }
-      case 'load': {
-        stop();
-        const file = readPolicyFile(new Uint8Array(m.bytes), m.name, m.manifest, m.preset);
-        const agent = agentFromPolicyFile(file, m.seed);
-        run = newRun(agent, m.seed, file.normStats);
-        // What the loaded policy does with the first observation of reset({ seed }).
-        const probe = makeEnvFor(file.normStats);
-        const obs = Array.from(probe.reset({ seed: m.seed }).observation);
-        const action = Array.from(agent.act(obs, { explore: false }));
-        post({
-          type: 'loaded',
-          name: m.name,
-          configSource: file.configSource,
-          preset: file.config.preset,
-          keys: Object.keys(file.actor),
-          observation: obs,
-          action,
-        });
-        post({
-          type: 'ready',
-          backend: String(getBackendInfo().name),
-          preset: file.config.preset,
-          seed: m.seed,
-          hidden: `${file.config.actorHidden.join('-')} / ${file.config.criticHidden.join('-')}`,
-        });
-        start('watch');
-        break;
-      }
-    }
-  } catch (err) {
-    post({ type: 'error', message: (err as Error).message });
-  }
+  queue = queue.then(() =>
+    handle(m).catch((err: unknown) => {
+      post({ type: 'error', message: (err as Error).message });
+    }),
+  );
 };

@@ -58,7 +58,7 @@ export interface SweepResults {
   groups: GroupResult[];
 }
 
-interface LoadedRun {
+interface FinishedRun {
   summary: Summary;
   evals: EvalMetrics[];
   dir: string;
@@ -93,13 +93,13 @@ export function findRuns(paths: readonly string[]): string[] {
   return found;
 }
 
-function loadRun(dir: string): LoadedRun {
+function readFinishedRun(dir: string): FinishedRun {
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   const evalFile = join(dir, 'eval.jsonl');
   return { summary, evals: existsSync(evalFile) ? readJsonLines<EvalMetrics>(evalFile) : [], dir };
 }
 
-function seedResult(r: LoadedRun): SeedResult {
+function seedResult(r: FinishedRun): SeedResult {
   const s = r.summary;
   // Summaries written before the time-to-solve fields: derive them from the evaluations.
   const threshold =
@@ -147,10 +147,10 @@ export function overridesLabel(summary: Pick<Summary, 'differsFromPreset'>): str
  * the preset, steps). A run found twice is an error naming both places.
  */
 export function aggregateRuns(runDirs: readonly string[]): SweepResults {
-  const groups = new Map<string, LoadedRun[]>();
+  const groups = new Map<string, FinishedRun[]>();
   const seen = new Map<string, string>();
   for (const dir of runDirs) {
-    const r = loadRun(dir);
+    const r = readFinishedRun(dir);
     const s = r.summary;
     const key = `${s.env}|${s.algo}|${s.preset}|${overridesLabel(s)}|${s.steps}`;
     const id = `${key}|${s.seed}`;

@@ -60,7 +60,7 @@ function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
 }
 
 /** What {@link BaseEnv.transition} returns. */
-export interface Transition {
+export interface DynamicsStep {
   /** The next physical state. */
   readonly state: Float64Array;
   /** The reward of the transition. */
@@ -124,7 +124,7 @@ export abstract class BaseEnv implements Env {
     state: Float64Array,
     action: Float64Array,
     rawAction: Float64Array,
-  ): Transition;
+  ): DynamicsStep;
   /** The observation of a physical state (a fresh array). */
   protected abstract observe(state: Float64Array): Float64Array;
   /** The constructor options that change the dynamics, stored in snapshots and checked on restore. */

@@ -5,9 +5,8 @@
  * Observations and actions are plain `Float64Array`s.
  * @module
  */
-export { BaseEnv, type BaseEnvOptions, seededRng, type Transition, validateAction } from './base.ts';
+export { BaseEnv, type BaseEnvOptions, type DynamicsStep, seededRng, validateAction } from './base.ts';
 export { EnvError } from './errors.ts';
-export { type EvaluateOptions, type EvaluationResult, evaluatePolicy, type Policy } from './evaluate.ts';
 export { type DareOptions, type DareSolution, dareResidual, type Matrix, solveDare } from './linalg.ts';
 export { LQR_DEFAULT_HORIZON, LqrEnv, type LqrOptions } from './lqr.ts';
 export { MountainCarContinuousEnv, type MountainCarContinuousOptions } from './mountainCar.ts';
@@ -22,6 +21,7 @@ export {
   type MakeEnvOptions,
   makeEnv,
 } from './registry.ts';
+export { type Policy, type RolloutOptions, type RolloutResult, rolloutPolicy } from './rollout.ts';
 export { Box } from './spaces.ts';
 export type { Env, EnvState, JsonValue, ResetOptions, ResetResult, StepResult } from './types.ts';
 export {

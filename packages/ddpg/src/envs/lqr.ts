@@ -5,9 +5,8 @@
  * @module
  */
 import type { Rng } from '@chainrule/tensor';
-import { BaseEnv, type BaseEnvOptions, type Transition, validateAction } from './base.ts';
+import { BaseEnv, type BaseEnvOptions, type DynamicsStep, validateAction } from './base.ts';
 import { EnvError } from './errors.ts';
-import { type EvaluationResult, evaluatePolicy, type Policy } from './evaluate.ts';
 import {
   checkMatrix,
   identity,
@@ -22,6 +21,7 @@ import {
   solveDare,
   zeros,
 } from './linalg.ts';
+import { type Policy, type RolloutResult, rolloutPolicy } from './rollout.ts';
 import { Box } from './spaces.ts';
 import type { JsonValue } from './types.ts';
 import { TimeLimit } from './wrappers.ts';
@@ -203,7 +203,7 @@ export class LqrEnv extends BaseEnv {
     return ax;
   }
 
-  protected override transition(state: Float64Array, action: Float64Array): Transition {
+  protected override transition(state: Float64Array, action: Float64Array): DynamicsStep {
     return {
       state: this.nextState(state, action),
       reward: -this.stageCost(state, action),
@@ -310,22 +310,22 @@ export class LqrEnv extends BaseEnv {
    * `reset({ seed: seed + i })` of a fresh copy of this env (this env is not touched), so
    * every policy evaluated with the same seed sees the same initial states.
    */
-  evaluatePolicy(
+  rolloutPolicy(
     policy: Policy,
     nEpisodes: number,
     seed: number,
     horizon: number = LQR_DEFAULT_HORIZON,
-  ): EvaluationResult {
+  ): RolloutResult {
     const env = new TimeLimit(new LqrEnv(this.options), horizon);
-    return evaluatePolicy(env, policy, { episodes: nEpisodes, seed, maxSteps: horizon });
+    return rolloutPolicy(env, policy, { episodes: nEpisodes, seed, maxSteps: horizon });
   }
 
-  /** {@link LqrEnv.evaluatePolicy} for the optimal policy `u = -Kx`: the score to compare against. */
+  /** {@link LqrEnv.rolloutPolicy} for the optimal policy `u = -Kx`: the score to compare against. */
   evaluateOptimalPolicy(
     nEpisodes: number,
     seed: number,
     horizon: number = LQR_DEFAULT_HORIZON,
-  ): EvaluationResult {
-    return this.evaluatePolicy(this.optimalPolicy(), nEpisodes, seed, horizon);
+  ): RolloutResult {
+    return this.rolloutPolicy(this.optimalPolicy(), nEpisodes, seed, horizon);
   }
 }

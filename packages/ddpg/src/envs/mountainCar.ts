@@ -4,7 +4,7 @@
  * @module
  */
 import type { Rng } from '@chainrule/tensor';
-import { BaseEnv, type BaseEnvOptions, type Transition } from './base.ts';
+import { BaseEnv, type BaseEnvOptions, type DynamicsStep } from './base.ts';
 import { EnvError } from './errors.ts';
 import { Box } from './spaces.ts';
 import type { JsonValue } from './types.ts';
@@ -94,7 +94,7 @@ export class MountainCarContinuousEnv extends BaseEnv {
     state: Float64Array,
     _action: Float64Array,
     rawAction: Float64Array,
-  ): Transition {
+  ): DynamicsStep {
     let position = state[0]!;
     let velocity = state[1]!;
     const raw = rawAction[0]!;

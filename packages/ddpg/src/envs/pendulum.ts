@@ -4,7 +4,7 @@
  * @module
  */
 import type { Rng } from '@chainrule/tensor';
-import { BaseEnv, type BaseEnvOptions, type Transition } from './base.ts';
+import { BaseEnv, type BaseEnvOptions, type DynamicsStep } from './base.ts';
 import { EnvError } from './errors.ts';
 import { Box } from './spaces.ts';
 import type { JsonValue } from './types.ts';
@@ -93,7 +93,7 @@ export class PendulumEnv extends BaseEnv {
     return Float64Array.of(theta, thetaDot);
   }
 
-  protected override transition(state: Float64Array, action: Float64Array): Transition {
+  protected override transition(state: Float64Array, action: Float64Array): DynamicsStep {
     const th = state[0]!;
     const thdot = state[1]!;
     const { g, m, l, dt } = this;

@@ -8,8 +8,8 @@ import type { Env } from './types.ts';
 /** A deterministic policy: observation in, action out. */
 export type Policy = (observation: Float64Array) => ArrayLike<number>;
 
-/** Options of {@link evaluatePolicy}. */
-export interface EvaluateOptions {
+/** Options of {@link rolloutPolicy}. */
+export interface RolloutOptions {
   /** The number of episodes (default 10). */
   episodes?: number;
   /** Episode `i` is started with `reset({ seed: seed + i })` (default 0). */
@@ -21,8 +21,8 @@ export interface EvaluateOptions {
   maxSteps?: number;
 }
 
-/** Statistics of {@link evaluatePolicy}. */
-export interface EvaluationResult {
+/** Statistics of {@link rolloutPolicy}. */
+export interface RolloutResult {
   /** The mean undiscounted return. */
   meanReturn: number;
   /** The population standard deviation of the returns. */
@@ -49,24 +49,24 @@ export interface EvaluationResult {
  *
  * @param env the environment (usually wrapped in a `TimeLimit`).
  * @param policy maps an observation to an action.
- * @param options see {@link EvaluateOptions}.
+ * @param options see {@link RolloutOptions}.
  */
-export function evaluatePolicy(env: Env, policy: Policy, options: EvaluateOptions = {}): EvaluationResult {
+export function rolloutPolicy(env: Env, policy: Policy, options: RolloutOptions = {}): RolloutResult {
   const episodes = options.episodes ?? 10;
   const seed = options.seed ?? 0;
   const maxSteps = options.maxSteps ?? env.maxEpisodeSteps;
   if (!Number.isInteger(episodes) || episodes < 1) {
-    throw new EnvError(env.id, 'evaluatePolicy', `episodes must be a positive integer, got ${episodes}`);
+    throw new EnvError(env.id, 'rolloutPolicy', `episodes must be a positive integer, got ${episodes}`);
   }
   if (maxSteps === undefined) {
     throw new EnvError(
       env.id,
-      'evaluatePolicy',
+      'rolloutPolicy',
       'the env has no maxEpisodeSteps (no TimeLimit); pass options.maxSteps so episodes end',
     );
   }
   if (!Number.isInteger(maxSteps) || maxSteps < 1) {
-    throw new EnvError(env.id, 'evaluatePolicy', `maxSteps must be a positive integer, got ${maxSteps}`);
+    throw new EnvError(env.id, 'rolloutPolicy', `maxSteps must be a positive integer, got ${maxSteps}`);
   }
   const returns: number[] = [];
   const lengths: number[] = [];
