@@ -6,8 +6,8 @@
  * @module
  */
 import {
+  ActorCriticAgent,
   type Agent,
-  DDPG,
   type Env,
   makeAgent,
   makeConfig,
@@ -115,7 +115,7 @@ function frame(r: Run, env: Env, action: ArrayLike<number>, force = false): void
 function trainStep(r: Run): boolean {
   const { agent, env } = r;
   const action =
-    r.step < agent.config.startSteps && agent instanceof DDPG
+    r.step < agent.config.startSteps && agent instanceof ActorCriticAgent
       ? agent.randomAction()
       : agent.act(r.observation, { explore: true });
   const t = env.step(action);
