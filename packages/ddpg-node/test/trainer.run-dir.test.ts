@@ -284,7 +284,9 @@ describe('trainer error paths', () => {
   });
 
   it('DPG does not support BatchNorm', () => {
-    expect(() => makeConfig('dpg', { batchNorm: true })).toThrow(/DPG does not support batchNorm/);
+    expect(() => makeConfig('dpg', { batchNorm: true })).toThrow(
+      /DPG learns from one transition at a time, so it cannot use BatchNorm/,
+    );
   });
 
   it('a DPG run checkpoints like the others: it resumes and loads', async () => {

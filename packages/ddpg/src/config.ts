@@ -83,7 +83,7 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return i.origin === 'array'
         ? `must have at most ${i.maximum} entries`
-        : `must be ${i.inclusive ? '>=' : '<'} ${i.maximum}`;
+        : `must be ${i.inclusive ? '<=' : '<'} ${i.maximum}`;
     case 'invalid_type':
       return `must be ${i.expected === 'int' ? 'an integer' : `a ${String(i.expected)}`}`;
     case 'invalid_value':
