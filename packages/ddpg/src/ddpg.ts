@@ -125,11 +125,11 @@ export function actorStep<C extends SharedConfig>(
 }
 
 /**
- * DDPG's update tensors: the critic step, the actor step when `actor`, and the soft target
+ * DDPG's update tensors (generic, so that a variant of DDPG can reuse them): the critic step, the actor step when `actor`, and the soft target
  * update (hard copies keep their own period, in the agent).
  */
-function updateTensors(
-  agent: ActorCriticAgent<DdpgConfig>,
+export function ddpgUpdateTensors<C extends SharedConfig & { hardUpdateEvery: number }>(
+  agent: ActorCriticAgent<C>,
   b: UpdateBatch,
   _noise: Tensor | undefined,
   actor: boolean,
@@ -153,6 +153,6 @@ export const ddpg = {
     // Every update steps the actor, and no draws besides the batch.
     actorStepDue: () => true,
     drawUpdateNoise: () => undefined,
-    updateTensors,
+    updateTensors: ddpgUpdateTensors,
   },
 } satisfies Algorithm<DdpgConfig>;

@@ -38,7 +38,16 @@ export {
   parseStoredConfig,
   presetDiff,
 } from './config.ts';
-export { actorStep, criticStep, type DdpgConfig, ddpg, policyGradient, targetQ } from './ddpg.ts';
+export { replayFields, type SharedConfig, sharedFields } from './configFields.ts';
+export {
+  actorStep,
+  criticStep,
+  type DdpgConfig,
+  ddpg,
+  ddpgUpdateTensors,
+  policyGradient,
+  targetQ,
+} from './ddpg.ts';
 export { type DpgConfig, dpg } from './dpg.ts';
 export * from './envs/index.ts';
 export {
