@@ -7,7 +7,7 @@
  *   B=js   P=td3   npx tsx bench/src/profile-update.ts
  * @module
  */
-import { DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { createAgent, makeConfig, type Td3Config } from '@chainrule/ddpg';
 import * as T from '@chainrule/tensor';
 import { getKernel, Rng, registerKernel, setBackend } from '@chainrule/tensor';
 
@@ -39,14 +39,10 @@ for (const op of OPS) {
 }
 const preset = (process.env.P ?? 'paper') as 'paper' | 'tuned' | 'td3';
 const cfg = makeConfig(preset, {});
-const ag = new (preset === 'td3' ? TD3 : DDPG)(
-  { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] },
-  cfg,
-  0,
-);
+const ag = createAgent({ obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] }, cfg, 0);
 const r = new Rng(5);
 // Enough transitions that update() runs (tuned and td3 wait for 1000).
-for (let i = 0; i < Math.max(cfg.learningStarts, cfg.batchSize) + 44; i++)
+for (let i = 0; i < Math.max((cfg as Td3Config).learningStarts, (cfg as Td3Config).batchSize) + 44; i++)
   ag.observe({
     obs: [r.uniform(), r.uniform(), r.uniform()],
     action: [r.uniform()],

@@ -5,7 +5,7 @@
  *   P=tuned npx tsx bench/src/update-threads.ts     # P: tuned (default), paper, td3
  * @module
  */
-import { DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { createAgent, makeConfig } from '@chainrule/ddpg';
 import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
 import { setSimdPath } from '../../packages/tensor/src/backends/wasm/backend.ts';
 
@@ -13,7 +13,7 @@ setBackend('wasm');
 const preset = (process.env.P ?? 'tuned') as 'tuned' | 'paper' | 'td3';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.N ?? 10);
-const agent = new (preset === 'td3' ? TD3 : DDPG)(
+const agent = createAgent(
   { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] },
   makeConfig(preset, {}),
   0,

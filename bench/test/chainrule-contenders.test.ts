@@ -1,4 +1,4 @@
-import { DDPG, makeConfig, TD3 } from '@chainrule/ddpg';
+import { createAgent, makeConfig } from '@chainrule/ddpg';
 import { listBackends, withBackend } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { CASE, matmulCase } from '../src/cases.ts';
@@ -62,7 +62,7 @@ describe('chainrule contenders', () => {
   it('loads the bench initial parameters into the paper and TD3 agents (online and target)', () => {
     withBackend('js', () => {
       const init = ddpgInitialParams(PAPER_PRESET);
-      const ddpg = new DDPG(spaces, makeConfig('paper'), 1);
+      const ddpg = createAgent(spaces, makeConfig('paper'), 1);
       loadAgentParams(ddpg, PAPER_PRESET.actor, init, [
         { spec: PAPER_PRESET.critics[0]!, online: ddpg.critic, target: ddpg.criticTarget },
       ]);
@@ -74,12 +74,12 @@ describe('chainrule contenders', () => {
       );
 
       const tinit = ddpgInitialParams(TD3_PRESET);
-      const td3 = new TD3(spaces, makeConfig('td3'), 1);
+      const td3 = createAgent(spaces, makeConfig('td3'), 1);
       loadAgentParams(td3, TD3_PRESET.actor, tinit, [
         { spec: TD3_PRESET.critics[0]!, online: td3.critic, target: td3.criticTarget },
-        { spec: TD3_PRESET.critics[1]!, online: td3.critic2, target: td3.critic2Target },
+        { spec: TD3_PRESET.critics[1]!, online: td3.critic2!, target: td3.critic2Target! },
       ]);
-      expect(Array.from(td3.critic2Target.layers[0]!.weight.value.dataSync())).toEqual(
+      expect(Array.from(td3.critic2Target!.layers[0]!.weight.value.dataSync())).toEqual(
         Array.from(tinit.critics[1]!.find((p) => p.name === 'critic2.l0.w')!.data),
       );
       // A network whose layout does not match is a clear error, not a silent seeded init.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeConfig } from '@chainrule/ddpg';
+import { makeConfig, type Td3Config } from '@chainrule/ddpg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchCase, CASE, defaultCases, matmulCase } from '../src/cases.ts';
 import {
@@ -201,7 +201,7 @@ function state(p: number[], m: number[], target: number[], losses = [1, -2]): Ag
 }
 
 describe('PyTorch contender: update comparison', () => {
-  const cfg = makeConfig('tuned'); // actor lr 1e-3, τ 5e-3
+  const cfg = makeConfig('tuned') as Td3Config; // actor lr 1e-3, τ 5e-3
   const init = new Map([['actor.fc1.weight', { data: Float32Array.from([0.5, -0.25, 0.125, 0.3]) }]]);
   const lr = cfg.actorLr;
   const p1 = [0.5 - lr, -0.25 + lr, 0.125 - lr, 0.3];

@@ -2,7 +2,7 @@
 // nodenext), in the outside project: every entry point resolves and its types are usable.
 import * as A from '@chainrule/autograd';
 import { type GradcheckReport, gradcheck } from '@chainrule/autograd/testing';
-import { DDPG, makeAgent, makeConfig, makeEnv } from '@chainrule/ddpg';
+import { ActorCriticAgent, makeAgent, makeConfig, makeEnv } from '@chainrule/ddpg';
 import { type Summary, train } from '@chainrule/ddpg-node';
 import { Adam, decode, encode, Linear, type StateDict } from '@chainrule/nn';
 import { loadSync, saveSync } from '@chainrule/nn/node';
@@ -16,7 +16,7 @@ const opt = new Adam(layer.parameters(), { lr: 1e-3 });
 const sd: StateDict = decode(encode(layer.stateDict())).tensors;
 const t: Tensor = tidy(() => A.sum(x).value);
 const env = makeEnv('Pendulum-v1');
-const agent: typeof DDPG = DDPG;
+const agent: typeof ActorCriticAgent = ActorCriticAgent;
 const build: typeof makeAgent = makeAgent;
 const config = makeConfig('tuned');
 const run: (typeof train)['length'] = train.length;

@@ -14,7 +14,14 @@
  */
 
 import type { Var } from '@chainrule/autograd';
-import { type Actor, type AgentConfig, type Batch, type Critic, DDPG, TD3 } from '@chainrule/ddpg';
+import {
+  type Actor,
+  type ActorCriticAgent,
+  type AgentConfig,
+  type Batch,
+  type Critic,
+  createAgent,
+} from '@chainrule/ddpg';
 import { hardUpdate } from '@chainrule/nn';
 import { fmtShape, shapesEqual, type Tensor, tensor, tidy } from '@chainrule/tensor';
 import { type DdpgBatch, ddpgInitialParams } from '../inputs.ts';
@@ -65,7 +72,7 @@ export function loadInitialParams(net: Actor | Critic, spec: MlpSpec, init: read
  * in the preset's order.
  */
 export function loadAgentParams(
-  agent: DDPG,
+  agent: ActorCriticAgent,
   actorSpec: MlpSpec,
   init: { actor: readonly ParamInit[]; critics: readonly (readonly ParamInit[])[] },
   critics: readonly { spec: MlpSpec; online: Critic; target: Critic }[],
@@ -93,20 +100,20 @@ export const PENDULUM_SPACES = {
  * the bench's seeded initial parameters ({@link ddpgInitialParams}) in the online networks
  * and their targets.
  */
-export function benchAgent(preset: DdpgPreset, cfg: AgentConfig, seed: number): DDPG {
+export function benchAgent(preset: DdpgPreset, cfg: AgentConfig, seed: number): ActorCriticAgent {
   const init = ddpgInitialParams(preset);
   // The parameters are assigned in place, which releases the agent's own initial values.
-  const load = (a: DDPG, critics: Parameters<typeof loadAgentParams>[3]) =>
+  const load = (a: ActorCriticAgent, critics: Parameters<typeof loadAgentParams>[3]) =>
     tidy(() => loadAgentParams(a, preset.actor, init, critics));
   if (preset.name === 'td3') {
-    const a = new TD3(PENDULUM_SPACES, cfg, seed);
+    const a = createAgent(PENDULUM_SPACES, cfg, seed);
     load(a, [
       { spec: preset.critics[0]!, online: a.critic, target: a.criticTarget },
-      { spec: preset.critics[1]!, online: a.critic2, target: a.critic2Target },
+      { spec: preset.critics[1]!, online: a.critic2!, target: a.critic2Target! },
     ]);
     return a;
   }
-  const a = new DDPG(PENDULUM_SPACES, cfg, seed);
+  const a = createAgent(PENDULUM_SPACES, cfg, seed);
   load(a, [{ spec: preset.critics[0]!, online: a.critic, target: a.criticTarget }]);
   return a;
 }

@@ -20,7 +20,7 @@
 
 import * as A from '@chainrule/autograd';
 import { grad, param, type Var, variable } from '@chainrule/autograd';
-import { type Batch, type DDPG, makeConfig } from '@chainrule/ddpg';
+import { type ActorCriticAgent, type Batch, makeConfig, type Td3Config } from '@chainrule/ddpg';
 import { type Summary, train } from '@chainrule/ddpg-node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
 import {
@@ -307,7 +307,10 @@ export function chainruleAdam(backend: string): Contender {
 }
 
 /** Differences between a preset of the bench spec and chainrule's `makeConfig` preset (empty: none). */
-function configMismatches(preset: DdpgPreset, cfg: ReturnType<typeof makeConfig>): string[] {
+function configMismatches(preset: DdpgPreset, config: ReturnType<typeof makeConfig>): string[] {
+  // DDPG's config lacks TD3's fields: they are TD3's defaults of no delay and no smoothing.
+  const { policyDelay = 1, targetNoise = 0, targetNoiseClip = 0 } = config as Partial<Td3Config>;
+  const cfg = { ...(config as Td3Config), policyDelay, targetNoise, targetNoiseClip };
   const pairs: [string, number, number][] = [
     ['batch', preset.batch, cfg.batchSize],
     ['actor lr', preset.actorAdam.lr, cfg.actorLr],
@@ -337,7 +340,7 @@ export function chainruleDdpg(
   backend: string,
   options: { replay?: boolean } = {},
 ): Contender {
-  let agent: DDPG | undefined;
+  let agent: ActorCriticAgent | undefined;
   let batch: Batch | undefined;
   const replay = options.replay ?? true;
   return contender(caseName, backend, {

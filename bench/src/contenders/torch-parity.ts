@@ -17,7 +17,7 @@
  * @module
  */
 
-import { type AgentConfig, makeConfig } from '@chainrule/ddpg';
+import { type AgentConfig, makeConfig, type Td3Config } from '@chainrule/ddpg';
 import { DEFAULT_BACKEND, getBackend, tidy, withBackend } from '@chainrule/tensor';
 import { ddpgBatch } from '../inputs.ts';
 import type { DdpgPreset } from '../specs.ts';
@@ -186,7 +186,7 @@ export function compareUpdates(
     if (init.has(online)) {
       const net = NETS[netKey]!;
       const lr = net === 'actor' ? cfg.actorLr : cfg.criticLr;
-      const scale = netKey === net ? 1 : cfg.tau;
+      const scale = netKey === net ? 1 : (cfg as Td3Config).tau;
       const m = mine.get(`opt.${net}.${paramIndex.get(online)}.m`);
       const fl = floor.get(`${net}.m`) ?? 0;
       if (!m) throw new Error(`no Adam first moment for ${online}`);

@@ -22,7 +22,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeConfig } from '@chainrule/ddpg';
+import { makeConfig, type Td3Config } from '@chainrule/ddpg';
 import { z } from 'zod';
 import { type BenchCase, CASE, compareOutput } from '../cases.ts';
 import type { ResultRow, SamplingPlan } from '../harness.ts';
@@ -236,7 +236,8 @@ export function torchSupports(caseName: string): boolean {
  * DDPG/TD3 update with these settings).
  */
 function pythonConfig(preset: DdpgPreset): Record<string, unknown> {
-  const c = makeConfig(preset.name);
+  // DDPG's config lacks TD3's fields; the Python agent reads them as no delay and no smoothing.
+  const c = { policyDelay: 1, targetNoise: 0, targetNoiseClip: 0, ...makeConfig(preset.name) } as Td3Config;
   return {
     algo: c.algo,
     actorHidden: c.actorHidden,

@@ -18,6 +18,7 @@ import {
   makeEnv,
   makeRunEnv,
   optimalReturnMean,
+  parseStoredConfig,
   presetDiff,
   type RunningMeanStdState,
   runTrainingLoop,
@@ -209,11 +210,11 @@ function setUp(o: TrainOptions): Setup {
   compare('seed', m.seed, o.seed);
   compare('evalEpisodes', m.evalEpisodes, o.evalEpisodes);
   compare('maxEpisodeSteps', m.maxEpisodeSteps ?? undefined, o.maxEpisodeSteps);
+  const config = parseStoredConfig(m.config, `${o.out}/run.json`);
   for (const [k, v] of Object.entries(o.config ?? {}))
-    compare(`config.${k}`, (m.config as Record<string, unknown>)[k], v);
+    compare(`config.${k}`, (config as Record<string, unknown>)[k], v);
   if (conflicts.length > 0) throw new ResumeConflictError(o.out, conflicts);
   const steps = o.steps ?? m.steps;
-  const config = checkConfig(m.config, { where: `${o.out}/run.json` });
   return {
     env: m.env,
     seed: m.seed,
@@ -418,7 +419,7 @@ export interface LoadedRun {
 export function loadRun(dir: string): LoadedRun {
   const run = RunDirectory.open(dir);
   const m = run.manifest;
-  const config = checkConfig(m.config, { where: `${dir}/run.json` });
+  const config = parseStoredConfig(m.config, `${dir}/run.json`);
   const ckpt = run.latestCheckpoint();
   if (!ckpt) throw new Error(`${dir} has no complete checkpoint yet (the run was stopped before its first)`);
   const { env } = makeRunEnv(m.env, config);

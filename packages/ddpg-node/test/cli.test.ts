@@ -97,6 +97,11 @@ describe('chainrule-ddpg --help', () => {
     expect(out).toContain('eval --run <dir>');
     expect(out).toContain('render --run <dir>');
     expect(out).toContain('Pendulum-v1');
+    // Flags of some algorithms only say whose they are.
+    expect(out).toMatch(
+      /--policy-delay <n>\s+actor and target updates every n critic updates\s+\(td3 only\)/,
+    );
+    expect(out).toMatch(/--batch-size <n>\s+minibatch size \(ddpg, td3 only\)/);
   });
 
   it('a leading literal -- is ignored (pnpm train -- --help)', async () => {
@@ -148,6 +153,20 @@ describe('chainrule-ddpg: bad arguments are clear errors with a non-zero exit co
     [['eval', '--run', join(root, 'nowhere')], /no run directory at .*nowhere/],
     [['render', '--run', join(root, 'nowhere')], /no run directory at .*nowhere/],
     [['evaluate', '--run', 'x'], /unknown command 'evaluate' \(did you mean 'eval'\?\)/],
+    // A flag of another algorithm says whose it is and what to type instead.
+    [
+      ['--policy-delay', '2', '--algo', 'ddpg', '--steps', '5000'],
+      /--policy-delay belongs to td3, not ddpg \(from --algo ddpg\); drop it, or add --algo td3/,
+    ],
+    [
+      ['--target-noise', '0.1', '--target-noise-clip', '0.3', '--steps', '5000'],
+      /--target-noise, --target-noise-clip belong to td3, not ddpg \(from --preset tuned\); drop them, or add --algo td3/,
+    ],
+    [
+      ['--preset', 'dpg', '--batch-size', '64', '--steps', '5000'],
+      /--batch-size belongs to ddpg and td3, not dpg \(from --preset dpg\); drop it, or add --algo ddpg/,
+    ],
+    [['--preset', 'dpg', '--batch-norm', '--steps', '5000'], /DPG learns from one transition at a time/],
   ];
   for (const [argv, message] of cases) {
     it(argv.join(' '), async () => {

@@ -44,7 +44,8 @@ const TINY = [
   '--checkpoint-every',
   '0',
 ];
-const flags = ['--env', 'LQR-v0', '--presets', 'lqr,dpg', '--seeds', '0', '--steps', '300'];
+// Presets that take the same replay flags (a DPG config has no --batch-size or --learning-starts).
+const flags = ['--env', 'LQR-v0', '--presets', 'lqr,tuned', '--seeds', '0', '--steps', '300'];
 
 async function sweep(...argv: string[]): Promise<{ code: number; err: string }> {
   let err = '';
@@ -72,16 +73,16 @@ it('runs in parallel, reports a failed run, resumes, and matches the k8s indices
 }, async () => {
   const local = join(root, 'local');
   // A broken run directory: its run fails, the other finishes.
-  mkdirSync(join(local, 'runs', 'dpg-s0'), { recursive: true });
-  writeFileSync(join(local, 'runs', 'dpg-s0', 'run.json'), 'not json');
+  mkdirSync(join(local, 'runs', 'tuned-s0'), { recursive: true });
+  writeFileSync(join(local, 'runs', 'tuned-s0', 'run.json'), 'not json');
   const first = await sweep(...flags, '--jobs', '2', '--no-progress', '--out', local, '--', ...TINY);
   expect(first.code).toBe(1);
-  expect(first.err).toMatch(/dpg-s0 failed \(exit 1/);
+  expect(first.err).toMatch(/tuned-s0 failed \(exit 1/);
   expect(first.err).toMatch(/1 of 2 runs failed/);
   for (const r of ['lqr-s0']) expect(existsSync(join(local, 'runs', r, 'summary.json'))).toBe(true);
 
   // Fixed, the rerun skips the finished run and runs only the failed one.
-  rmSync(join(local, 'runs', 'dpg-s0'), { recursive: true });
+  rmSync(join(local, 'runs', 'tuned-s0'), { recursive: true });
   const second = await sweep(...flags, '--jobs', '2', '--no-progress', '--out', local, '--', ...TINY);
   expect(second.code).toBe(0);
   expect(second.err).toContain('sweep: 1 run, 1 already finished, 0 failed');
@@ -92,7 +93,7 @@ it('runs in parallel, reports a failed run, resumes, and matches the k8s indices
   const cluster = join(root, 'cluster');
   const spec: SweepSpec = {
     env: 'LQR-v0',
-    presets: ['lqr', 'dpg'],
+    presets: ['lqr', 'tuned'],
     seeds: [0],
     steps: 300,
     trainArgs: TINY,

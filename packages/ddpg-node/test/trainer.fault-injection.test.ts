@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DDPG, makeConfig } from '@chainrule/ddpg';
+import { type ActorCriticAgent, makeConfig } from '@chainrule/ddpg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileOperations, type TrainOptions, train } from '../src/index.ts';
 import { eventFiles, TENSORBOARD_TAGS } from '../src/tensorboard/index.ts';
@@ -114,7 +114,7 @@ describe('fault injection: a kill at every file operation of a checkpoint write'
       const signals = await Promise.all(batch.map((n, j) => runKilledAt(n, dirs[i + j]!)));
       expect(signals).toEqual(batch.map(() => 'SIGKILL'));
     }
-    const straightAgent = straight.agent as DDPG;
+    const straightAgent = straight.agent as ActorCriticAgent;
     const finalCheckpoint = (dir: string) =>
       join(dir, 'checkpoints', readFileSync(join(dir, 'checkpoints', 'latest'), 'utf8').trim());
     for (const [i, n] of ns.entries()) {
@@ -137,7 +137,7 @@ describe('fault injection: a kill at every file operation of a checkpoint write'
       const switched = n > ops.indexOf('rename latest.tmp to latest', first - 1) + 1;
       expect(fromStep, at).toBe(switched ? 80 : 40);
       expect(resumed.agent.updates, at).toBe(straightAgent.updates);
-      const a = (resumed.agent as DDPG).tensors();
+      const a = (resumed.agent as ActorCriticAgent).tensors();
       for (const [k, t] of Object.entries(straightAgent.tensors()))
         expect(
           Buffer.from(a[k]!.dataSync().buffer).equals(Buffer.from(t.dataSync().buffer)),

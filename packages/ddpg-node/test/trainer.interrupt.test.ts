@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentConfig, type DDPG, makeConfig, type TrainingSink } from '@chainrule/ddpg';
+import { type ActorCriticAgent, type AgentConfig, makeConfig, type TrainingSink } from '@chainrule/ddpg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingInterrupted, type TrainOptions, train } from '../src/index.ts';
 
@@ -38,7 +38,7 @@ const options = (config: AgentConfig, out: string, extra: Partial<TrainOptions> 
 
 const withoutWall = <T extends { wallSeconds?: number }>(rows: T[]) =>
   rows.map(({ wallSeconds: _, ...r }) => r);
-const tensors = (a: DDPG) =>
+const tensors = (a: ActorCriticAgent) =>
   Object.fromEntries(Object.entries(a.tensors()).map(([k, t]) => [k, Array.from(t.dataSync())]));
 
 /** Abort when the step event reports `at` (the loop checks the signal after every step). */
@@ -52,9 +52,9 @@ function abortAt(at: number, controller: AbortController): TrainingSink {
 
 describe('train: an abort mid-episode resumes exactly', () => {
   const configs: [string, AgentConfig][] = [
-    ['DDPG paper (BatchNorm, OU noise)', makeConfig('paper', tiny)],
+    ['ActorCriticAgent paper (BatchNorm, OU noise)', makeConfig('paper', tiny)],
     [
-      'DDPG with parameter noise and observation normalisation',
+      'ActorCriticAgent with parameter noise and observation normalisation',
       makeConfig('td3', { ...tiny, algo: 'ddpg', noise: 'param', normalizeObs: true }),
     ],
     ['TD3 with random start steps', makeConfig('td3', { ...tiny, startSteps: 30 })],
@@ -78,8 +78,8 @@ describe('train: an abort mid-episode resumes exactly', () => {
       const resumed = await train({ out: dir, resume: true, evalEvery: 50, checkpointEvery: 80 });
       expect(withoutWall(resumed.episodes)).toEqual(withoutWall(straight.episodes));
       expect(withoutWall(resumed.evals)).toEqual(withoutWall(straight.evals));
-      expect(tensors(resumed.agent as DDPG)).toEqual(tensors(straight.agent as DDPG));
-      expect((resumed.agent as DDPG).meta()).toEqual((straight.agent as DDPG).meta());
+      expect(tensors(resumed.agent as ActorCriticAgent)).toEqual(tensors(straight.agent as ActorCriticAgent));
+      expect((resumed.agent as ActorCriticAgent).meta()).toEqual((straight.agent as ActorCriticAgent).meta());
     });
   }
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AgentConfig, type DDPG, makeConfig } from '@chainrule/ddpg';
+import { type ActorCriticAgent, type AgentConfig, makeConfig } from '@chainrule/ddpg';
 import { getBackend, listBackends, setBackend } from '@chainrule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResumeConflictError, type TrainOptions, train } from '../src/index.ts';
@@ -43,7 +43,7 @@ function options(config: AgentConfig, out: string, extra: Partial<TrainOptions> 
 }
 
 /** Every tensor of the agent (networks, targets, optimiser moments) as plain numbers. */
-function agentState(agent: DDPG): Record<string, number[]> {
+function agentState(agent: ActorCriticAgent): Record<string, number[]> {
   return Object.fromEntries(Object.entries(agent.tensors()).map(([k, t]) => [k, Array.from(t.dataSync())]));
 }
 
@@ -90,8 +90,10 @@ async function compare(config: AgentConfig, extra: Partial<TrainOptions> = {}) {
   expect(withoutWall(resumed.episodes)).toEqual(withoutWall(straight.episodes));
   expect(withoutWall(resumed.evals)).toEqual(withoutWall(straight.evals));
   expect(resumed.agent.updates).toBe(straight.agent.updates);
-  expect(agentState(resumed.agent as DDPG)).toEqual(agentState(straight.agent as DDPG));
-  expect((resumed.agent as DDPG).meta()).toEqual((straight.agent as DDPG).meta());
+  expect(agentState(resumed.agent as ActorCriticAgent)).toEqual(
+    agentState(straight.agent as ActorCriticAgent),
+  );
+  expect((resumed.agent as ActorCriticAgent).meta()).toEqual((straight.agent as ActorCriticAgent).meta());
   // The files agree too (up to wall-clock times).
   expect(csvWithoutWall(join(dir, 'metrics.csv'))).toEqual(csvWithoutWall(join(straightDir, 'metrics.csv')));
   expect(readFileSync(join(dir, 'eval.csv'), 'utf8')).toBe(

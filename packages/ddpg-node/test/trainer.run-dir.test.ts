@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DDPG, evaluatePolicy, makeConfig, presetDiff } from '@chainrule/ddpg';
+import { type ActorCriticAgent, evaluatePolicy, makeConfig, presetDiff } from '@chainrule/ddpg';
 import { loadSync } from '@chainrule/nn/node';
 import { getBackend } from '@chainrule/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,7 +187,7 @@ describe('the run directory', () => {
     const dir = join(out, 'checkpoints', 'ckpt-000001-step-250');
     const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
     expect(st).toMatchObject({ step: 250, episode: 5, replay: true });
-    expect(st.agent.updates).toBe((result.agent as DDPG).updates);
+    expect(st.agent.updates).toBe((result.agent as ActorCriticAgent).updates);
     expect(st.envState.kind).toBeTypeOf('string');
     // The log offsets are the logs' full lengths at the final checkpoint.
     expect(st.logOffsets['metrics.csv']).toBe(readFileSync(join(out, 'metrics.csv')).length);
@@ -210,9 +210,9 @@ describe('the run directory', () => {
     const run = loadRun(out);
     expect(run.env).toBe('Pendulum-v1');
     expect(run.seed).toBe(1);
-    const agent = run.agent as DDPG;
-    const trained = result.agent as DDPG;
-    const flat = (a: DDPG) => a.actor.parameters().map((p) => Array.from(p.value.dataSync()));
+    const agent = run.agent as ActorCriticAgent;
+    const trained = result.agent as ActorCriticAgent;
+    const flat = (a: ActorCriticAgent) => a.actor.parameters().map((p) => Array.from(p.value.dataSync()));
     expect(flat(agent)).toEqual(flat(trained));
     const e1 = evaluatePolicy(agent, 'Pendulum-v1', { episodes: 1, seed: 5 });
     const e2 = evaluatePolicy(trained, 'Pendulum-v1', { episodes: 1, seed: 5 });
@@ -284,7 +284,9 @@ describe('trainer error paths', () => {
   });
 
   it('DPG does not support BatchNorm', () => {
-    expect(() => makeConfig('dpg', { batchNorm: true })).toThrow(/DPG does not support batchNorm/);
+    expect(() => makeConfig('dpg', { batchNorm: true })).toThrow(
+      /DPG learns from one transition at a time, so it cannot use BatchNorm/,
+    );
   });
 
   it('a DPG run checkpoints like the others: it resumes and loads', async () => {

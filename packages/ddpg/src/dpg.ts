@@ -11,61 +11,65 @@ import * as A from '@chainrule/autograd';
 import { noGrad } from '@chainrule/autograd';
 import { mseLoss } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
-import { ActorCriticAgent, type AgentSpaces, type Transition, type UpdateStats } from './actorCritic.ts';
-import { policyGradient } from './agent.ts';
-import type { AgentConfig } from './config.ts';
+import { z } from 'zod';
+import type { ActorCriticAgent, Algorithm, Transition, UpdateStats } from './actorCritic.ts';
+import { sharedFields } from './configFields.ts';
+import { policyGradient } from './ddpg.ts';
 
 function row(x: ArrayLike<number>): T.Tensor {
   return T.tensor(Float32Array.from(x), { shape: [1, x.length] });
 }
 
-/** The on-policy deterministic actor-critic. */
-export class DPG extends ActorCriticAgent {
-  readonly algo = 'dpg';
-  private pending: Transition | undefined;
+/**
+ * DPG's config: the shared fields, without the replay and target fields (it has neither),
+ * and with its two restrictions in the schema, their one place.
+ */
+export const dpgConfigSchema = z
+  .object({
+    algo: z.literal('dpg').describe('algorithm'),
+    ...sharedFields,
+    batchNorm: z.literal(false, {
+      error: 'DPG learns from one transition at a time, so it cannot use BatchNorm (batchNorm must be false)',
+    }),
+    noise: z.enum(['ou', 'gaussian', 'none'], {
+      error:
+        "DPG has no parameter noise (it perturbs a replay agent's actor); use noise gaussian, ou or none",
+    }),
+  })
+  .strict();
 
-  constructor(spaces: AgentSpaces, config: AgentConfig, seed: number) {
-    if (config.batchNorm)
-      throw new Error('DPG: batchNorm is not supported (updates use one transition at a time)');
-    if (config.noise === 'param')
-      throw new Error("DPG: noise 'param' is not supported (use 'gaussian', 'ou' or 'none')");
-    super(spaces, config, seed);
-  }
+/** The hyperparameters of a DPG run. */
+export type DpgConfig = z.infer<typeof dpgConfigSchema>;
 
-  /** Keep the latest transition; `update()` learns from it. */
-  observe(t: Transition): void {
-    this.observed++;
-    this.pending = { ...t, reward: t.reward * this.config.rewardScale };
-  }
-
-  /** Learn from the latest transition (TD(0) critic step, then the actor step). */
-  update(): UpdateStats | null {
-    const t = this.pending;
-    if (!t) return null;
-    this.pending = undefined;
-    return T.tidy(() => this.learn(t));
-  }
-
-  private learn(t: Transition): UpdateStats {
-    const s = row(t.obs);
-    const y = noGrad(() => {
-      const s2 = A.variable(row(t.nextObs));
-      const q2 = this.critic.forward(s2, this.actor.forward(s2)).value.item();
-      return T.tensor([[t.reward + this.config.gamma * (t.terminated ? 0 : 1) * q2]]);
-    });
-    const q = this.critic.forward(A.variable(s), A.variable(row(t.action)));
-    const loss = mseLoss(q, A.variable(y));
-    this.criticOpt.zeroGrad();
-    loss.backward();
-    this.criticOpt.step();
-    const { grads, actorLoss } = policyGradient(this.actor, this.critic, s, this.config.actorUpdate);
-    this.actor.parameters().forEach((p, i) => {
-      p.grad = grads[i]!.value;
-    });
-    this.actorOpt.step();
-    this.updates++;
-    this.noise?.step?.();
-    const qv = q.item();
-    return { criticLoss: loss.item(), actorLoss, meanQ: qv, maxQ: qv };
-  }
+/** TD(0) critic step, then the actor step, on one transition. */
+function learn(agent: ActorCriticAgent<DpgConfig>, t: Transition): UpdateStats {
+  const s = row(t.obs);
+  const y = noGrad(() => {
+    const s2 = A.variable(row(t.nextObs));
+    const q2 = agent.critic.forward(s2, agent.actor.forward(s2)).value.item();
+    return T.tensor([[t.reward + agent.config.gamma * (t.terminated ? 0 : 1) * q2]]);
+  });
+  const q = agent.critic.forward(A.variable(s), A.variable(row(t.action)));
+  const loss = mseLoss(q, A.variable(y));
+  agent.criticOpt.zeroGrad();
+  loss.backward();
+  agent.criticOpt.step();
+  const { grads, actorLoss } = policyGradient(agent.actor, agent.critic, s, agent.config.actorUpdate);
+  agent.actor.parameters().forEach((p, i) => {
+    p.grad = grads[i]!.value;
+  });
+  agent.actorOpt.step();
+  agent.updates++;
+  agent.noise?.step?.();
+  const qv = q.item();
+  return { criticLoss: loss.item(), actorLoss, meanQ: qv, maxQ: qv };
 }
+
+/** The on-policy deterministic actor-critic. */
+export const dpg = {
+  name: 'dpg',
+  schema: dpgConfigSchema,
+  defaults: {},
+  summary: 'DPG (Silver et al. 2014): on-policy, one TD(0) step per transition, no replay or targets',
+  update: { kind: 'on-policy', learn },
+} satisfies Algorithm<DpgConfig>;

@@ -11,24 +11,44 @@ export {
   type AgentMeta,
   type AgentSpaces,
   type AgentState,
+  type Algorithm,
+  type OffPolicyUpdate,
+  type OnPolicyUpdate,
   type Transition,
+  type UpdateBatch,
   type UpdateStats,
+  type UpdateTensors,
 } from './actorCritic.ts';
-export { DDPG, policyGradient, TD3 } from './agent.ts';
+export { ALGORITHMS, type AlgoName } from './algorithms.ts';
 export {
   type AgentConfig,
+  CONFIG_FIELDS,
+  type ConfigOverrides,
   checkConfig,
   configProblems,
   configSchema,
   DEFAULT_PRESET,
   describeIssue,
+  FIELD_OWNERS,
+  foreignFields,
   formatZodError,
   makeConfig,
   PRESETS,
   type PresetName,
+  parseStoredConfig,
   presetDiff,
 } from './config.ts';
-export { DPG } from './dpg.ts';
+export { replayFields, type SharedConfig, sharedFields } from './configFields.ts';
+export {
+  actorStep,
+  criticStep,
+  type DdpgConfig,
+  ddpg,
+  ddpgUpdateTensors,
+  policyGradient,
+  targetQ,
+} from './ddpg.ts';
+export { type DpgConfig, dpg } from './dpg.ts';
 export * from './envs/index.ts';
 export {
   CLI_EVAL_SEED_OFFSET,
@@ -62,9 +82,10 @@ export {
   type TrainingSink,
   type TrainingSnapshot,
 } from './loop.ts';
-export { makeAgent } from './makeAgent.ts';
+export { createAgent, makeAgent } from './makeAgent.ts';
 export { Actor, Critic, type NetworkOptions } from './networks.ts';
 export * from './noise.ts';
 export { episodeSvg, type Frame } from './render.ts';
 export { type Batch, type ReplayBatch, ReplayBuffer, type ReplayBufferState } from './replay.ts';
 export { firstSolved, LQR_COST_RATIO, SOLVE_THRESHOLDS, solveThreshold } from './solve.ts';
+export { type Td3Config, td3, td3TargetQ } from './td3.ts';

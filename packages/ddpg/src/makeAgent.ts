@@ -2,21 +2,33 @@
  * The agent a config asks for (browser-safe: no file system).
  * @module
  */
-import type { Agent } from './actorCritic.ts';
-import { DDPG, TD3 } from './agent.ts';
+import { ActorCriticAgent, type AgentSpaces, type Algorithm } from './actorCritic.ts';
+import { ALGORITHMS } from './algorithms.ts';
 import type { AgentConfig } from './config.ts';
-import { DPG } from './dpg.ts';
 import type { Env } from './envs/index.ts';
 
+/** The agent of `config.algo` for the given spaces: the shared agent with that algorithm's update. */
+export function createAgent<C extends AgentConfig>(
+  spaces: AgentSpaces,
+  config: C,
+  seed: number,
+): ActorCriticAgent<C> {
+  const algorithm = ALGORITHMS[config.algo] as unknown as Algorithm<C> | undefined;
+  if (!algorithm)
+    throw new Error(`unknown algo "${config.algo}"; known: ${Object.keys(ALGORITHMS).join(', ')}`);
+  return new ActorCriticAgent(spaces, config, seed, algorithm);
+}
+
 /** Build the agent of `config.algo` for an env. */
-export function makeAgent(env: Env, config: AgentConfig, seed: number): Agent {
-  const spaces = {
-    obsDim: env.observationSpace.size,
-    actDim: env.actionSpace.size,
-    actionLow: env.actionSpace.low,
-    actionHigh: env.actionSpace.high,
-  };
-  if (config.algo === 'td3') return new TD3(spaces, config, seed);
-  if (config.algo === 'dpg') return new DPG(spaces, config, seed);
-  return new DDPG(spaces, config, seed);
+export function makeAgent<C extends AgentConfig>(env: Env, config: C, seed: number): ActorCriticAgent<C> {
+  return createAgent(
+    {
+      obsDim: env.observationSpace.size,
+      actDim: env.actionSpace.size,
+      actionLow: env.actionSpace.low,
+      actionHigh: env.actionSpace.high,
+    },
+    config,
+    seed,
+  );
 }

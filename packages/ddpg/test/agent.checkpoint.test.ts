@@ -5,12 +5,12 @@
  */
 import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { type AgentMeta, DDPG, makeConfig, TD3 } from '../src/index.ts';
+import { type ActorCriticAgent, type AgentMeta, createAgent, makeConfig } from '../src/index.ts';
 
 const spaces = { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] };
 const tiny = { actorHidden: [8], criticHidden: [8], batchSize: 8, learningStarts: 8, bufferSize: 1000 };
 
-function trained(make: () => DDPG, updates: number): DDPG {
+function trained(make: () => ActorCriticAgent, updates: number): ActorCriticAgent {
   const agent = make();
   const rng = new Rng(6);
   for (let i = 0; i < 32; i++) {
@@ -27,9 +27,9 @@ function trained(make: () => DDPG, updates: number): DDPG {
   return agent;
 }
 
-const makers: [string, () => DDPG][] = [
-  ['DDPG', () => new DDPG(spaces, makeConfig('paper', { ...tiny, criticHidden: [8, 8] }), 5)],
-  ['TD3', () => new TD3(spaces, makeConfig('td3', tiny), 5)],
+const makers: [string, () => ActorCriticAgent][] = [
+  ['DDPG', () => createAgent(spaces, makeConfig('paper', { ...tiny, criticHidden: [8, 8] }), 5)],
+  ['TD3', () => createAgent(spaces, makeConfig('td3', tiny), 5)],
 ];
 
 describe.each(makers)('%s checkpoints per-parameter Adam steps', (_, make) => {
@@ -56,13 +56,13 @@ describe.each(makers)('%s checkpoints per-parameter Adam steps', (_, make) => {
     }
     const other = make();
     other.restore({ tensors: agent.tensors(), meta: old });
-    other.replay.copyFrom(agent.replay); // the trainer restores the replay buffer from its own file
+    other.replay!.copyFrom(agent.replay!); // the trainer restores the replay buffer from its own file
     for (const [name, opt] of other.optimizers()) {
       expect(opt.parameterSteps, name).toEqual(opt.params.map(() => old.optimizers[name]!.step));
     }
     agent.update();
     other.update();
-    const arr = (d: DDPG) => d.tensors();
+    const arr = (d: ActorCriticAgent) => d.tensors();
     const a = arr(agent);
     const b = arr(other);
     for (const k of Object.keys(a))

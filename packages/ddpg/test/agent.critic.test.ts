@@ -7,7 +7,17 @@ import type { Module } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
 import { Rng, type Tensor } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { type AgentConfig, type Batch, DDPG, makeConfig, type Transition } from '../src/index.ts';
+import {
+  type ActorCriticAgent,
+  type AgentConfig,
+  type AgentSpaces,
+  type Batch,
+  createAgent,
+  criticStep,
+  makeConfig,
+  type Transition,
+  targetQ,
+} from '../src/index.ts';
 
 const OBS = 3;
 const ACT = 1;
@@ -20,14 +30,13 @@ const tiny = {
   bufferSize: 10_000,
 };
 
-/** Exposes the protected steps. */
-class Probe extends DDPG {
-  target(b: Batch): Tensor {
-    return this.targetQ(b);
-  }
-  criticLoss(b: Batch, y: Tensor): number {
-    return this.updateCritic(this.critic, this.criticOpt, b, y).loss;
-  }
+/** A DDPG agent with its target and critic step at hand. */
+function probe(s: AgentSpaces, config: AgentConfig, seed: number) {
+  const agent = createAgent(s, config, seed);
+  return Object.assign(agent, {
+    target: (b: Batch): Tensor => targetQ(agent, b),
+    criticLoss: (b: Batch, y: Tensor): number => criticStep(agent.critic, agent.criticOpt, b, y).loss.item(),
+  });
 }
 
 function randomBatch(n: number, rng: Rng, flags?: { terminated: number[]; truncated: number[] }): Batch {
@@ -43,7 +52,7 @@ function randomBatch(n: number, rng: Rng, flags?: { terminated: number[]; trunca
   };
 }
 
-function fill(agent: DDPG, n: number, rng: Rng): void {
+function fill(agent: ActorCriticAgent, n: number, rng: Rng): void {
   for (let i = 0; i < n; i++) {
     const t: Transition = {
       obs: [rng.normal(), rng.normal(), rng.normal()],
@@ -76,7 +85,7 @@ function config(preset: 'paper' | 'td3', overrides: Partial<AgentConfig> = {}): 
 describe('critic target', () => {
   it('y = r + γ(1 − terminated)·Q′(s′, μ′(s′)): truncated rows bootstrap, terminated rows do not', () => {
     const gamma = 0.9;
-    const agent = new Probe(spaces, config('td3', { gamma }), 1);
+    const agent = probe(spaces, config('td3', { gamma }), 1);
     // Make Q′ clearly non-zero: a large output bias in the target critic.
     agent.criticTarget.out.bias!.value = T.tensor([5]);
     const flags = { terminated: [0, 1, 0, 1], truncated: [0, 0, 1, 1] };
@@ -99,7 +108,7 @@ describe('critic target', () => {
   });
 
   it('uses the target networks, not the online ones', () => {
-    const agent = new Probe(spaces, config('td3'), 2);
+    const agent = probe(spaces, config('td3'), 2);
     const b = randomBatch(8, new Rng(4));
     const before = Array.from(agent.target(b).dataSync());
     agent.critic.out.bias!.value = T.tensor([100]); // online critic only
@@ -109,14 +118,14 @@ describe('critic target', () => {
   });
 
   it('records no graph', () => {
-    const agent = new Probe(spaces, config('td3'), 2);
+    const agent = probe(spaces, config('td3'), 2);
     const b = randomBatch(8, new Rng(4));
     // A Tensor (not a Var): nothing to backpropagate into.
     expect(agent.target(b)).toBeInstanceOf(T.Tensor);
   });
 
   it('scales rewards by rewardScale when they are stored', () => {
-    const agent = new DDPG(spaces, config('td3', { rewardScale: 0.1 }), 0);
+    const agent = createAgent(spaces, config('td3', { rewardScale: 0.1 }), 0);
     agent.observe({
       obs: [0, 0, 0],
       action: [0],
@@ -125,13 +134,13 @@ describe('critic target', () => {
       terminated: false,
       truncated: true,
     });
-    expect(agent.replay.get(0).reward).toBeCloseTo(-0.7, 6);
+    expect(agent.replay!.get(0).reward).toBeCloseTo(-0.7, 6);
   });
 });
 
 describe('critic regression', () => {
   it('repeated critic steps on one batch drive the loss down (fixed targets)', () => {
-    const agent = new Probe(spaces, config('td3', { criticLr: 1e-2 }), 5);
+    const agent = probe(spaces, config('td3', { criticLr: 1e-2 }), 5);
     const b = randomBatch(32, new Rng(6));
     const y = agent.target(b);
     const losses: number[] = [];
@@ -141,7 +150,7 @@ describe('critic regression', () => {
   });
 
   it('full DDPG updates on one batch also drive the critic loss down', () => {
-    const agent = new DDPG(spaces, config('paper', { criticLr: 1e-2, criticWeightDecay: 0 }), 5);
+    const agent = createAgent(spaces, config('paper', { criticLr: 1e-2, criticWeightDecay: 0 }), 5);
     const b = randomBatch(32, new Rng(6));
     const losses: number[] = [];
     for (let i = 0; i < 150; i++) losses.push(agent.updateOn(b).criticLoss);
@@ -149,7 +158,7 @@ describe('critic regression', () => {
   });
 
   it('update() returns null until the buffer holds max(learningStarts, batchSize) transitions', () => {
-    const agent = new DDPG(spaces, config('td3', { learningStarts: 20 }), 0);
+    const agent = createAgent(spaces, config('td3', { learningStarts: 20 }), 0);
     fill(agent, 19, new Rng(1));
     expect(agent.ready).toBe(false);
     expect(agent.update()).toBeNull();
@@ -164,14 +173,14 @@ describe('critic regression', () => {
 
 describe('target networks', () => {
   it('start as exact copies of the online networks', () => {
-    const agent = new DDPG(spaces, config('paper'), 9);
+    const agent = createAgent(spaces, config('paper'), 9);
     expect(values(agent.actorTarget)).toEqual(values(agent.actor));
     expect(values(agent.criticTarget)).toEqual(values(agent.critic));
   });
 
   it('soft update: θ′ ← τθ + (1 − τ)θ′ after every update; BatchNorm buffers are copied', () => {
     const tau = 0.1;
-    const agent = new DDPG(spaces, config('paper', { tau }), 4);
+    const agent = createAgent(spaces, config('paper', { tau }), 4);
     expect(Object.keys(buffers(agent.actor)).length).toBeGreaterThan(0);
     expect(Object.keys(buffers(agent.critic)).length).toBeGreaterThan(0);
     fill(agent, 32, new Rng(0));
@@ -198,7 +207,7 @@ describe('target networks', () => {
 
   it('hard update every C: the targets are frozen between copies and equal the online networks at each copy', () => {
     const C = 3;
-    const agent = new DDPG(spaces, config('paper', { hardUpdateEvery: C, tau: 0.5 }), 4);
+    const agent = createAgent(spaces, config('paper', { hardUpdateEvery: C, tau: 0.5 }), 4);
     fill(agent, 32, new Rng(0));
     let frozen = params(agent.actorTarget);
     let frozenCritic = params(agent.criticTarget);

@@ -1,5 +1,5 @@
 /**
- * The Agent interface as DDPG, TD3 and DPG implement it: acting (shared, clipped by the
+ * The Agent interface as ActorCriticAgent, TD3 and DPG implement it: acting (shared, clipped by the
  * action Box), the random warm-up, and state/restore.
  */
 import { describe, expect, it } from 'vitest';

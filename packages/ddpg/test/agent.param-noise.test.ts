@@ -6,7 +6,7 @@ import { LayerNorm, type Module } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { type AgentConfig, DDPG, makeConfig, TD3 } from '../src/index.ts';
+import { type ActorCriticAgent, type AgentConfig, createAgent, makeConfig } from '../src/index.ts';
 
 const spaces = { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] };
 const tiny = {
@@ -33,7 +33,7 @@ function params(m: Module): number[][] {
   return m.parameters().map((p) => Array.from(p.value.dataSync()));
 }
 
-function fill(agent: DDPG, n: number, rng: Rng): void {
+function fill(agent: ActorCriticAgent, n: number, rng: Rng): void {
   for (let i = 0; i < n; i++) {
     agent.observe({
       obs: [rng.normal(), rng.normal(), rng.normal()],
@@ -48,7 +48,7 @@ function fill(agent: DDPG, n: number, rng: Rng): void {
 
 describe("parameter noise (noise: 'param')", () => {
   it('gives the actor (and its copies) LayerNorm after each hidden layer; no action noise', () => {
-    const agent = new DDPG(spaces, config(), 0);
+    const agent = createAgent(spaces, config(), 0);
     expect(agent.noise).toBeUndefined();
     expect(agent.paramNoise).toBeDefined();
     for (const m of [
@@ -63,18 +63,18 @@ describe("parameter noise (noise: 'param')", () => {
     }
     // The critic is unchanged, and without parameter noise the actor has no LayerNorm.
     expect(agent.critic.norms.every((n) => n === undefined)).toBe(true);
-    const plain = new DDPG(spaces, config({ noise: 'gaussian' }), 0);
+    const plain = createAgent(spaces, config({ noise: 'gaussian' }), 0);
     expect(plain.actor.norms).toHaveLength(0);
     expect(plain.paramNoise).toBeUndefined();
   });
 
   it('BatchNorm (the paper preset) takes precedence over LayerNorm', () => {
-    const agent = new DDPG(spaces, makeConfig('paper', { ...tiny, noise: 'param' }), 0);
+    const agent = createAgent(spaces, makeConfig('paper', { ...tiny, noise: 'param' }), 0);
     expect(agent.actor.norms.map((n) => n.constructor.name)).toEqual(['BatchNorm1d', 'BatchNorm1d']);
   });
 
   it('onEpisodeStart perturbs a copy: its weights and actions differ from the actor, LayerNorm excepted', () => {
-    const agent = new DDPG(spaces, config(), 1);
+    const agent = createAgent(spaces, config(), 1);
     const pn = agent.paramNoise!;
     agent.onEpisodeStart();
     const named = new Map(agent.actor.namedParameters());
@@ -97,7 +97,7 @@ describe("parameter noise (noise: 'param')", () => {
   });
 
   it('the perturbation scale is σ: the mean squared weight change is ≈ σ²', () => {
-    const agent = new DDPG(spaces, config({ actorHidden: [64, 64] }), 2);
+    const agent = createAgent(spaces, config({ actorHidden: [64, 64] }), 2);
     agent.onEpisodeStart();
     const sigma = agent.paramNoise!.noise.currentStddev;
     const named = new Map(agent.actor.namedParameters());
@@ -116,7 +116,7 @@ describe("parameter noise (noise: 'param')", () => {
   });
 
   it('σ adapts every 50 updates', () => {
-    const agent = new DDPG(spaces, config(), 3);
+    const agent = createAgent(spaces, config(), 3);
     const pn = agent.paramNoise!;
     fill(agent, 64, new Rng(4));
     const sigma0 = pn.noise.currentStddev;
@@ -137,7 +137,7 @@ describe("parameter noise (noise: 'param')", () => {
       [10, 1.01],
       [1e-9, 1 / 1.01],
     ] as const) {
-      const agent = new DDPG(spaces, config({ noiseSigma: desired }), 3);
+      const agent = createAgent(spaces, config({ noiseSigma: desired }), 3);
       const pn = agent.paramNoise!;
       expect(pn.noise.desiredActionStddev).toBe(desired);
       fill(agent, 64, new Rng(4));
@@ -147,10 +147,10 @@ describe("parameter noise (noise: 'param')", () => {
   });
 
   it('the σ reported per episode is the parameter-noise σ, and it survives meta()/restore()', () => {
-    const agent = new DDPG(spaces, config(), 5);
+    const agent = createAgent(spaces, config(), 5);
     fill(agent, 64, new Rng(6));
     for (let i = 0; i < 50; i++) agent.update();
-    const other = new DDPG(spaces, config(), 99);
+    const other = createAgent(spaces, config(), 99);
     other.restore({ tensors: agent.tensors(), meta: JSON.parse(JSON.stringify(agent.meta())) });
     expect(other.paramNoise!.noise.currentStddev).toBe(agent.paramNoise!.noise.currentStddev);
     expect(params(other.actor)).toEqual(params(agent.actor));
@@ -161,7 +161,7 @@ describe("parameter noise (noise: 'param')", () => {
   });
 
   it('works with TD3 too', () => {
-    const agent = new TD3(spaces, makeConfig('td3', { ...tiny, noise: 'param' }), 7);
+    const agent = createAgent(spaces, makeConfig('td3', { ...tiny, noise: 'param' }), 7);
     fill(agent, 32, new Rng(8));
     agent.onEpisodeStart();
     expect(agent.act([0, 0, 0], { explore: true })).toHaveLength(1);

@@ -8,7 +8,7 @@ import * as A from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { Rng, type Tensor } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
-import { Actor, Critic, DDPG, makeConfig, policyGradient } from '../src/index.ts';
+import { Actor, actorStep, Critic, createAgent, makeConfig, policyGradient } from '../src/index.ts';
 
 const OBS = 3;
 const ACT = 2;
@@ -144,10 +144,10 @@ function snapshot(ts: Record<string, Tensor>): Record<string, number[]> {
   return Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, Array.from(t.dataSync())]));
 }
 
-describe('DDPG.updateActor', () => {
+describe('actorStep (DDPG and TD3)', () => {
   for (const actorUpdate of ['chain', 'surrogate'] as const) {
     it(`(${actorUpdate}) changes the actor and leaves the critic, its .grad and its Adam state untouched`, () => {
-      const agent = new DDPG(spaces, makeConfig('td3', { ...tiny, algo: 'ddpg', actorUpdate }), 3);
+      const agent = createAgent(spaces, makeConfig('td3', { ...tiny, algo: 'ddpg', actorUpdate }), 3);
       const rng = new Rng(11);
       // One critic step first, so that the critic's Adam state is not empty.
       for (let i = 0; i < 32; i++) {
@@ -168,7 +168,7 @@ describe('DDPG.updateActor', () => {
       const actorBefore = snapshot(agent.actor.stateDict());
       const criticTargetBefore = snapshot(agent.criticTarget.stateDict());
 
-      const loss = agent.updateActor(T.randn([16, OBS], rng));
+      const loss = actorStep(agent, T.randn([16, OBS], rng)).item();
       expect(Number.isFinite(loss)).toBe(true);
 
       expect(snapshot(agent.critic.stateDict())).toEqual(criticBefore);
@@ -188,7 +188,7 @@ describe('DDPG.updateActor', () => {
   }
 
   it('follows the policy gradient: Q(s, μ(s)) rises after a few actor steps with a fixed critic', () => {
-    const agent = new DDPG(spaces, makeConfig('td3', { ...tiny, algo: 'ddpg', actorLr: 1e-2 }), 5);
+    const agent = createAgent(spaces, makeConfig('td3', { ...tiny, algo: 'ddpg', actorLr: 1e-2 }), 5);
     const obs = T.randn([32, OBS], new Rng(2));
     const meanQ = () =>
       A.noGrad(() => {
@@ -196,7 +196,7 @@ describe('DDPG.updateActor', () => {
         return T.mean(agent.critic.forward(s, agent.actor.forward(s)).value).item();
       });
     const before = meanQ();
-    for (let i = 0; i < 20; i++) agent.updateActor(obs);
+    for (let i = 0; i < 20; i++) actorStep(agent, obs);
     expect(meanQ()).toBeGreaterThan(before);
   });
 });

@@ -2,7 +2,7 @@ import { makeConfig } from '@chainrule/ddpg';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentConfig, DDPG, TD3 } from '../src/index.ts';
+import { type ActorCriticAgent, type AgentConfig, createAgent } from '../src/index.ts';
 
 // The replayed update (T.replayable) must be the eager update, bit for bit: same weights,
 // optimiser moments, running statistics, targets and statistics after every update.
@@ -15,7 +15,7 @@ const tiny = {
   bufferSize: 1000,
 };
 
-function fill(agent: DDPG, n: number, seed: number): void {
+function fill(agent: ActorCriticAgent, n: number, seed: number): void {
   const rng = new Rng(seed);
   for (let i = 0; i < n; i++) {
     agent.observe({
@@ -29,18 +29,18 @@ function fill(agent: DDPG, n: number, seed: number): void {
   }
 }
 
-function make(config: AgentConfig, replay: '0' | 'poison'): DDPG {
+function make(config: AgentConfig, replay: '0' | 'poison'): ActorCriticAgent {
   const previous = process.env.CHAINRULE_REPLAY;
   process.env.CHAINRULE_REPLAY = replay;
   try {
-    return config.algo === 'td3' ? new TD3(spaces, config, 7) : new DDPG(spaces, config, 7);
+    return createAgent(spaces, config, 7);
   } finally {
     if (previous === undefined) delete process.env.CHAINRULE_REPLAY;
     else process.env.CHAINRULE_REPLAY = previous;
   }
 }
 
-function bits(agent: DDPG): Record<string, number[]> {
+function bits(agent: ActorCriticAgent): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const [k, t] of Object.entries(agent.state().tensors))
     out[k] = Array.from(new Uint32Array(t.dataSync().buffer));

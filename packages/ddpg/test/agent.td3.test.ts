@@ -9,7 +9,15 @@ import type { Module } from '@chainrule/nn';
 import * as T from '@chainrule/tensor';
 import { Rng, type Tensor } from '@chainrule/tensor';
 import { describe, expect, it, vi } from 'vitest';
-import { type AgentConfig, type Batch, makeConfig, TD3 } from '../src/index.ts';
+import {
+  type AgentConfig,
+  type AgentSpaces,
+  type Batch,
+  createAgent,
+  makeConfig,
+  type Td3Config,
+  td3TargetQ,
+} from '../src/index.ts';
 
 const OBS = 3;
 const spaces = { obsDim: OBS, actDim: 2, actionLow: [-2, -2], actionHigh: [2, 2] };
@@ -21,10 +29,10 @@ const tiny = {
   bufferSize: 10_000,
 };
 
-class Probe extends TD3 {
-  target(b: Batch): Tensor {
-    return this.targetQ(b);
-  }
+/** A TD3 agent with its target at hand. */
+function probe(s: AgentSpaces, config: AgentConfig, seed: number) {
+  const agent = createAgent(s, config as Td3Config, seed);
+  return Object.assign(agent, { target: (b: Batch): Tensor => td3TargetQ(agent, b) });
 }
 
 function config(overrides: Partial<AgentConfig> = {}): AgentConfig {
@@ -49,12 +57,12 @@ function params(m: Module): number[][] {
 
 describe('TD3: twin critics', () => {
   it('has two independently initialised critics, each with a target and an optimiser, both trained', () => {
-    const agent = new TD3(spaces, config(), 0);
-    expect(agent.algo).toBe('ddpg'); // the class field; config.algo says td3
+    const agent = createAgent(spaces, config(), 0);
+    expect(agent.algo).toBe('td3'); // one agent class: its algo is the config's (TD3 once inherited DDPG's 'ddpg')
     expect(agent.config.algo).toBe('td3');
-    expect(params(agent.critic2)).not.toEqual(params(agent.critic));
-    expect(params(agent.critic2Target)).toEqual(params(agent.critic2));
-    expect(agent.critic2Opt).not.toBe(agent.criticOpt);
+    expect(params(agent.critic2!)).not.toEqual(params(agent.critic));
+    expect(params(agent.critic2Target!)).toEqual(params(agent.critic2!));
+    expect(agent.critic2Opt!).not.toBe(agent.criticOpt);
     expect(agent.modules().map(([n]) => n)).toEqual([
       'actor',
       'critic',
@@ -64,26 +72,26 @@ describe('TD3: twin critics', () => {
       'critic2Target',
     ]);
     const c1 = params(agent.critic);
-    const c2 = params(agent.critic2);
+    const c2 = params(agent.critic2!);
     agent.updateOn(randomBatch(16, new Rng(1)));
     expect(params(agent.critic)).not.toEqual(c1);
-    expect(params(agent.critic2)).not.toEqual(c2);
+    expect(params(agent.critic2!)).not.toEqual(c2);
     expect(agent.criticOpt.stateDict().step).toBe(1);
-    expect(agent.critic2Opt.stateDict().step).toBe(1);
+    expect(agent.critic2Opt!.stateDict().step).toBe(1);
   });
 
   it('the target is r + γ(1 − terminated)·min(Q′₁, Q′₂)(s′, μ′(s′)) (no smoothing noise)', () => {
     const gamma = 0.95;
-    const agent = new Probe(spaces, config({ gamma, targetNoise: 0 }), 2);
+    const agent = probe(spaces, config({ gamma, targetNoise: 0 }), 2);
     agent.criticTarget.out.bias!.value = T.tensor([3]);
-    agent.critic2Target.out.bias!.value = T.tensor([-1]);
+    agent.critic2Target!.out.bias!.value = T.tensor([-1]);
     const term = [0, 1, 0, 0, 1, 0];
     const b = randomBatch(6, new Rng(3), term);
     const y = Array.from(agent.target(b).dataSync());
     const s2 = A.variable(b.nextObs);
     const [q1, q2] = A.noGrad(() => {
       const a2 = agent.actorTarget.forward(s2);
-      return [agent.criticTarget, agent.critic2Target].map((c) =>
+      return [agent.criticTarget, agent.critic2Target!].map((c) =>
         Array.from(c.forward(s2, a2).value.dataSync()),
       );
     }) as [number[], number[]];
@@ -99,15 +107,15 @@ describe('TD3: twin critics', () => {
 describe('TD3: delayed policy updates', () => {
   for (const policyDelay of [2, 3]) {
     it(`policyDelay ${policyDelay}: the actor and the targets change only every ${policyDelay} updates`, () => {
-      const agent = new TD3(spaces, config({ policyDelay }), 4);
+      const agent = createAgent(spaces, config({ policyDelay }), 4);
       const b = randomBatch(16, new Rng(5));
       let actor = params(agent.actor);
-      let targets = [agent.actorTarget, agent.criticTarget, agent.critic2Target].map(params);
+      let targets = [agent.actorTarget, agent.criticTarget, agent.critic2Target!].map(params);
       for (let u = 1; u <= 2 * policyDelay; u++) {
         const critic = params(agent.critic);
         const stats = agent.updateOn(b);
         expect(params(agent.critic)).not.toEqual(critic); // the critics learn every update
-        const nowTargets = [agent.actorTarget, agent.criticTarget, agent.critic2Target].map(params);
+        const nowTargets = [agent.actorTarget, agent.criticTarget, agent.critic2Target!].map(params);
         if (u % policyDelay === 0) {
           expect(params(agent.actor)).not.toEqual(actor);
           nowTargets.forEach((t, i) => {
@@ -129,14 +137,14 @@ describe('TD3: delayed policy updates', () => {
 
   it('hardUpdateEvery also applies to TD3: frozen targets between copies, exact copies every C updates', () => {
     const C = 3;
-    const agent = new TD3(spaces, config({ hardUpdateEvery: C, policyDelay: 2, tau: 0.5 }), 4);
+    const agent = createAgent(spaces, config({ hardUpdateEvery: C, policyDelay: 2, tau: 0.5 }), 4);
     const b = randomBatch(16, new Rng(5));
-    const targets = () => [agent.actorTarget, agent.criticTarget, agent.critic2Target].map(params);
+    const targets = () => [agent.actorTarget, agent.criticTarget, agent.critic2Target!].map(params);
     let frozen = targets();
     for (let u = 1; u <= 2 * C; u++) {
       agent.updateOn(b);
       if (u % C === 0) {
-        expect(targets()).toEqual([agent.actor, agent.critic, agent.critic2].map(params));
+        expect(targets()).toEqual([agent.actor, agent.critic, agent.critic2!].map(params));
         frozen = targets();
       } else {
         expect(targets()).toEqual(frozen);
@@ -149,7 +157,7 @@ describe('TD3: target policy smoothing', () => {
   it('adds N(0, σ̃) noise clipped to ±c to μ′(s′), then clips to the action bounds', () => {
     const clip = 0.5;
     // A huge σ̃: almost every noise draw is clipped, so the smoothed action sits at μ′ ± c.
-    const agent = new Probe(spaces, config({ targetNoise: 100, targetNoiseClip: clip }), 6);
+    const agent = probe(spaces, config({ targetNoise: 100, targetNoiseClip: clip }), 6);
     const b = randomBatch(64, new Rng(7));
     const seen: Tensor[] = [];
     const spy = vi.spyOn(agent.criticTarget, 'forward').mockImplementation((s: Var, a: Var) => {
@@ -176,7 +184,7 @@ describe('TD3: target policy smoothing', () => {
 
   it('clips the smoothed action to the action bounds', () => {
     // μ′ stays inside the bounds (tanh); a wide noise clip pushes μ′ + ε outside them.
-    const agent = new Probe(spaces, config({ targetNoise: 100, targetNoiseClip: 50 }), 6);
+    const agent = probe(spaces, config({ targetNoise: 100, targetNoiseClip: 50 }), 6);
     const b = randomBatch(32, new Rng(8));
     const seen: Tensor[] = [];
     const spy = vi.spyOn(agent.criticTarget, 'forward').mockImplementation((s: Var, a: Var) => {
@@ -196,9 +204,9 @@ describe('TD3: target policy smoothing', () => {
 
   it('draws smoothing noise from the agent (the same seed gives the same targets)', () => {
     const b = randomBatch(8, new Rng(9));
-    const y1 = Array.from(new Probe(spaces, config(), 1).target(b).dataSync());
-    const y2 = Array.from(new Probe(spaces, config(), 1).target(b).dataSync());
-    const p = new Probe(spaces, config(), 1);
+    const y1 = Array.from(probe(spaces, config(), 1).target(b).dataSync());
+    const y2 = Array.from(probe(spaces, config(), 1).target(b).dataSync());
+    const p = probe(spaces, config(), 1);
     p.target(b);
     const y3 = Array.from(p.target(b).dataSync()); // the second draw differs
     expect(y1).toEqual(y2);

@@ -13,10 +13,10 @@
 import {
   type Agent,
   type AgentConfig,
-  configSchema,
   makeAgent,
   makeConfig,
   makeEnv,
+  parseStoredConfig,
   type RunningMeanStdState,
 } from '@chainrule/ddpg';
 import { decode, encode, type StateDict } from '@chainrule/nn';
@@ -50,15 +50,9 @@ export interface PolicyFile {
   env: string;
 }
 
+/** A stored config (older files hold every algorithm's fields: see `parseStoredConfig`). */
 function parseConfig(raw: unknown, where: string): AgentConfig {
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
-      .join('; ');
-    throw new Error(`${where}: invalid agent config: ${issues}`);
-  }
-  return parsed.data;
+  return parseStoredConfig(raw, `${where}: invalid agent config`);
 }
 
 /**

@@ -18,12 +18,15 @@ import { listBackends, setBackend } from '@chainrule/tensor';
 import '@chainrule/tensor/gpujs';
 import {
   type AgentConfig,
+  type AlgoName,
   CLI_EVAL_SEED_OFFSET,
-  configSchema,
+  CONFIG_FIELDS,
   DEFAULT_PRESET,
   describeIssue,
   episodeSvg,
   evaluatePolicy,
+  FIELD_OWNERS,
+  foreignFields,
   listEnvs,
   makeConfig,
   PRESETS,
@@ -224,11 +227,35 @@ export function progressText(p: Progress): string {
 
 function trainConfigFlags(flags: TrainFlags): Partial<AgentConfig> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(configSchema.shape)) {
+  for (const k of Object.keys(CONFIG_FIELDS)) {
     const v = (flags as Record<string, unknown>)[k];
     if (v !== undefined) out[k] = v;
   }
   return out as Partial<AgentConfig>;
+}
+
+/**
+ * Flags of another algorithm's fields are errors that say whose they are and what to type
+ * instead: `--policy-delay belongs to td3, not ddpg (from --preset tuned); drop it, or add --algo td3`.
+ */
+function checkAlgoFlags(overrides: Partial<AgentConfig>, from: string, algo: AlgoName): void {
+  const foreign = foreignFields(algo, Object.keys(overrides));
+  if (foreign.length === 0) return;
+  const flags = foreign.map((f) => `--${kebab(f.field)}`);
+  const owners = foreign[0]!.owners;
+  throw new Error(
+    `${flags.join(', ')} ${flags.length > 1 ? 'belong' : 'belongs'} to ${owners.join(' and ')}, not ${algo} (from ${from}); drop ${flags.length > 1 ? 'them' : 'it'}, or add --algo ${owners[0]}`,
+  );
+}
+
+/** The config flags, generated from every algorithm's schema; a flag of some algorithms only says which. */
+function configOptions(): Option[] {
+  const all = FIELD_OWNERS.algo ?? [];
+  return optionsFromSchema(CONFIG_FIELDS, ['preset']).map((o) => {
+    const owners = FIELD_OWNERS[o.attributeName()] ?? all;
+    if (owners.length < all.length && !o.negate) o.description += ` (${owners.join(', ')} only)`;
+    return o;
+  });
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
@@ -247,8 +274,15 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       const m = RunDirectory.open(out).manifest;
       envId ??= m.env;
       episodeLen ??= m.maxEpisodeSteps ?? undefined;
+      checkAlgoFlags(overrides, overrides.algo ? `--algo ${overrides.algo}` : 'the run', m.config.algo);
     }
   } else {
+    const preset = overrides.preset ?? DEFAULT_PRESET;
+    checkAlgoFlags(
+      overrides,
+      overrides.algo ? `--algo ${overrides.algo}` : `--preset ${preset}`,
+      overrides.algo ?? PRESETS[preset].algo,
+    );
     // Validate now, so a bad combination is reported before anything is created.
     const config = makeConfig(overrides.preset ?? DEFAULT_PRESET, overrides);
     out ??= defaultRunPath('runs', {
@@ -441,7 +475,7 @@ export function buildProgram(): Command {
       ),
     );
   // Every hyperparameter's flag comes from the config schema: one definition.
-  for (const o of optionsFromSchema(configSchema.shape, ['preset'])) trainCmd.addOption(o);
+  for (const o of configOptions()) trainCmd.addOption(o);
   for (const o of optionsFromSchema(runFlagSchema)) trainCmd.addOption(o);
   trainCmd
     .option('--out <dir>', 'run directory (default runs/<env>-<algo>-<preset>-s<seed>-<UTC time>)')
