@@ -71,6 +71,13 @@ export interface RunManifest {
   maxEpisodeSteps: number | null;
   evalEpisodes: number;
   saveReplay: boolean;
+  /**
+   * The schedule the run was started with, so that `--resume` alone continues it the same
+   * way (flags given on resume win). Absent in runs from before they were recorded.
+   */
+  evalEvery?: number;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
   createdAt: string;
 }
 

@@ -6,7 +6,7 @@
  * `npx chainrule-ddpg ...` through npx.
  * @module
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, relative, resolve } from 'node:path';
 
 /** What {@link detectLauncher} reads: the process's environment, argv, execArgv and cwd. */
@@ -28,22 +28,16 @@ export function shellWord(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Whether `name` on the PATH of `env` is the file `file` (symlinks followed). */
-function onPathAs(name: string, file: string, env: Record<string, string | undefined>): boolean {
-  let target: string;
-  try {
-    target = realpathSync(file);
-  } catch {
-    return false;
-  }
+/**
+ * Whether `name` is a command on the user's PATH. The `node_modules/.bin` directories a
+ * package manager puts in front of PATH for a script are not the user's, so they do not count
+ * inside one (a sweep's child inherits them).
+ */
+function onUsersPath(name: string, env: Record<string, string | undefined>): boolean {
+  const inScript = env.npm_lifecycle_event !== undefined;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      if (existsSync(p) && realpathSync(p) === target) return true;
-    } catch {
-      // an unreadable PATH entry: try the next
-    }
+    if (!dir || (inScript && /node_modules[/\\]\.bin$/.test(dir))) continue;
+    if (existsSync(join(dir, name))) return true;
   }
   return false;
 }
@@ -76,9 +70,14 @@ export function launcherWords(
     return [name, event];
   }
   const entry = ctx.argv[1] ?? '';
-  if (basename(entry) === 'chainrule-ddpg') {
+  // npm links the bin (argv[1] is the link); pnpm writes a shell wrapper that runs the
+  // package's file (argv[1] is bin/chainrule-ddpg.mjs, or dist/cli/main.js when published).
+  const ownBin =
+    basename(entry) === 'chainrule-ddpg' ||
+    /[/\\](bin[/\\]chainrule-ddpg\.mjs|dist[/\\]cli[/\\]main\.js)$/.test(entry);
+  if (ownBin) {
     if (env.npm_command === 'exec') return ['npx', 'chainrule-ddpg'];
-    if (onPathAs('chainrule-ddpg', entry, env)) return ['chainrule-ddpg'];
+    if (onUsersPath('chainrule-ddpg', env)) return ['chainrule-ddpg'];
   }
   // Anything else (node on a file, a sweep's child): node with the same flags on the same file.
   // tsx's CLI passes its loader as absolute file URLs; `npx tsx` says the same in two words.

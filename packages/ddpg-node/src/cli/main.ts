@@ -207,7 +207,7 @@ export const BAR_WIDTH = 16;
 
 /**
  * The text right of the bar:
- * `12000/20000 | 381 steps/s | ETA 21s | return -150 | avg max Q -12.3 | eval -160`.
+ * `12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160 | avg max Q -12.3`.
  * Parts that would push the line past `columns` (the terminal's width) are left off, last first.
  */
 export function progressText(p: Progress, columns = 80): string {
@@ -216,9 +216,10 @@ export function progressText(p: Progress, columns = 80): string {
     `${fmt(p.stepsPerSecond)} steps/s`,
     `ETA ${formatDuration(p.etaSeconds)}`,
     `return ${fmt(p.lastReturn)}`,
-    // The mean over the last episode's updates of the batch's max Q (the seeds' "Qmax Value").
-    `avg max Q ${fmt(p.avgMaxQ, 1)}`,
     `eval ${fmt(p.lastEval)}`,
+    // The mean over the last episode's updates of the batch's max Q (the seeds' "Qmax
+    // Value"). Last: at 80 columns it does not fit beside the evaluation.
+    `avg max Q ${fmt(p.avgMaxQ, 1)}`,
   ];
   const budget = columns - BAR_WIDTH - 2;
   let text = parts[0]!;
@@ -340,7 +341,11 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       ? flags.maxEpisodes * (episodeLen ?? envLimit(envId ?? 'Pendulum-v1'))
       : flags.steps;
   if (flags.resume) {
-    if (checkResume(out!, steps, flags.fromCheckpoint)) return;
+    // Flags that must equal the run's are checked by train() first (ResumeConflictError).
+    const pinned =
+      Object.keys(overrides).length > 0 ||
+      [flags.env, flags.seed, flags.evalEpisodes, flags.maxEpisodeLen].some((v) => v !== undefined);
+    if (!pinned && checkResume(out!, steps, flags.fromCheckpoint)) return;
     // Older sets after the chosen one are dropped when the run goes on from it.
     if (flags.fromCheckpoint !== undefined && existsSync(out!))
       RunDirectory.open(out!).rollBackTo(flags.fromCheckpoint);
