@@ -8,6 +8,7 @@ export { learningCurveSvg, renderVegaLite } from './plots.ts';
 export { loadReplayBuffer, saveReplayBuffer } from './replayFiles.ts';
 export {
   type CheckpointState,
+  CorruptCheckpointError,
   defaultRunPath,
   describeFsError,
   type EpisodeMetrics,

@@ -60,6 +60,13 @@ export interface RunManifest {
   maxEpisodeSteps: number | null;
   evalEpisodes: number;
   saveReplay: boolean;
+  /**
+   * The schedule the run was started with, so that `--resume` alone continues it the same
+   * way (flags given on resume win). Absent in runs from before they were recorded.
+   */
+  evalEvery?: number;
+  checkpointEvery?: number;
+  keepCheckpoints?: number;
   createdAt: string;
 }
 
@@ -181,6 +188,19 @@ function checkpointName(seq: number, step: number): string {
 function checkpointSeq(name: string): number {
   const m = /^ckpt-(\d+)-step-\d+$/.exec(name);
   return m ? Number(m[1]) : -1;
+}
+
+/** The latest checkpoint set cannot be read; `fallback` is the newest older set that can, if any. */
+export class CorruptCheckpointError extends Error {
+  constructor(
+    readonly run: string,
+    readonly checkpoint: string,
+    readonly reason: string,
+    readonly fallback: string | undefined,
+  ) {
+    super(`the latest checkpoint of ${run}, ${checkpoint}, is corrupt: ${reason}`);
+    this.name = 'CorruptCheckpointError';
+  }
 }
 
 /** Whether `dir` is a run directory (it has a run.json). */
@@ -313,8 +333,31 @@ export class RunDirectory {
   latestCheckpoint(): LoadedCheckpoint | undefined {
     const name = this.latestName();
     if (!name) return undefined;
+    try {
+      return this.readCheckpoint(name);
+    } catch (e) {
+      // Name the newest older set that still reads whole, so the error is not a dead end.
+      const older = readdirSync(this.checkpointsDir)
+        .filter((n) => checkpointSeq(n) >= 0 && checkpointSeq(n) < checkpointSeq(name))
+        .sort()
+        .reverse();
+      const fallback = older.find((n) => {
+        try {
+          this.readCheckpoint(n);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      throw new CorruptCheckpointError(this.path, name, (e as Error).message, fallback);
+    }
+  }
+
+  /** Read the checkpoint set `name` (checksums verified); a missing or corrupt file is an error naming it. */
+  readCheckpoint(name: string): LoadedCheckpoint {
     const dir = join(this.checkpointsDir, name);
     const stateFile = join(dir, 'state.json');
+    if (!existsSync(stateFile)) throw new Error(`${dir} is not a complete checkpoint set (no state.json)`);
     let state: CheckpointState;
     try {
       state = JSON.parse(readFileSync(stateFile, 'utf8')) as CheckpointState;
@@ -328,6 +371,32 @@ export class RunDirectory {
       agent: read('agent.safetensors').tensors,
       replay: state.replay ? read('replay.safetensors') : undefined,
     };
+  }
+
+  /** The names of the complete checkpoint sets, oldest first. */
+  checkpointNames(): string[] {
+    if (!existsSync(this.checkpointsDir)) return [];
+    return readdirSync(this.checkpointsDir)
+      .filter((n) => checkpointSeq(n) >= 0 && existsSync(join(this.checkpointsDir, n, 'state.json')))
+      .sort();
+  }
+
+  /**
+   * Make the set `name` the latest (it is read first, so a corrupt one is refused) and
+   * remove the sets after it: a resume then continues from it as if they had never been.
+   */
+  rollBackTo(name: string): void {
+    const names = this.checkpointNames();
+    if (!names.includes(name))
+      throw new Error(
+        `--from-checkpoint ${name}: ${this.path} has no such checkpoint set; it has ${names.join(', ') || 'none'}`,
+      );
+    this.readCheckpoint(name);
+    const dir = this.checkpointsDir;
+    writeDurable(join(dir, `${LATEST}.tmp`), `${name}\n`);
+    renameSync(join(dir, `${LATEST}.tmp`), join(dir, LATEST));
+    fsyncPath(dir);
+    this.removeStaleFiles();
   }
 
   /** The current byte length of each log. */
@@ -432,6 +501,13 @@ export class RunDirectory {
       renameSync(join(dir, `${LATEST}.tmp`), join(dir, LATEST));
       fsyncPath(dir);
     });
+    // A set at the same step as the new one is the same state written earlier (a resumed run
+    // that ends where it was stopped): drop it, so `keep` counts distinct states.
+    const sameStep = readdirSync(dir).filter(
+      (n) => n !== name && checkpointSeq(n) >= 0 && n.endsWith(`-step-${state.step}`),
+    );
+    for (const n of sameStep)
+      fileOperation(`remove ${n}`, () => rmSync(join(dir, n), { recursive: true, force: true }));
     const old = readdirSync(dir)
       .filter((n) => checkpointSeq(n) >= 0)
       .sort()

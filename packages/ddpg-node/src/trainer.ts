@@ -182,7 +182,18 @@ function setUp(o: TrainOptions): Setup {
     const created = o.out
       ? RunDirectory.create(
           o.out,
-          { env, seed, config, steps, maxEpisodeSteps: o.maxEpisodeSteps ?? null, evalEpisodes, saveReplay },
+          {
+            env,
+            seed,
+            config,
+            steps,
+            maxEpisodeSteps: o.maxEpisodeSteps ?? null,
+            evalEpisodes,
+            saveReplay,
+            evalEvery: o.evalEvery ?? 1000,
+            checkpointEvery: o.checkpointEvery ?? 5000,
+            keepCheckpoints: o.keepCheckpoints ?? 2,
+          },
           { force: o.force ?? false },
         )
       : undefined;
@@ -288,6 +299,12 @@ export async function train(
 ): Promise<{ summary: Summary; agent: Agent; episodes: EpisodeMetrics[]; evals: EvalMetrics[] }> {
   const s = setUp(options);
   const { config, seed, steps, run } = s;
+  // On resume, the run's own schedule unless given: a resume typed as `--out X --resume`
+  // evaluates at the same steps as the run it continues.
+  const m = options.resume ? run?.manifest : undefined;
+  const evalEvery = options.evalEvery ?? m?.evalEvery ?? 1000;
+  const checkpointEvery = options.checkpointEvery ?? m?.checkpointEvery ?? 5000;
+  const keep = options.keepCheckpoints ?? m?.keepCheckpoints ?? 2;
   const { env, norm } = makeRunEnv(s.env, config, s.maxEpisodeSteps);
   const agent = makeAgent(env, config, seed);
   const episodes: EpisodeMetrics[] = [];
@@ -310,7 +327,7 @@ export async function train(
       runDirectorySink(run, {
         env: s.env,
         config,
-        keep: options.keepCheckpoints ?? 2,
+        keep,
         saveReplay: s.saveReplay,
       }),
     );
@@ -353,9 +370,9 @@ export async function train(
     agent,
     env,
     norm,
-    evalEvery: options.evalEvery ?? 1000,
+    evalEvery,
     evalEpisodes: s.evalEpisodes,
-    checkpointEvery: options.checkpointEvery ?? 5000,
+    checkpointEvery,
     sinks,
     signal: options.signal,
     resume,

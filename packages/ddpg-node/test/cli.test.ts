@@ -214,9 +214,13 @@ describe('chainrule-ddpg train / eval / render', () => {
       '--out',
       ddpgRun,
     );
-    expect(r.err).toBe(
-      `chainrule-ddpg: td3 (td3 preset) on Pendulum-v1, seed 2, 300 steps → ${ddpgRun}\nwrote ${join(ddpgRun, 'summary.json')} and ${join(ddpgRun, 'learning-curve.svg')}\n`,
-    );
+    expect(r.err).toBe(`chainrule-ddpg: td3 (td3 preset) on Pendulum-v1, seed 2, 300 steps → ${ddpgRun}\n`);
+    // A few lines, not the summary's JSON: the evaluation, the run directory, the next commands.
+    expect(r.out).toMatch(/^chainrule-ddpg: done: 300 steps in /);
+    expect(r.out).toMatch(/\n {2}evaluation {2}-?\d+\.\d ± \d+\.\d at step 300\n/);
+    expect(r.out).toContain(`\n  run         ${ddpgRun} (summary.json`);
+    expect(r.out).toMatch(/\nnext:\n {2}.+ eval --run .+\n {2}.+ render --run /);
+    expect(r.out.split('\n').length).toBeLessThanOrEqual(8);
     expect(r.code).toBe(0);
   }, 60_000);
 
@@ -361,6 +365,7 @@ describe('chainrule-ddpg train / eval / render', () => {
       '--checkpoint-every',
       '0',
       '--no-progress',
+      '--json',
       '--out',
       dpgRun,
     );
@@ -388,6 +393,7 @@ describe('chainrule-ddpg train / eval / render', () => {
       '--eval-episodes',
       '2',
       '--no-progress',
+      '--json',
       '--out',
       lqrRun,
     );
@@ -422,6 +428,7 @@ describe('chainrule-ddpg train / eval / render', () => {
       '--checkpoint-every',
       '0',
       '--no-progress',
+      '--json',
       '--out',
       dir,
     );

@@ -36,15 +36,17 @@ import {
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { defaultRunPath, describeFsError, RunDirectory } from '../runDirectory.ts';
+import { CorruptCheckpointError, defaultRunPath, describeFsError, RunDirectory } from '../runDirectory.ts';
 import {
   loadRun,
   type Progress,
   ResumeConflictError,
   type StartInfo,
+  type Summary,
   TrainingInterrupted,
   train,
 } from '../trainer.ts';
+import { commandLine, pathForUser } from './launcher.ts';
 
 /** An error that ends the CLI with a given exit code and message. */
 class CliExit extends Error {
@@ -147,6 +149,8 @@ const RESUMABLE_FLAGS = [
   '--no-progress',
   '--no-tensorboard',
   '--backend',
+  '--from-checkpoint',
+  '--json',
 ];
 
 /** Field names in a {@link ResumeConflictError} → the flag that sets them. */
@@ -183,6 +187,8 @@ type TrainFlags = Partial<AgentConfig> & {
   backend?: string;
   resume?: boolean;
   force?: boolean;
+  fromCheckpoint?: string;
+  json?: boolean;
   saveReplay: boolean;
   progress: boolean;
   tensorboard: boolean;
@@ -205,18 +211,22 @@ export function formatDuration(seconds: number): string {
 export const BAR_WIDTH = 16;
 
 /**
- * The text right of the bar: `12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160`.
- * Parts that would push the line past 80 columns are left off, last first.
+ * The text right of the bar:
+ * `12000/20000 | 381 steps/s | ETA 21s | return -150 | eval -160 | avg max Q -12.3`.
+ * Parts that would push the line past `columns` (the terminal's width) are left off, last first.
  */
-export function progressText(p: Progress): string {
+export function progressText(p: Progress, columns = 80): string {
   const parts = [
     `${p.step}/${p.steps}`,
     `${fmt(p.stepsPerSecond)} steps/s`,
     `ETA ${formatDuration(p.etaSeconds)}`,
     `return ${fmt(p.lastReturn)}`,
     `eval ${fmt(p.lastEval)}`,
+    // The mean over the last episode's updates of the batch's max Q (the seeds' "Qmax
+    // Value"). Last: at 80 columns it does not fit beside the evaluation.
+    `avg max Q ${fmt(p.avgMaxQ, 1)}`,
   ];
-  const budget = 80 - BAR_WIDTH - 2;
+  const budget = columns - BAR_WIDTH - 2;
   let text = parts[0]!;
   for (const part of parts.slice(1)) {
     if (text.length + 3 + part.length > budget) break;
@@ -258,11 +268,90 @@ function configOptions(): Option[] {
   });
 }
 
+/** The step of a checkpoint set's name (`ckpt-000009-step-20000` → 20000). */
+function stepOfCheckpoint(name: string | undefined): number {
+  const m = /-step-(\d+)$/.exec(name ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Checks before a resume touches anything: a finished run is reported and left alone, and
+ * `--steps` below the steps already trained is an error saying what to give instead.
+ * Returns true when there is nothing to do.
+ */
+function checkResume(out: string, steps: number | undefined, fromCheckpoint: string | undefined): boolean {
+  if (!existsSync(out)) return false;
+  const run = RunDirectory.open(out);
+  if (fromCheckpoint !== undefined) return false;
+  const done = stepOfCheckpoint(run.latestName());
+  const target = steps ?? run.manifest.steps;
+  const resume = commandLine(['--out', pathForUser(out), '--resume']);
+  if (steps !== undefined && steps < done)
+    throw new Error(
+      `--steps ${steps} is below the ${done} steps ${out} has already trained; use --steps ≥ ${done + 1} to extend it, or leave --steps out to finish its ${run.manifest.steps}:\n  ${resume}`,
+    );
+  if (existsSync(join(out, 'summary.json')) && target <= done) {
+    console.error(
+      `chainrule-ddpg: ${out} is already finished at step ${done}; nothing to do (nothing was written). To train it further, give more steps:\n  ${resume} --steps ${done * 2}`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** The errors of a new run's steps against its config, with the flags that fix them. */
+function checkStepsAgainstConfig(config: AgentConfig, steps: number): void {
+  if (config.algo === 'dpg') return;
+  const needed = Math.max(config.batchSize, config.learningStarts);
+  if (needed >= steps) {
+    const which =
+      config.learningStarts >= config.batchSize
+        ? `--learning-starts ${config.learningStarts}`
+        : `--batch-size ${config.batchSize}`;
+    throw new Error(
+      `--steps ${steps} ends the run before its first update, which waits for ${which} transitions; use --steps ≥ ${needed + 1}, or lower ${which.split(' ')[0]}`,
+    );
+  }
+}
+
+/** The few lines a finished run ends with: the evaluation, when it was solved, where it is, what next. */
+export function endLines(summary: Summary, out: string): string[] {
+  const o = pathForUser(out);
+  const lines = [
+    `chainrule-ddpg: done: ${summary.steps} steps in ${formatDuration(summary.wallSeconds)} (${fmt(summary.stepsPerSecond)} steps/s)`,
+    `  evaluation  ${summary.evalReturnMean.toFixed(1)} ± ${summary.evalReturnStd.toFixed(1)} at step ${summary.steps}${
+      summary.optimalReturnMean !== undefined
+        ? ` (optimum ${summary.optimalReturnMean.toFixed(1)}, cost ratio ${(summary.evalReturnMean / summary.optimalReturnMean).toFixed(3)})`
+        : ''
+    }`,
+  ];
+  if (summary.solveThreshold !== null)
+    lines.push(
+      summary.solvedAtStep !== null
+        ? `  solved      at step ${summary.solvedAtStep}${summary.solvedAtWallSeconds !== null ? ` after ${formatDuration(summary.solvedAtWallSeconds)}` : ''} (evaluation ≥ ${summary.solveThreshold.toFixed(1)})`
+        : `  solved      not yet (no evaluation reached ${summary.solveThreshold.toFixed(1)})`,
+    );
+  lines.push(
+    `  run         ${o} (summary.json, metrics.csv, eval.csv, learning-curve.svg)`,
+    'next:',
+    `  ${commandLine(['eval', '--run', o])}`,
+    `  ${commandLine(['render', '--run', o])}`,
+  );
+  return lines;
+}
+
+/** Show the terminal's cursor again (cli-progress hides it while drawing). */
+function showCursor(): void {
+  if (process.stderr.isTTY) process.stderr.write('\x1b[?25h');
+}
+
 async function runTrain(flags: TrainFlags): Promise<void> {
   chooseBackend(flags.backend);
   if (flags.steps !== undefined && flags.maxEpisodes !== undefined)
     throw new Error('give either --steps or --max-episodes, not both');
   if (flags.resume && flags.force) throw new Error('give either --resume or --force, not both');
+  if (flags.fromCheckpoint !== undefined && !flags.resume)
+    throw new Error(`--from-checkpoint needs --resume (and --out): add --resume`);
   const overrides = trainConfigFlags(flags);
   let out = flags.out;
   let envId = flags.env;
@@ -276,6 +365,20 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       episodeLen ??= m.maxEpisodeSteps ?? undefined;
       checkAlgoFlags(overrides, overrides.algo ? `--algo ${overrides.algo}` : 'the run', m.config.algo);
     }
+  }
+  const steps =
+    flags.maxEpisodes !== undefined
+      ? flags.maxEpisodes * (episodeLen ?? envLimit(envId ?? 'Pendulum-v1'))
+      : flags.steps;
+  if (flags.resume) {
+    // Flags that must equal the run's are checked by train() first (ResumeConflictError).
+    const pinned =
+      Object.keys(overrides).length > 0 ||
+      [flags.env, flags.seed, flags.evalEpisodes, flags.maxEpisodeLen].some((v) => v !== undefined);
+    if (!pinned && checkResume(out!, steps, flags.fromCheckpoint)) return;
+    // Older sets after the chosen one are dropped when the run goes on from it.
+    if (flags.fromCheckpoint !== undefined && existsSync(out!))
+      RunDirectory.open(out!).rollBackTo(flags.fromCheckpoint);
   } else {
     const preset = overrides.preset ?? DEFAULT_PRESET;
     checkAlgoFlags(
@@ -285,6 +388,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
     );
     // Validate now, so a bad combination is reported before anything is created.
     const config = makeConfig(overrides.preset ?? DEFAULT_PRESET, overrides);
+    checkStepsAgainstConfig(config, steps ?? 20_000);
     out ??= defaultRunPath('runs', {
       env: envId ?? 'Pendulum-v1',
       algo: config.algo,
@@ -292,10 +396,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       seed: flags.seed ?? 0,
     });
   }
-  const steps =
-    flags.maxEpisodes !== undefined
-      ? flags.maxEpisodes * (episodeLen ?? envLimit(envId ?? 'Pendulum-v1'))
-      : flags.steps;
+  const runDir = out!;
   const interactive = flags.progress && process.stderr.isTTY;
   const bar = interactive
     ? new cliProgress.SingleBar(
@@ -307,46 +408,58 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   let lastCheckpointStep = 0;
   const onStart = (s: StartInfo) => {
     if (s.movedAside)
-      console.error(`chainrule-ddpg: --force: moved the old contents of ${out} to ${s.movedAside}`);
+      console.error(`chainrule-ddpg: --force: moved the old contents of ${runDir} to ${s.movedAside}`);
     if (s.note) console.error(`chainrule-ddpg: ${s.note}`);
     const what = `${s.config.algo} (${s.config.preset} preset) on ${s.env}, seed ${s.seed}`;
     lastCheckpointStep = s.fromStep;
     // The header goes out before the bar starts drawing.
     console.error(
       s.fromStep > 0
-        ? `chainrule-ddpg: resuming ${out} at step ${s.fromStep} of ${s.steps}: ${what}`
-        : `chainrule-ddpg: ${what}, ${s.steps} steps → ${out}`,
+        ? `chainrule-ddpg: resuming ${runDir} at step ${s.fromStep} of ${s.steps}: ${what}`
+        : `chainrule-ddpg: ${what}, ${s.steps} steps → ${runDir}`,
     );
     bar?.start(s.steps, s.fromStep, { text: '' });
   };
   const onProgress = (p: Progress) => {
-    if (bar) bar.update(p.step, { text: progressText(p) });
+    if (bar) bar.update(p.step, { text: progressText(p, process.stderr.columns ?? 80) });
     else if (flags.progress && (p.step - lastPrint >= 2000 || p.step >= p.steps)) {
       lastPrint = p.step;
       console.error(`step ${progressText(p)}`);
     }
   };
   const controller = new AbortController();
-  const resumeHint = `pnpm train --out ${out} --resume`;
-  const onSigint = () => {
-    if (controller.signal.aborted) {
-      // Second Ctrl-C: leave now, with the terminal restored.
-      bar?.stop();
-      console.error(
-        `\nchainrule-ddpg: stopped. The last checkpoint is at step ${lastCheckpointStep}; continue with:\n  ${resumeHint}`,
-      );
-      process.exit(130);
+  const resumeHint = commandLine(['--out', pathForUser(runDir), '--resume']);
+  // Ctrl-C reaches every process of the terminal's foreground group, and the launchers in
+  // between relay it again (pnpm forwards SIGINT to its script, then turns the next SIGINT
+  // it gets, e.g. npx's relay, into a SIGTERM): all of those arrive within a few ms and mean
+  // one interrupt. SIGTERM (kill, a pod's shutdown) is an interrupt too. A signal a second
+  // or more after the first is a person pressing again: leave at once; the checkpoints on
+  // disk are whole at every instant (see runDirectory.ts).
+  let firstSignalAt: number | undefined;
+  const onSignal = () => {
+    const now = performance.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      controller.abort();
+      return;
     }
-    controller.abort();
+    if (now - firstSignalAt < 1000) return;
+    bar?.stop();
+    showCursor();
+    console.error(
+      `\nchainrule-ddpg: stopped. The last checkpoint is at step ${lastCheckpointStep}; continue with:\n  ${resumeHint}`,
+    );
+    process.exit(130);
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const { summary } = await train({
       env: flags.env,
       seed: flags.seed,
       steps,
       config: overrides,
-      out,
+      out: runDir,
       maxEpisodeSteps: flags.maxEpisodeLen,
       evalEvery: flags.evalEvery,
       evalEpisodes: flags.evalEpisodes,
@@ -361,27 +474,37 @@ async function runTrain(flags: TrainFlags): Promise<void> {
       signal: controller.signal,
     });
     bar?.stop();
-    console.log(JSON.stringify(summary, null, 2));
-    console.error(`wrote ${join(out!, 'summary.json')} and ${join(out!, 'learning-curve.svg')}`);
+    if (flags.json) console.log(JSON.stringify(summary, null, 2));
+    else console.log(endLines(summary, runDir).join('\n'));
   } catch (e) {
     bar?.stop();
     if (e instanceof TrainingInterrupted)
       throw new CliExit(
         130,
-        `chainrule-ddpg: interrupted; saved a checkpoint at step ${e.step}. Continue with:\n  ${resumeHint}`,
+        `chainrule-ddpg: interrupted; saved a checkpoint at step ${e.step} in ${runDir}. Continue with:\n  ${resumeHint}`,
       );
+    if (e instanceof CorruptCheckpointError) {
+      if (e.fallback === undefined)
+        throw new Error(
+          `${e.message}; no older complete checkpoint is left, so the run can only start over:\n  ${commandLine(['--out', pathForUser(runDir), '--force'])}`,
+        );
+      throw new Error(
+        `${e.message}. The newest complete older checkpoint is ${e.fallback} (step ${stepOfCheckpoint(e.fallback)}); continue from it with:\n  ${resumeHint} --from-checkpoint ${e.fallback}`,
+      );
+    }
     if (e instanceof ResumeConflictError) {
       const lines = e.conflicts.map(
         (c) =>
           `  ${flagOf(c.field)}: the run has ${JSON.stringify(c.stored)}, you gave ${JSON.stringify(c.given)}`,
       );
       throw new Error(
-        `--resume continues ${e.run} with its own settings; these flags differ from them:\n${lines.join('\n')}\nOnly ${RESUMABLE_FLAGS.join(', ')} may change on resume. To train with other settings, start a new run (another --out, or --force).`,
+        `--resume continues ${e.run} with its own settings; these flags differ from them:\n${lines.join('\n')}\nOnly ${RESUMABLE_FLAGS.join(', ')} may change on resume. To train with other settings, start a new run (another --out, or --force). To continue this one, leave those flags out:\n  ${resumeHint}`,
       );
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -485,6 +608,11 @@ export function buildProgram(): Command {
     .option('--no-save-replay', 'do not save the replay buffer with checkpoints (resume is then not exact)')
     .option('--no-progress', 'no progress display')
     .option('--no-tensorboard', 'no TensorBoard event files (events.out.tfevents.*) in the run directory')
+    .option(
+      '--from-checkpoint <name>',
+      'with --resume: continue from this checkpoint set (e.g. ckpt-000007-step-15000) instead of the latest; later sets are removed',
+    )
+    .option('--json', 'print the whole summary (summary.json) as JSON at the end instead of the few lines')
     .addHelpText(
       'after',
       `
@@ -499,7 +627,8 @@ Other commands:
   render --run <dir>   animated SVG of an episode
 
 Example:
-  pnpm train --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0`,
+  chainrule-ddpg --env Pendulum-v1 --steps 20000 --seed 0 --out runs/p0
+  (in the repository: npx -y pnpm@10.34.9 train --env Pendulum-v1 ...)`,
     )
     .action(async (flags: TrainFlags) => runTrain(flags));
 

@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '@chainrule/nn/node';
 import { Command, InvalidArgumentError } from 'commander';
+import { commandLine, currentLaunch } from '../cli/launcher.ts';
 import { DOCKERFILE, DOCKERIGNORE, jobManifestYaml } from './k8s.ts';
 import { checkSpec, parsePresets, parseSeeds, planRuns, type SweepSpec } from './plan.ts';
 import {
@@ -110,6 +111,15 @@ Example:
         jobs: flags.jobs ?? availableParallelism(),
         progress: flags.progress,
       });
+      const interrupted = outcomes.filter((o) => o.status === 'interrupted');
+      if (interrupted.length > 0 || outcomes.length < planRuns(spec).length) {
+        // Rerunning the same command resumes started runs and skips finished ones.
+        const again = commandLine(process.argv.slice(2), currentLaunch(), /sweep[/\\]cli\.[jt]s/);
+        throw new SweepExit(
+          130,
+          `sweep: interrupted; ${interrupted.map((o) => o.run.dir).join(', ') || 'no run'} saved a checkpoint, ${outcomes.filter((o) => o.status === 'done' || o.status === 'skipped').length} finished. Continue with:\n  ${again}`,
+        );
+      }
       const results = await writeResults([join(out, 'runs')], out);
       console.log(resultsTable(results));
       const failed = outcomes.filter((o) => o.status === 'failed');

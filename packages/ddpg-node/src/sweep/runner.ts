@@ -2,7 +2,7 @@
  * Run a sweep locally: one train CLI child process per run, `jobs` at a time.
  * @module
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ export const TRAIN_BIN = fileURLToPath(new URL('../../bin/chainrule-ddpg.mjs', i
 /** How one run of a sweep ended. */
 export interface RunOutcome {
   run: SweepRun;
-  status: 'done' | 'skipped' | 'failed';
+  status: 'done' | 'skipped' | 'failed' | 'interrupted';
   /** Failed: the exit code or signal and the last lines the child wrote. */
   error?: string;
 }
@@ -48,6 +48,7 @@ export function runOne(
   out: string,
   onStep?: (step: number) => void,
   jobs = 1,
+  children?: Set<ChildProcess>,
 ): Promise<RunOutcome> {
   const state = runState(out, run);
   if (state === 'finished') return Promise.resolve({ run, status: 'skipped' });
@@ -61,6 +62,7 @@ export function runOne(
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, CHAINRULE_THREADS: threads },
     });
+    children?.add(child);
     let tail = '';
     let pending = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -81,8 +83,11 @@ export function runOne(
       resolve({ run, status: 'failed', error: `could not start the train CLI: ${e.message}` });
     });
     child.on('close', (code, signal) => {
+      children?.delete(child);
       log.end();
       if (code === 0 && runState(out, run) === 'finished') resolve({ run, status: 'done' });
+      // The train CLI's exit code after a checkpoint on SIGINT / SIGTERM.
+      else if (code === 130) resolve({ run, status: 'interrupted' });
       else {
         const last = tail.trim().split('\n').slice(-5).join('\n  ');
         resolve({ run, status: 'failed', error: `exit ${signal ?? code}:\n  ${last}` });
@@ -125,8 +130,20 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
   const jobs = Math.max(1, Math.min(options.jobs, runs.length));
   let next = 0;
   let finished = 0;
+  // Ctrl-C reaches the children too (one process group); a SIGTERM sent to the sweep alone
+  // does not, so both are passed on (the train CLI takes the copies as one interrupt). No
+  // new run starts; the sweep returns once every running child has checkpointed and exited.
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) say(`sweep: ${signal}: checkpointing the running runs; starting no new ones`);
+    stopping = true;
+    for (const c of children) c.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const worker = async () => {
-    while (next < runs.length) {
+    while (next < runs.length && !stopping) {
       const run = runs[next++]!;
       const name = `${run.preset}-s${run.seed}`;
       const state = runState(out, run);
@@ -135,7 +152,7 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
         state === 'finished'
           ? undefined
           : multi?.create(spec.steps, 0, { name: name.padEnd(14), status: '' });
-      const outcome = await runOne(spec, run, out, (step) => bar?.update(step), jobs);
+      const outcome = await runOne(spec, run, out, (step) => bar?.update(step), jobs, children);
       if (bar) multi?.remove(bar);
       finished++;
       total?.update(finished, {
@@ -143,6 +160,7 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
       });
       if (outcome.status === 'failed') say(`sweep: ${name} failed (${outcome.error}); the others go on`);
       else if (outcome.status === 'done') say(`sweep: ${name} done`);
+      else if (outcome.status === 'interrupted') say(`sweep: ${name} interrupted (checkpointed)`);
       outcomes.push(outcome);
     }
   };
@@ -150,6 +168,8 @@ export async function runSweep(spec: SweepSpec, out: string, options: SweepOptio
     await Promise.all(Array.from({ length: jobs }, worker));
   } finally {
     multi?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return outcomes.sort((a, b) => a.run.index - b.run.index);
 }
