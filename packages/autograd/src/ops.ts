@@ -198,46 +198,79 @@ export function min(x: Var, axes?: T.Axes, keepDims = false): Var {
   return record('min', [asVar('min', x)], { axes: ax, keepDims }, () => T.min(x.value, ax, keepDims));
 }
 
-/** Mean over axes: a composite, sum / count. */
+/** Mean over axes: a composite, sum / count. Over an empty axis it is NaN (0/0), as in PyTorch. */
 export function mean(x: Var, axes?: T.Axes, keepDims = false): Var {
   const n = T.reducedCount('mean', x.shape, axes);
-  if (n === 0)
-    throw new ChainruleError(
-      'mean',
-      `cannot average over an empty dimension of shape ${T.fmtShape(x.shape)}`,
-    );
   return div(sum(x, axes, keepDims), n);
 }
 
-/** Variance over axes (biased unless `correction` = 1): a composite. */
+/**
+ * Variance over axes (biased unless `correction` = 1): a composite,
+ * Σ(x − mean)² / max(0, n − correction). With no degrees of freedom left it is NaN, and so is
+ * its gradient, as in PyTorch.
+ */
 export function variance(x: Var, axes?: T.Axes, keepDims = false, correction = 0): Var {
-  const n = T.reducedCount('variance', x.shape, axes);
-  if (n - correction <= 0) {
-    throw new ChainruleError(
-      'variance',
-      `need more than ${correction} element(s), got ${n} over shape ${T.fmtShape(x.shape)}`,
-    );
+  if (!Number.isFinite(correction) || correction < 0) {
+    throw new ChainruleError('variance', `correction must be a finite number >= 0, got ${correction}`);
   }
+  const n = T.reducedCount('variance', x.shape, axes);
   const d = sub(x, mean(x, axes, true));
-  return div(sum(square(d), axes, keepDims), n - correction);
+  return div(sum(square(d), axes, keepDims), T.varianceDivisor(n, correction));
 }
 
 // ---------------------------------------------------------------- matmul and dense
 
-/** Matrix product over the last two dimensions, with transpose flags and batch broadcasting. */
+/**
+ * Matrix product over the last two dimensions, with transpose flags and batch broadcasting.
+ * A 1-D operand is a vector, by NumPy's rules: a composite that reshapes it to a row (a) or a
+ * column (b), multiplies, and drops the added dimension.
+ */
 export function matmul(a: Var, b: Var, options: T.MatmulOptions = {}): Var {
+  const va = asVar('matmul', a);
+  const vb = asVar('matmul', b);
+  const v = T.matmulVectors(va.shape, vb.shape, options);
+  if (va.rank === 1 || vb.rank === 1) {
+    const out = matmul(reshape(va, v.a), reshape(vb, v.b), options);
+    return reshape(out, v.out([...out.shape]));
+  }
   const attrs = { transposeA: options.transposeA ?? false, transposeB: options.transposeB ?? false };
-  return record('matmul', [asVar('matmul', a), asVar('matmul', b)], attrs, () =>
-    T.matmul(a.value, b.value, attrs),
-  );
+  return record('matmul', [va, vb], attrs, () => T.matmul(va.value, vb.value, attrs));
+}
+
+/** The activation of `dense` as differentiable ops (for a bias the fused kernel does not take). */
+function activate(z: Var, activation: T.DenseActivation): Var {
+  switch (activation) {
+    case 'linear':
+      return z;
+    case 'relu':
+      return relu(z);
+    case 'tanh':
+      return tanh(z);
+    case 'sigmoid':
+      return sigmoid(z);
+  }
 }
 
 /**
  * The fused dense layer `act(x @ w + b)` for x [batch, in], w [in, out], b [out].
  * Backends may run it as one kernel; its gradient rule is the chain rule through
- * the activation, the bias add and the matmul.
+ * the activation, the bias add and the matmul. A bias of another shape that broadcasts to
+ * [batch, out] (`[1, out]`, `[batch, 1]`, a scalar) runs as the composite `act(dense(x, w) + b)`.
  */
 export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseActivation = 'linear'): Var {
+  if (b && !(b.rank === 1 && b.shape[0] === w.shape[1])) {
+    if (x.rank === 2 && w.rank === 2) {
+      const out = [x.shape[0]!, w.shape[1]!];
+      if (!T.broadcastsTo(b.shape, out)) {
+        throw new ChainruleError(
+          'dense',
+          `bias ${T.fmtShape(b.shape)} does not broadcast to the output ${T.fmtShape(out)}; expected [${w.shape[1]}] or a shape that broadcasts to it`,
+        );
+      }
+      T.fusedDense(x.value, w.value, undefined, activation).dispose(); // validates the activation
+    }
+    return activate(add(dense(x, w, undefined), b), activation);
+  }
   const inputs = b ? [x, w, b] : [x, w];
   return record('fusedDense', inputs, { activation }, () =>
     T.fusedDense(x.value, w.value, b?.value, activation),
@@ -286,10 +319,16 @@ export function slice(x: Var, begin: readonly number[], size?: readonly number[]
   return record('slice', [asVar('slice', x)], { begin: b, size: [...out.shape] }, () => out);
 }
 
-/** Zero padding, `[before, after]` per dimension. */
-export function pad(x: Var, paddings: readonly (readonly [number, number])[]): Var {
-  const p = paddings.map((q) => [q[0], q[1]] as [number, number]);
-  return record('pad', [asVar('pad', x)], { paddings: p }, () => T.pad(x.value, p));
+/**
+ * Pad with the constant `value` (default 0), `[before, after]` per dimension. A negative width
+ * crops, as PyTorch's `F.pad`: a composite of `slice` and the non-negative `pad`.
+ */
+export function pad(x: Var, paddings: readonly (readonly [number, number])[], value = 0): Var {
+  const vx = asVar('pad', x);
+  const { begin, size, widths, cropped } = T.splitPaddings('pad', vx.shape, paddings);
+  const src = cropped ? slice(vx, begin, size) : vx;
+  if (cropped && widths.every(([b, a]) => b === 0 && a === 0)) return src;
+  return record('pad', [src], { paddings: widths, value }, () => T.pad(src.value, widths, value));
 }
 
 /** Join along an existing axis. */
@@ -313,19 +352,46 @@ export function stack(xs: readonly Var[], axis = 0): Var {
   );
 }
 
-/** Rows along axis 0 at `indices`. */
-export function gather(x: Var, indices: ArrayLike<number>): Var {
-  const idx = Int32Array.from(indices as ArrayLike<number>);
-  return record('gather', [asVar('gather', x)], { indices: idx, rows: x.shape[0] }, () =>
-    T.gather(x.value, idx),
-  );
+/**
+ * Slices of x along `axis` at `indices` (any rank), as `tf.gather`: the output's shape is
+ * `x.shape[:axis] + indices.shape + x.shape[axis+1:]`. The primitive gathers flat indices;
+ * the index rank is a reshape. Its gradient is {@link scatterAdd} along the same axis.
+ */
+export function gather(x: Var, indices: T.Indices, axis = 0): Var {
+  const vx = asVar('gather', x);
+  if (vx.rank === 0) throw new ChainruleError('gather', 'cannot gather from a scalar; expected rank >= 1');
+  const ax = T.normalizeAxis('gather', axis, vx.rank);
+  const { data, shape: idxShape } = T.readIndices('gather', indices);
+  const idx = Int32Array.from(data);
+  const size = vx.shape[ax]!;
+  const flat = record('gather', [vx], { indices: idx, axis: ax, size }, () => T.gather(vx.value, data, ax));
+  if (idxShape.length === 1) return flat;
+  return reshape(flat, [...vx.shape.slice(0, ax), ...idxShape, ...vx.shape.slice(ax + 1)]);
 }
 
-/** The adjoint of gather: `rows` rows with `updates[i]` added into row `indices[i]`. */
-export function scatterAdd(updates: Var, indices: ArrayLike<number>, rows: number): Var {
-  const idx = Int32Array.from(indices as ArrayLike<number>);
-  return record('scatterAdd', [asVar('scatterAdd', updates)], { indices: idx, rows }, () =>
-    T.scatterAdd(updates.value, idx, rows),
+/**
+ * The adjoint of gather: zeros with `size` slots along `axis`, into which each slice of
+ * `updates` is added at its index (repeated indices add up). Its gradient is {@link gather}.
+ */
+export function scatterAdd(updates: Var, indices: T.Indices, size: number, axis = 0): Var {
+  const vu = asVar('scatterAdd', updates);
+  const { data, shape: idxShape } = T.readIndices('scatterAdd', indices);
+  const k = idxShape.length;
+  const outRank = vu.rank - k + 1;
+  const ax = outRank >= 1 ? T.normalizeAxis('scatterAdd', axis, outRank) : 0;
+  const idx = Int32Array.from(data);
+  let flat = vu;
+  if (k !== 1) {
+    if (outRank < 1 || !T.shapesEqual(vu.shape.slice(ax, ax + k), idxShape)) {
+      throw new ChainruleError(
+        'scatterAdd',
+        `updates ${T.fmtShape(vu.shape)} must hold the indices' shape ${T.fmtShape(idxShape)} at axis ${axis}`,
+      );
+    }
+    flat = reshape(vu, [...vu.shape.slice(0, ax), idx.length, ...vu.shape.slice(ax + k)]);
+  }
+  return record('scatterAdd', [flat], { indices: idx, axis: ax, size }, () =>
+    T.scatterAdd(flat.value, data, size, ax),
   );
 }
 

@@ -11,9 +11,11 @@
  * `fusedDense`, whose bias gradient is the sum of dz over the batch by definition.
  * @module
  */
+
 import type { DenseActivation } from '@chainrule/tensor';
+import * as T from '@chainrule/tensor';
 import * as op from './ops.ts';
-import type { Var } from './var.ts';
+import { Var } from './var.ts';
 
 /** What a rule sees. `A` types the attributes (for ops made with `defineOp`). */
 // biome-ignore lint/suspicious/noExplicitAny: built-in rules read the attributes their op recorded.
@@ -43,6 +45,11 @@ function inversePerm(perm: readonly number[]): number[] {
     inv[p] = i;
   });
   return inv;
+}
+
+/** Zeros shaped like x: a constant (it records nothing, so it has no gradient of its own). */
+function zerosLike(x: Var): Var {
+  return new Var(T.zeros(x.shape, { dtype: x.dtype }));
 }
 
 /** Reinsert reduced axes as size-1 dimensions so `g` broadcasts against the input. */
@@ -90,8 +97,9 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   square: (g, { inputs: [x] }) => [op.mul(g, op.mul(x!, 2))],
   // Subgradient at 0: sign(0) = 0.
   abs: (g, { inputs: [x] }) => [op.mul(g, op.sign(x!))],
-  // The derivative of sign is 0 wherever it exists; we use 0 everywhere.
-  sign: () => [null],
+  // The derivative of sign is 0 wherever it exists; 0 everywhere, as PyTorch's sign_backward
+  // (zeros_like): a zero gradient, not "no gradient", so grad() and .grad see zeros.
+  sign: (_g, { inputs: [x] }) => [zerosLike(x!)],
   reciprocal: (g, { output: y }) => [op.neg(op.mul(g, op.square(y)))],
   tanh: (g, { output: y }) => [op.mul(g, op.sub(1, op.square(y)))],
   sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
@@ -186,6 +194,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
       x!.shape.map((d, i) => [attrs.begin[i], d - attrs.begin[i] - attrs.size[i]] as [number, number]),
     ),
   ],
+  // The padded elements are constants (attrs.value): only the copied block gets g.
   pad: (g, { inputs: [x], attrs }) => [
     op.slice(
       g,
@@ -201,8 +210,9 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
       return op.slice(g, begin, x.shape);
     });
   },
-  gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.rows)],
-  scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices)],
+  // gather and scatterAdd are adjoint along the same axis (flat indices: rank is a reshape).
+  gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.size, attrs.axis)],
+  scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices, attrs.axis)],
   cast: (g, { inputs: [x] }) => [op.cast(g, x!.dtype)],
 };
 

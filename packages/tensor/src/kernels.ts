@@ -71,9 +71,10 @@ export interface SliceAttrs {
   begin: number[];
 }
 
-/** Attributes of `pad`: `[before, after]` zeros per dimension. */
+/** Attributes of `pad`: `[before, after]` elements per dimension (non-negative), set to `value`. */
 export interface PadAttrs {
   paddings: [number, number][];
+  value: number;
 }
 
 /** Attributes of `concat`. */
@@ -81,9 +82,13 @@ export interface ConcatAttrs {
   axis: number;
 }
 
-/** Attributes of `gather` and `scatterAdd`: row indices, already range-checked. */
+/**
+ * Attributes of `gather` and `scatterAdd`: flat indices along `axis`, already range-checked.
+ * Read both tensors as [outer, n, inner] around `axis` (n the axis size or the index count).
+ */
 export interface IndexAttrs {
   indices: Int32Array;
+  axis: number;
 }
 
 /** Attributes of the fused Adam update (see `adamUpdate` in ops.ts). */
