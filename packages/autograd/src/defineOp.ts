@@ -145,7 +145,8 @@ export function defineOp<A extends object = Record<string, never>>(def: OpDefini
   const { name } = def;
   const defaults = Object.freeze({ ...(def.attrs ?? {}) }) as Readonly<A>;
   registry.set(name, def);
-  for (const [backend, fn] of Object.entries(def.kernels ?? {})) T.registerKernel({ op: name, backend, fn });
+  for (const [backend, fn] of Object.entries(def.kernels ?? {}))
+    T.registerCustomKernel({ op: name, backend, fn });
 
   const outSpec = (inputs: readonly Tensor[], attrs: Readonly<A>): OutSpec =>
     def.output
@@ -155,7 +156,7 @@ export function defineOp<A extends object = Record<string, never>>(def: OpDefini
   const forward = (inputs: readonly Tensor[], attrs: Readonly<A>): Tensor => {
     const kernel = T.getKernel(name, T.getBackend().name);
     if (kernel && (!kernel.supports || kernel.supports({ inputs, attrs }))) {
-      return T.runKernel(name, inputs, [outSpec(inputs, attrs)], attrs as Record<string, unknown>)[0]!;
+      return T.runCustomKernel(name, inputs, [outSpec(inputs, attrs)], attrs)[0]!;
     }
     const out = T.tidy(() => def.forward(inputs, attrs));
     if (!(out instanceof T.Tensor)) {

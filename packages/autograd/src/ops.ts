@@ -14,33 +14,35 @@ import { isAnomalyMode, isGradEnabled, makeNode, Var } from './var.ts';
 export type { Axes, MatmulOptions } from '@chainrule/tensor';
 
 /**
- * The primitives: the op names the built-in ops record. Each has exactly one rule in the
- * gradient table (`rules.ts`), whose type is built from this list, so a primitive without a
- * rule is a compile error. Composite ops (`mean`, `stack`, ...) record primitives; ops made
- * with `defineOp` record their own names and keep their rules in a separate registry.
+ * The primitives: the op names the built-in ops record, derived from the kernel contract
+ * (`OPS` in @chainrule/tensor's kernels.ts, the entries marked primitive). Each has exactly one
+ * rule in the gradient table (`rules.ts`), whose type is built from this list, so a primitive
+ * without a rule is a compile error. Composite ops (`mean`, `stack`, ...) record primitives;
+ * ops made with `defineOp` record their own names and keep their rules in a separate registry.
  */
-export const PRIMITIVES = [
-  ...T.UNARY_OPS,
-  'clip',
-  ...T.BINARY_OPS,
-  'where',
-  'sum',
-  'max',
-  'min',
-  'matmul',
-  'fusedDense',
-  'reshape',
-  'transpose',
-  'broadcastTo',
-  'slice',
-  'pad',
-  'concat',
-  'gather',
-  'scatterAdd',
-  'cast',
-] as const;
+export const PRIMITIVES: readonly Primitive[] = T.PRIMITIVE_NAMES;
 /** One of {@link PRIMITIVES}. */
-export type Primitive = (typeof PRIMITIVES)[number];
+export type Primitive = T.PrimitiveName;
+
+/** What a primitive's node records beyond its kernel's attributes (what its rule needs). */
+interface RecordedExtras {
+  sum: { keepDims: boolean };
+  max: { keepDims: boolean };
+  min: { keepDims: boolean };
+  broadcastTo: { shape: number[] };
+  slice: { size: number[] };
+  concat: { sizes: number[] };
+  gather: { size: number };
+  scatterAdd: { size: number };
+  cast: { dtype: DType };
+}
+
+/** The attributes each primitive records, which its rule reads: the kernel's, plus {@link RecordedExtras}. */
+export type PrimitiveAttrs = {
+  [P in Primitive]: P extends keyof RecordedExtras
+    ? (T.OpAttrs[P] extends T.NoAttrs ? unknown : T.OpAttrs[P]) & RecordedExtras[P]
+    : T.OpAttrs[P];
+};
 
 const primitiveSet: ReadonlySet<string> = new Set(PRIMITIVES);
 /** True when `op` is a built-in primitive (its rule is in the gradient table). */
@@ -78,9 +80,20 @@ function checkFinite(op: string, inputs: readonly Var[], out: Tensor, stack: str
   );
 }
 
+/** {@link record} for a built-in primitive: its attributes are checked against {@link PrimitiveAttrs}. */
+function recordPrimitive<P extends Primitive>(
+  op: P,
+  inputs: Var[],
+  attrs: PrimitiveAttrs[P],
+  compute: () => Tensor,
+): Var {
+  return record(op, inputs, attrs as Record<string, unknown>, compute);
+}
+
 /**
- * Apply a primitive: compute the value, and record a node when some input requires a
- * gradient. This function is the whole recorder.
+ * Apply an op: compute the value, and record a node when some input requires a gradient.
+ * This function is the whole recorder. Built-in ops go through its typed form for primitives;
+ * `defineOp` calls it with its own names.
  */
 export function record(
   op: string,
@@ -107,7 +120,7 @@ function constant(value: Tensor): Var {
 const un =
   (op: (typeof T.UNARY_OPS)[number]) =>
   (x: Var): Var =>
-    record(op, [asVar(op, x)], {}, () => (T[op] as (t: Tensor) => Tensor)(x.value));
+    recordPrimitive(op, [asVar(op, x)], {}, () => (T[op] as (t: Tensor) => Tensor)(x.value));
 
 /** −x */ export const neg = un('neg');
 /** eˣ */ export const exp = un('exp');
@@ -123,7 +136,7 @@ const un =
 
 /** Clamp to [min, max]; the gradient is 1 inside the closed interval and 0 outside. */
 export function clip(x: Var, min: number, max: number): Var {
-  return record('clip', [asVar('clip', x)], { min, max }, () => T.clip(x.value, min, max));
+  return recordPrimitive('clip', [asVar('clip', x)], { min, max }, () => T.clip(x.value, min, max));
 }
 
 /**
@@ -141,7 +154,7 @@ function bin(op: (typeof T.BINARY_OPS)[number]) {
     const dt = firstDType([a, b]);
     const va = asVar(op, a, dt);
     const vb = asVar(op, b, dt);
-    return record(op, [va, vb], {}, () => T[op](va.value, vb.value));
+    return recordPrimitive(op, [va, vb], {}, () => T[op](va.value, vb.value));
   };
 }
 
@@ -175,7 +188,7 @@ export function where(cond: Var, a: VarLike, b: VarLike): Var {
   const va = asVar('where', a, dt);
   const vb = asVar('where', b, dt);
   const c = asVar('where', cond, dt);
-  return record('where', [c, va, vb], {}, () => T.where(c.value, va.value, vb.value));
+  return recordPrimitive('where', [c, va, vb], {}, () => T.where(c.value, va.value, vb.value));
 }
 
 // ---------------------------------------------------------------- reductions
@@ -183,19 +196,25 @@ export function where(cond: Var, a: VarLike, b: VarLike): Var {
 /** Sum over axes (default all). */
 export function sum(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('sum', axes, x.rank);
-  return record('sum', [asVar('sum', x)], { axes: ax, keepDims }, () => T.sum(x.value, ax, keepDims));
+  return recordPrimitive('sum', [asVar('sum', x)], { axes: ax, keepDims }, () =>
+    T.sum(x.value, ax, keepDims),
+  );
 }
 
 /** Maximum over axes; tied maxima share the gradient equally. */
 export function max(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('max', axes, x.rank);
-  return record('max', [asVar('max', x)], { axes: ax, keepDims }, () => T.max(x.value, ax, keepDims));
+  return recordPrimitive('max', [asVar('max', x)], { axes: ax, keepDims }, () =>
+    T.max(x.value, ax, keepDims),
+  );
 }
 
 /** Minimum over axes; tied minima share the gradient equally. */
 export function min(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('min', axes, x.rank);
-  return record('min', [asVar('min', x)], { axes: ax, keepDims }, () => T.min(x.value, ax, keepDims));
+  return recordPrimitive('min', [asVar('min', x)], { axes: ax, keepDims }, () =>
+    T.min(x.value, ax, keepDims),
+  );
 }
 
 /** Mean over axes: a composite, sum / count. Over an empty axis it is NaN (0/0), as in PyTorch. */
@@ -234,7 +253,7 @@ export function matmul(a: Var, b: Var, options: T.MatmulOptions = {}): Var {
     return reshape(out, v.out([...out.shape]));
   }
   const attrs = { transposeA: options.transposeA ?? false, transposeB: options.transposeB ?? false };
-  return record('matmul', [va, vb], attrs, () => T.matmul(va.value, vb.value, attrs));
+  return recordPrimitive('matmul', [va, vb], attrs, () => T.matmul(va.value, vb.value, attrs));
 }
 
 /** The activation of `dense` as differentiable ops (for a bias the fused kernel does not take). */
@@ -272,7 +291,7 @@ export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseAct
     return activate(add(dense(x, w, undefined), b), activation);
   }
   const inputs = b ? [x, w, b] : [x, w];
-  return record('fusedDense', inputs, { activation }, () =>
+  return recordPrimitive('fusedDense', inputs, { activation }, () =>
     T.fusedDense(x.value, w.value, b?.value, activation),
   );
 }
@@ -282,7 +301,7 @@ export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseAct
 /** Same elements, new shape (one dimension may be −1). */
 export function reshape(x: Var, shape: readonly number[]): Var {
   const to = T.inferReshape('reshape', x.shape, shape);
-  return record('reshape', [asVar('reshape', x)], { shape: to }, () => T.reshape(x.value, to));
+  return recordPrimitive('reshape', [asVar('reshape', x)], { shape: to }, () => T.reshape(x.value, to));
 }
 
 /** Insert a size-1 dimension at `axis` (a reshape). */
@@ -302,12 +321,12 @@ export function squeeze(x: Var, axes?: T.Axes): Var {
 /** Permute dimensions (default: reverse them). */
 export function transpose(x: Var, perm?: readonly number[]): Var {
   const p = perm ? [...perm] : x.shape.map((_, i) => x.rank - 1 - i);
-  return record('transpose', [asVar('transpose', x)], { perm: p }, () => T.transpose(x.value, p));
+  return recordPrimitive('transpose', [asVar('transpose', x)], { perm: p }, () => T.transpose(x.value, p));
 }
 
 /** Broadcast to `shape`. Its gradient is the central un-broadcast sum. */
 export function broadcastTo(x: Var, shape: readonly number[]): Var {
-  return record('broadcastTo', [asVar('broadcastTo', x)], { shape: [...shape] }, () =>
+  return recordPrimitive('broadcastTo', [asVar('broadcastTo', x)], { shape: [...shape] }, () =>
     T.broadcastTo(x.value, shape),
   );
 }
@@ -316,7 +335,7 @@ export function broadcastTo(x: Var, shape: readonly number[]): Var {
 export function slice(x: Var, begin: readonly number[], size?: readonly number[]): Var {
   const out = T.slice(x.value, begin, size);
   const b = x.shape.map((_, i) => begin[i] ?? 0);
-  return record('slice', [asVar('slice', x)], { begin: b, size: [...out.shape] }, () => out);
+  return recordPrimitive('slice', [asVar('slice', x)], { begin: b, size: [...out.shape] }, () => out);
 }
 
 /**
@@ -328,7 +347,7 @@ export function pad(x: Var, paddings: readonly (readonly [number, number])[], va
   const { begin, size, widths, cropped } = T.splitPaddings('pad', vx.shape, paddings);
   const src = cropped ? slice(vx, begin, size) : vx;
   if (cropped && widths.every(([b, a]) => b === 0 && a === 0)) return src;
-  return record('pad', [src], { paddings: widths, value }, () => T.pad(src.value, widths, value));
+  return recordPrimitive('pad', [src], { paddings: widths, value }, () => T.pad(src.value, widths, value));
 }
 
 /** Join along an existing axis. */
@@ -336,7 +355,7 @@ export function concat(xs: readonly Var[], axis = 0): Var {
   const values = xs.map((v, i) => asVar(`concat (tensors[${i}])`, v).value);
   const out = T.concat(values, axis);
   const ax = T.normalizeAxis('concat', axis, values[0]!.rank);
-  return record('concat', [...xs], { axis: ax, sizes: values.map((v) => v.shape[ax]!) }, () => out);
+  return recordPrimitive('concat', [...xs], { axis: ax, sizes: values.map((v) => v.shape[ax]!) }, () => out);
 }
 
 /** Join equal shapes along a new axis (a composite of expandDims and concat). */
@@ -364,7 +383,9 @@ export function gather(x: Var, indices: T.Indices, axis = 0): Var {
   const { data, shape: idxShape } = T.readIndices('gather', indices);
   const idx = Int32Array.from(data);
   const size = vx.shape[ax]!;
-  const flat = record('gather', [vx], { indices: idx, axis: ax, size }, () => T.gather(vx.value, data, ax));
+  const flat = recordPrimitive('gather', [vx], { indices: idx, axis: ax, size }, () =>
+    T.gather(vx.value, data, ax),
+  );
   if (idxShape.length === 1) return flat;
   return reshape(flat, [...vx.shape.slice(0, ax), ...idxShape, ...vx.shape.slice(ax + 1)]);
 }
@@ -390,12 +411,12 @@ export function scatterAdd(updates: Var, indices: T.Indices, size: number, axis 
     }
     flat = reshape(vu, [...vu.shape.slice(0, ax), idx.length, ...vu.shape.slice(ax + k)]);
   }
-  return record('scatterAdd', [flat], { indices: idx, axis: ax, size }, () =>
+  return recordPrimitive('scatterAdd', [flat], { indices: idx, axis: ax, size }, () =>
     T.scatterAdd(flat.value, data, size, ax),
   );
 }
 
 /** Convert to another dtype. */
 export function cast(x: Var, dtype: DType): Var {
-  return record('cast', [asVar('cast', x)], { dtype }, () => T.cast(x.value, dtype));
+  return recordPrimitive('cast', [asVar('cast', x)], { dtype }, () => T.cast(x.value, dtype));
 }

@@ -58,7 +58,7 @@ function keepDimsShape(inputShape: readonly number[], axes: readonly number[]): 
 }
 
 /** For max and min: share g equally between the elements equal to the extreme value. */
-const extremeRule: GradRule = (g, { inputs: [x], output: y, attrs }) => {
+const extremeRule: GradRule<op.PrimitiveAttrs['max' | 'min']> = (g, { inputs: [x], output: y, attrs }) => {
   const keep = keepDimsShape(x!.shape, attrs.axes);
   const yk = op.reshape(y, keep);
   const mask = op.equal(x!, yk); // constant: which elements attained the extreme
@@ -86,9 +86,10 @@ function tieSplit(g: Var, aWins: Var, bWins: Var, tie: Var): [Var, Var] {
 
 /**
  * The table: one rule per primitive. Its type lists every name in `PRIMITIVES`, so a
- * primitive without a rule does not compile (as jax-js types its rule tables).
+ * primitive without a rule does not compile, and each rule's `attrs` has its primitive's type
+ * (`PrimitiveAttrs[P]`), as jax-js types its rule tables.
  */
-export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
+export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAttrs[P]> } = {
   // ---- elementwise unary: d/dx f(x) = f'(x), times g
   neg: (g) => [op.neg(g)],
   exp: (g, { output: y }) => [op.mul(g, y)],
@@ -155,7 +156,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   //   C = Aᵀ Bᵀ  : dA = Bᵀ gᵀ,  dB = gᵀ Aᵀ
   // Broadcast batch dimensions are summed by the engine's un-broadcast.
   matmul: (g, { inputs: [a, b], attrs, needs }) => {
-    const { transposeA: tA, transposeB: tB } = attrs as { transposeA: boolean; transposeB: boolean };
+    const { transposeA: tA, transposeB: tB } = attrs;
     let da: Var | null = null;
     let db: Var | null = null;
     if (!tA && !tB) {
@@ -176,7 +177,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
 
   // ---- fused dense y = act(z), z = x W + b: first through the activation, then as matmul + add.
   fusedDense: (g, { inputs: [x, w, b], output: y, attrs, needs }) => {
-    const dz = activationGrad(g, y, attrs.activation as DenseActivation);
+    const dz = activationGrad(g, y, attrs.activation);
     return [
       needs[0] ? op.matmul(dz, w!, { transposeB: true }) : null,
       needs[1] ? op.matmul(x!, dz, { transposeA: true }) : null,
@@ -198,7 +199,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   pad: (g, { inputs: [x], attrs }) => [
     op.slice(
       g,
-      attrs.paddings.map((p: [number, number]) => p[0]),
+      attrs.paddings.map((p) => p[0]),
       x!.shape,
     ),
   ],

@@ -6,7 +6,7 @@
  */
 import { allocTyped, type DType, isDType } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
-import { ACTIVATIONS, type Activation } from './kernels.ts';
+import { ACTIVATIONS, type Activation, type BinaryOp, type ComparisonOp, type UnaryOp } from './kernels.ts';
 import { runKernel } from './run.ts';
 import {
   assertValidShape,
@@ -37,9 +37,9 @@ function scalarTensor(value: number, dtype: DType): Tensor {
 
 // ---------------------------------------------------------------- unary
 
-function unary(op: string, x: Tensor, attrs: Record<string, unknown> = {}): Tensor {
+function unary(op: UnaryOp, x: Tensor): Tensor {
   checkTensor(op, x);
-  return runKernel(op, [x], [{ shape: x.shape, dtype: x.dtype }], attrs)[0]!;
+  return runKernel(op, [x], [{ shape: x.shape, dtype: x.dtype }])[0]!;
 }
 
 /** Elementwise −x. */
@@ -73,12 +73,13 @@ export function clip(x: Tensor, min: number, max: number): Tensor {
   if (Number.isNaN(min) || Number.isNaN(max)) {
     throw new ChainruleError('clip', `expected min and max not NaN, got min=${min}, max=${max}`);
   }
-  return unary('clip', x, { min, max });
+  checkTensor('clip', x);
+  return runKernel('clip', [x], [{ shape: x.shape, dtype: x.dtype }], { min, max })[0]!;
 }
 
 // ---------------------------------------------------------------- binary
 
-function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
+function binary(op: BinaryOp | ComparisonOp, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') {
     throw new ChainruleError(op, 'at least one operand must be a Tensor, got two numbers');
   }
@@ -779,7 +780,7 @@ export function adamUpdate(
   const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
   // The options object itself is the kernel's attributes: a replayed step (capture.ts) reads
   // the step count its optimiser's hostStep wrote there.
-  return runKernel('adamUpdate', inputs, outs, options as unknown as Record<string, unknown>);
+  return runKernel('adamUpdate', inputs, outs, options);
 }
 
 /**

@@ -219,11 +219,11 @@ describe('a backend with no kernels falls back to js', () => {
   });
 
   it('an op with no kernel anywhere is an error', () => {
-    expect(() => T.runKernel('nosuchop', [T.tensor([1])], [{ shape: [1], dtype: 'float32' }])).toThrow(
+    expect(() => T.runCustomKernel('nosuchop', [T.tensor([1])], [{ shape: [1], dtype: 'float32' }])).toThrow(
       /^nosuchop: no kernel is registered for this op on js or js$/,
     );
     T.setBackend('fake');
-    expect(() => T.runKernel('nosuchop', [], [])).toThrow(
+    expect(() => T.runCustomKernel('nosuchop', [], [])).toThrow(
       /nosuchop: no kernel is registered for this op on fake or js/,
     );
   });

@@ -113,7 +113,8 @@ function walk(phase: number, outputs: A.Var[], seeds: A.Var[], targets: Set<A.Va
       const needs = inputs.map((u) => u.requiresGrad && needed.has(u));
       if (!needs.some(Boolean)) continue;
       // The explorer's programs use built-in primitives only; their rules are in the typed table.
-      const rule = A.isPrimitive(node.op) ? A.GRAD_RULES[node.op] : undefined;
+      // Each rule's attributes are typed per primitive; a node carries what its op recorded.
+      const rule = A.isPrimitive(node.op) ? (A.GRAD_RULES[node.op] as A.GradRule) : undefined;
       if (!rule) throw new T.ChainruleError('explorer', `no built-in gradient rule for op "${node.op}"`);
       const raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
       const stepInputs = inputs.map((u, i): StepInput => {

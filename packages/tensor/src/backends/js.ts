@@ -8,7 +8,20 @@
  */
 import { type Backend, type KernelArgs, registerBackend, registerKernel, type Storage } from '../backend.ts';
 import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
-import type { AdamAttrs, FusedDenseAttrs, IndexAttrs, LerpAttrs, MatmulAttrs, PadAttrs } from '../kernels.ts';
+import {
+  type AdamAttrs,
+  BINARY_OPS,
+  type BinaryOp,
+  COMPARISON_OPS,
+  type ComparisonOp,
+  type FusedDenseAttrs,
+  type IndexAttrs,
+  type LerpAttrs,
+  type MatmulAttrs,
+  type PadAttrs,
+  UNARY_OPS,
+  type UnaryOp,
+} from '../kernels.ts';
 import { broadcastStrides, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -65,7 +78,8 @@ function unaryKernel(f: Unary) {
 }
 
 /** The unary kernels of the `js` backend, by op name. */
-export const UNARY_FUNCS: Record<string, Unary> = {
+/** The unary kernels' formulas: one per `unary()` entry of `OPS` (a missing one does not compile). */
+export const UNARY_FUNCS: Record<UnaryOp, Unary> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,
@@ -79,7 +93,7 @@ export const UNARY_FUNCS: Record<string, Unary> = {
   relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
 };
 
-for (const [op, f] of Object.entries(UNARY_FUNCS)) registerKernel({ op, backend: 'js', fn: unaryKernel(f) });
+for (const op of UNARY_OPS) registerKernel({ op, backend: 'js', fn: unaryKernel(UNARY_FUNCS[op]) });
 
 registerKernel({
   op: 'clip',
@@ -167,7 +181,8 @@ function isRowVector(shape: readonly number[], outShape: readonly number[]): boo
 }
 
 /** The binary kernels of the `js` backend, by op name. Comparisons give 1 or 0. */
-export const BINARY_FUNCS: Record<string, Binary> = {
+/** The binary and comparison kernels' formulas: one per entry of `OPS` of those kinds. */
+export const BINARY_FUNCS: Record<BinaryOp | ComparisonOp, Binary> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -183,8 +198,8 @@ export const BINARY_FUNCS: Record<string, Binary> = {
   greaterEqual: (a, b) => (a >= b ? 1 : 0),
 };
 
-for (const [op, f] of Object.entries(BINARY_FUNCS))
-  registerKernel({ op, backend: 'js', fn: binaryKernel(f) });
+for (const op of [...BINARY_OPS, ...COMPARISON_OPS])
+  registerKernel({ op, backend: 'js', fn: binaryKernel(BINARY_FUNCS[op]) });
 
 registerKernel({
   op: 'where',

@@ -7,14 +7,19 @@
  * elements or more, and loops that would be unreasonably long on the GPU.
  * @module
  */
-import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
+import { type KernelArgs, type KernelFn, type KernelSupports, registerKernel } from '../../backend.ts';
 import type {
   AdamAttrs,
+  BinaryOp,
+  ComparisonOp,
   FusedDenseAttrs,
   IndexAttrs,
+  KernelAttrs,
+  KernelName,
   LerpAttrs,
   MatmulAttrs,
   PadAttrs,
+  UnaryOp,
 } from '../../kernels.ts';
 import type { Tensor } from '../../tensor.ts';
 import { copyStorage, launch, setHost } from './backend.ts';
@@ -33,12 +38,12 @@ import {
 
 const BACKEND = 'gpujs';
 
-type Supports = NonNullable<KernelConfig['supports']>;
-// biome-ignore lint/suspicious/noExplicitAny: attribute types differ per kernel.
-type Fn = (args: KernelArgs<any>) => void;
-
-function reg(op: string, f: Fn, supports: Supports = inputsFit): void {
-  registerKernel({ op, backend: BACKEND, fn: f, supports });
+function reg<K extends KernelName>(
+  op: K,
+  f: KernelFn<K>,
+  supports: KernelSupports<KernelAttrs[K]> = inputsFit,
+): void {
+  registerKernel<K>({ op, backend: BACKEND, fn: f, supports });
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -101,7 +106,7 @@ function elementwise(
   });
 }
 
-for (const [op, expr] of Object.entries(UNARY_EXPR)) {
+for (const [op, expr] of Object.entries(UNARY_EXPR) as [UnaryOp, string][]) {
   reg(op, ({ inputs, outputs }) => elementwise(op, inputs, outputs[0]!, ['v'], expr));
 }
 
@@ -111,7 +116,7 @@ reg('clip', ({ inputs, outputs, attrs }: KernelArgs<{ min: number; max: number }
   elementwise('clip', inputs, outputs[0]!, ['v'], 'Math.min(Math.max(v, hp[0]), hp[1])', hp);
 });
 
-for (const [op, expr] of Object.entries(BINARY_EXPR)) {
+for (const [op, expr] of Object.entries(BINARY_EXPR) as [BinaryOp | ComparisonOp, string][]) {
   reg(
     op,
     ({ inputs, outputs }) => elementwise(op, inputs, outputs[0]!, ['a', 'b'], expr),

@@ -15,9 +15,16 @@
  * them.
  * @module
  */
-import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
+import { type KernelArgs, type KernelFn, registerKernel } from '../../backend.ts';
 import type { TypedArray } from '../../dtype.ts';
-import type { AdamAttrs, FusedDenseAttrs, IndexAttrs, MatmulAttrs, PadAttrs } from '../../kernels.ts';
+import type {
+  AdamAttrs,
+  FusedDenseAttrs,
+  IndexAttrs,
+  KernelName,
+  MatmulAttrs,
+  PadAttrs,
+} from '../../kernels.ts';
 import { broadcastStrides, stridesOf } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
 import { ptrOf, runtime, viewOf } from './backend.ts';
@@ -25,10 +32,11 @@ import { ptrOf, runtime, viewOf } from './backend.ts';
 const B = 'wasm';
 
 /** True when every input is float32: the SIMD kernels' precondition. */
-const float32Only: KernelConfig['supports'] = ({ inputs }) => inputs.every((t) => t.dtype === 'float32');
+const float32Only = ({ inputs }: { inputs: readonly Tensor[] }): boolean =>
+  inputs.every((t) => t.dtype === 'float32');
 
-function reg(op: string, fn: KernelConfig['fn'], simd = true): void {
-  registerKernel(simd ? { op, backend: B, fn, supports: float32Only } : { op, backend: B, fn });
+function reg<K extends KernelName>(op: K, fn: KernelFn<K>, simd = true): void {
+  registerKernel<K>(simd ? { op, backend: B, fn, supports: float32Only } : { op, backend: B, fn });
 }
 
 // ---------------------------------------------------------------- shape helpers
@@ -124,7 +132,18 @@ function stridedCopy(
 
 // ---------------------------------------------------------------- elementwise unary (SIMD)
 
-for (const op of ['neg', 'exp', 'sqrt', 'square', 'abs', 'sign', 'reciprocal', 'tanh', 'sigmoid', 'relu']) {
+for (const op of [
+  'neg',
+  'exp',
+  'sqrt',
+  'square',
+  'abs',
+  'sign',
+  'reciprocal',
+  'tanh',
+  'sigmoid',
+  'relu',
+] as const) {
   const name = `un_${op}`;
   reg(op, ({ inputs, outputs }: KernelArgs) => {
     const x = inputs[0]!;
@@ -163,7 +182,7 @@ const BINARY_SIMD = [
   'lessEqual',
   'greater',
   'greaterEqual',
-];
+] as const;
 
 /**
  * Run `bin_<op>` over a broadcast: collapse the dimensions, let the kernel do the last two
