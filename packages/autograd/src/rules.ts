@@ -47,6 +47,25 @@ function inversePerm(perm: readonly number[]): number[] {
   return inv;
 }
 
+/**
+ * The entries of per-dimension lists side by side, one triple per dimension of `shape`. The
+ * op recorded one entry per dimension; a list of another length is an internal error.
+ */
+function zipDims(
+  opName: string,
+  shape: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+): [number, number, number][] {
+  if (a.length !== shape.length || b.length !== shape.length) {
+    throw new T.ChainruleError(
+      opName,
+      `recorded ${a.length} and ${b.length} entries for rank ${shape.length}`,
+    );
+  }
+  return shape.map((d, i) => [d, a[i] as number, b[i] as number]);
+}
+
 /** Zeros shaped like x: a constant (it records nothing, so it has no gradient of its own). */
 function zerosLike(x: Var): Var {
   return new Var(T.zeros(x.shape, { dtype: x.dtype }));
@@ -189,10 +208,13 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
   reshape: (g, { inputs: [x] }) => [op.reshape(g, x!.shape)],
   transpose: (g, { attrs }) => [op.transpose(g, inversePerm(attrs.perm))],
   broadcastTo: (g) => [g], // the engine's un-broadcast does the summing
+  // The block [begin, begin + size) of each dimension gets g; zeros before and after it.
   slice: (g, { inputs: [x], attrs }) => [
     op.pad(
       g,
-      x!.shape.map((d, i) => [attrs.begin[i], d - attrs.begin[i] - attrs.size[i]] as [number, number]),
+      zipDims('slice', x!.shape, attrs.begin, attrs.size).map(
+        ([d, b, n]) => [b, d - b - n] as [number, number],
+      ),
     ),
   ],
   // The padded elements are constants (attrs.value): only the copied block gets g.
@@ -205,9 +227,9 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
   ],
   concat: (g, { inputs, attrs }) => {
     let offset = 0;
-    return inputs.map((x, i) => {
+    return inputs.map((x) => {
       const begin = x.shape.map((_, d) => (d === attrs.axis ? offset : 0));
-      offset += attrs.sizes[i];
+      offset += x.shape[attrs.axis] ?? 0; // the axis exists: concat normalised it
       return op.slice(g, begin, x.shape);
     });
   },
