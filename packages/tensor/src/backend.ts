@@ -139,6 +139,19 @@ let logger: (message: string) => void = (message) => {
 };
 const fallbackCounts = new Map<string, number>();
 
+/**
+ * Make a backend print as its name: `String(b)`, `${b}`, `console.log(b)` in Node and
+ * `JSON.stringify(b)` all give `b.name` instead of the object with its storage internals.
+ * Non-enumerable, so spreading a backend (`getBackendInfo`) is unchanged.
+ */
+function describeAs(b: Backend): void {
+  const name = (): string => b.name;
+  for (const key of ['toString', 'toJSON', Symbol.for('nodejs.util.inspect.custom')]) {
+    if (Object.hasOwn(b, key)) continue;
+    Object.defineProperty(b, key, { value: name, enumerable: false, configurable: true, writable: true });
+  }
+}
+
 /** Register a backend factory under `name`. The factory runs on first use. */
 export function registerBackend(name: string, factory: () => Backend): void {
   backends.set(name, factory);
@@ -171,6 +184,14 @@ export function registerCustomKernel<A>(config: CustomKernelConfig<A>): void {
   kernels.set(`${config.op}@${config.backend}`, config as unknown as RegisteredKernel);
 }
 
+/** Remove the kernel of an op of your own for one backend (built-in kernels stay). */
+export function unregisterCustomKernel(op: string, backend: string): void {
+  if (isKernelName(op)) {
+    throw new ChainruleError('unregisterCustomKernel', `"${op}" is a built-in kernel and cannot be removed`);
+  }
+  kernels.delete(`${op}@${backend}`);
+}
+
 /** The kernel for (op, backend), if one is registered. */
 export function getKernel(op: string, backend: string): RegisteredKernel | undefined {
   return kernels.get(`${op}@${backend}`);
@@ -196,6 +217,7 @@ export function backendByName(name: string): Backend {
     );
   }
   b = factory();
+  describeAs(b);
   instances.set(name, b);
   return b;
 }
@@ -210,7 +232,8 @@ export function setBackend(name: string): void {
 
 /**
  * The active backend. On first call it honours the environment variable
- * `CHAINRULE_BACKEND`, else {@link DEFAULT_BACKEND}.
+ * `CHAINRULE_BACKEND`, else {@link DEFAULT_BACKEND}. Log `getBackend().name` (the backend also
+ * prints as its name), or `getBackendInfo()` for the details.
  */
 export function getBackend(): Backend {
   if (!active) {

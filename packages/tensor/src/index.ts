@@ -32,6 +32,7 @@ export {
   type Storage,
   setBackend,
   setDebugLogger,
+  unregisterCustomKernel,
   withBackend,
 } from './backend.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';

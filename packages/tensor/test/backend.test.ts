@@ -297,3 +297,12 @@ describe('withBackend', () => {
     expect(T.getBackend().name).toBe('js');
   });
 });
+
+describe('a backend prints as its name', () => {
+  it('String, template literals, JSON and util.inspect give the name; getBackendInfo is unchanged', async () => {
+    const { inspect } = await import('node:util');
+    const b = T.backendByName('js');
+    expect([String(b), `${b}`, JSON.stringify(b), inspect(b)]).toEqual(['js', 'js', '"js"', 'js']);
+    expect(Object.keys(T.withBackend('js', () => T.getBackendInfo()))).not.toContain('toString');
+  });
+});
