@@ -116,23 +116,69 @@ function constant(value: Tensor): Var {
 }
 
 // ---------------------------------------------------------------- unary
+// The ops made by un/bin/cmp are constants holding functions; `@function` makes TypeDoc list
+// them under Functions, with their signatures, like the ops written as functions.
 
 const un =
   (op: (typeof T.UNARY_OPS)[number]) =>
   (x: Var): Var =>
     recordPrimitive(op, [asVar(op, x)], {}, () => (T[op] as (t: Tensor) => Tensor)(x.value));
 
-/** −x */ export const neg = un('neg');
-/** eˣ */ export const exp = un('exp');
-/** ln x */ export const log = un('log');
-/** √x */ export const sqrt = un('sqrt');
-/** x² */ export const square = un('square');
-/** |x|; its gradient at 0 is 0 (the subgradient sign(0) = 0). */ export const abs = un('abs');
-/** sign(x); its gradient is 0 everywhere. */ export const sign = un('sign');
-/** 1/x */ export const reciprocal = un('reciprocal');
-/** tanh x */ export const tanh = un('tanh');
-/** 1/(1+e⁻ˣ) */ export const sigmoid = un('sigmoid');
-/** max(x, 0); its gradient at 0 is 0. */ export const relu = un('relu');
+/**
+ * −x
+ * @function
+ */
+export const neg = un('neg');
+/**
+ * eˣ
+ * @function
+ */
+export const exp = un('exp');
+/**
+ * ln x
+ * @function
+ */
+export const log = un('log');
+/**
+ * √x
+ * @function
+ */
+export const sqrt = un('sqrt');
+/**
+ * x²
+ * @function
+ */
+export const square = un('square');
+/**
+ * |x|; its gradient at 0 is 0 (the subgradient sign(0) = 0).
+ * @function
+ */
+export const abs = un('abs');
+/**
+ * sign(x); its gradient is 0 everywhere.
+ * @function
+ */
+export const sign = un('sign');
+/**
+ * 1/x
+ * @function
+ */
+export const reciprocal = un('reciprocal');
+/**
+ * tanh x
+ * @function
+ */
+export const tanh = un('tanh');
+/**
+ * 1/(1+e⁻ˣ)
+ * @function
+ */
+export const sigmoid = un('sigmoid');
+/**
+ * max(x, 0); its gradient at 0 is 0.
+ * @function
+ */
+export const relu = un('relu');
 
 /** Clamp to [min, max]; the gradient is 1 inside the closed interval and 0 outside. */
 export function clip(x: Var, min: number, max: number): Var {
@@ -158,15 +204,41 @@ function bin(op: (typeof T.BINARY_OPS)[number]) {
   };
 }
 
-/** a + b with broadcasting. */ export const add = bin('add');
-/** a − b with broadcasting. */ export const sub = bin('sub');
-/** a·b elementwise with broadcasting. */ export const mul = bin('mul');
-/** a/b elementwise with broadcasting. */ export const div = bin('div');
-/** aᵇ elementwise with broadcasting. */ export const pow = bin('pow');
-/** max(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const maximum =
-  bin('maximum');
-/** min(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const minimum =
-  bin('minimum');
+/**
+ * a + b with broadcasting.
+ * @function
+ */
+export const add = bin('add');
+/**
+ * a − b with broadcasting.
+ * @function
+ */
+export const sub = bin('sub');
+/**
+ * a·b elementwise with broadcasting.
+ * @function
+ */
+export const mul = bin('mul');
+/**
+ * a/b elementwise with broadcasting.
+ * @function
+ */
+export const div = bin('div');
+/**
+ * aᵇ elementwise with broadcasting.
+ * @function
+ */
+export const pow = bin('pow');
+/**
+ * max(a, b); at a tie each side gets half the gradient (PyTorch's convention).
+ * @function
+ */
+export const maximum = bin('maximum');
+/**
+ * min(a, b); at a tie each side gets half the gradient (PyTorch's convention).
+ * @function
+ */
+export const minimum = bin('minimum');
 
 function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   return (a: VarLike, b: VarLike): Var => {
@@ -175,12 +247,36 @@ function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   };
 }
 
-/** 1 where a == b else 0 (not differentiable: a constant). */ export const equal = cmp('equal');
-/** 1 where a != b else 0 (a constant). */ export const notEqual = cmp('notEqual');
-/** 1 where a < b else 0 (a constant). */ export const less = cmp('less');
-/** 1 where a <= b else 0 (a constant). */ export const lessEqual = cmp('lessEqual');
-/** 1 where a > b else 0 (a constant). */ export const greater = cmp('greater');
-/** 1 where a >= b else 0 (a constant). */ export const greaterEqual = cmp('greaterEqual');
+/**
+ * 1 where a == b else 0 (not differentiable: a constant).
+ * @function
+ */
+export const equal = cmp('equal');
+/**
+ * 1 where a != b else 0 (a constant).
+ * @function
+ */
+export const notEqual = cmp('notEqual');
+/**
+ * 1 where a < b else 0 (a constant).
+ * @function
+ */
+export const less = cmp('less');
+/**
+ * 1 where a <= b else 0 (a constant).
+ * @function
+ */
+export const lessEqual = cmp('lessEqual');
+/**
+ * 1 where a > b else 0 (a constant).
+ * @function
+ */
+export const greater = cmp('greater');
+/**
+ * 1 where a >= b else 0 (a constant).
+ * @function
+ */
+export const greaterEqual = cmp('greaterEqual');
 
 /** a where cond ≠ 0, else b. `cond` gets no gradient. */
 export function where(cond: Var, a: VarLike, b: VarLike): Var {
