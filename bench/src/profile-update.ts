@@ -15,18 +15,12 @@ const B = process.env.B ?? 'js';
 setBackend(B);
 const times = new Map<string, [number, number]>();
 // Every kernel name the ops layer can run.
-const OPS = [
-  ...T.UNARY_OPS,
-  ...T.BINARY_OPS,
-  ...T.COMPARISON_OPS,
-  ...['clip', 'where', 'broadcastTo', 'sum', 'max', 'min', 'matmul', 'fusedDense', 'transpose'],
-  ...['slice', 'pad', 'concat', 'gather', 'scatterAdd', 'cast', 'adamUpdate', 'lerp'],
-];
-for (const op of OPS) {
+for (const op of T.KERNEL_NAMES) {
   const k = getKernel(op, B);
   if (!k) continue;
   registerKernel({
     ...k,
+    op,
     fn: (args) => {
       const t0 = performance.now();
       k.fn(args);

@@ -2,8 +2,14 @@ import * as A from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { actorGradientBothWays } from '../../../examples/actor-gradient.ts';
-import { ACTOR_PARAM_NAMES, buildProblem, EXAMPLES, type ExampleId } from '../src/explorer/problems.ts';
-import { hessianBlocks, stepProblem } from '../src/explorer/stepper.ts';
+import {
+  ACTOR_PARAM_NAMES,
+  buildExpression,
+  buildProblem,
+  EXAMPLES,
+  type ExampleId,
+} from '../src/explorer/problems.ts';
+import { hessianBlocks, maxAbsDiff, stepProblem } from '../src/explorer/stepper.ts';
 
 const close = (a: T.Tensor, b: T.Tensor, tol = 1e-12) => {
   expect(a.shape).toEqual(b.shape);
@@ -11,6 +17,22 @@ const close = (a: T.Tensor, b: T.Tensor, tol = 1e-12) => {
   const y = b.dataSync();
   for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThanOrEqual(tol);
 };
+
+describe('the explorer compares infinities as equal values', () => {
+  it('sum(sqrt(x)) at x = 0: an infinite gradient on both sides is no mismatch', () => {
+    const [phase] = stepProblem(buildExpression('sum(sqrt(x))', 'x = [0, 4]'));
+    expect(phase!.mismatches).toEqual([]);
+  });
+
+  it('maxAbsDiff: same infinity or NaN on both sides is 0, an infinity against a number is not', () => {
+    const t = (v: number[]) => T.tensor(v, { dtype: 'float64' });
+    const inf = Number.POSITIVE_INFINITY;
+    expect(maxAbsDiff(t([inf, Number.NaN, 1]), t([inf, Number.NaN, 1.5]))).toBe(0.5);
+    expect(maxAbsDiff(t([inf]), t([-inf]))).toBe(inf);
+    expect(maxAbsDiff(t([inf]), t([1]))).toBe(inf);
+    expect(maxAbsDiff(t([Number.NaN]), t([1]))).toBe(inf);
+  });
+});
 
 describe('the explorer steps backward exactly as the engine does', () => {
   for (const id of Object.keys(EXAMPLES) as ExampleId[]) {

@@ -81,7 +81,42 @@ export function customOpNames(): string[] {
   return [...registry.keys()];
 }
 
-function checkDefinition<A extends object>(def: OpDefinition<A>): number {
+/** Options for {@link defineOp}. */
+export interface DefineOpOptions {
+  /**
+   * Replace an op defined before under the same name with a different definition (a REPL, hot
+   * module reload). Without it a different definition under a taken name is an error; an
+   * identical one (same arity, attributes and function sources) is always accepted.
+   */
+  readonly replace?: boolean;
+}
+
+/** The source of a function, or undefined: what "identical" compares for the functions of a definition. */
+const sourceOf = (f: unknown): string | undefined => (typeof f === 'function' ? f.toString() : undefined);
+
+/**
+ * Whether two definitions are the same op: the same arity, default attributes, and the same
+ * source text for forward, vjp, output and each kernel. Running a module twice (a REPL, a
+ * reload) makes new function objects with the same text.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: compares definitions of any attribute type.
+function sameDefinition(a: OpDefinition<any>, b: OpDefinition<any>): boolean {
+  const kernels = (d: OpDefinition<object>) =>
+    Object.entries(d.kernels ?? {})
+      .map(([k, f]) => `${k}:${sourceOf(f)}`)
+      .sort()
+      .join('\n');
+  return (
+    (a.arity ?? 1) === (b.arity ?? 1) &&
+    JSON.stringify(a.attrs ?? {}) === JSON.stringify(b.attrs ?? {}) &&
+    sourceOf(a.forward) === sourceOf(b.forward) &&
+    sourceOf(a.vjp) === sourceOf(b.vjp) &&
+    sourceOf(a.output) === sourceOf(b.output) &&
+    kernels(a) === kernels(b)
+  );
+}
+
+function checkDefinition<A extends object>(def: OpDefinition<A>, options: DefineOpOptions): number {
   const name = def?.name;
   if (typeof name !== 'string' || !/^[A-Za-z_][\w.]*$/.test(name)) {
     throw new ChainruleError(
@@ -101,8 +136,12 @@ function checkDefinition<A extends object>(def: OpDefinition<A>): number {
       `"${name}" is a built-in kernel of @chainrule/tensor; pick another name`,
     );
   }
-  if (registry.has(name)) {
-    throw new ChainruleError('defineOp', `an op named "${name}" is already defined; pick another name`);
+  const before = registry.get(name);
+  if (before && !options.replace && !sameDefinition(before, def)) {
+    throw new ChainruleError(
+      'defineOp',
+      `an op named "${name}" is already defined differently; pick another name, or pass { replace: true } to replace it`,
+    );
   }
   const arity = def.arity ?? 1;
   if (!Number.isInteger(arity) || arity < 1) {
@@ -138,14 +177,27 @@ function checkDefinition<A extends object>(def: OpDefinition<A>): number {
  *   vjp: (g, { inputs: [x] }) => [mul(g, sigmoid(x))],
  * });
  * softplus(param([0, 1])) // a Var whose node's op is "softplus"
- * @throws ChainruleError when the name is taken or the definition is malformed.
+ *
+ * Defining the same op again (an identical definition, as when a REPL or a hot reload runs the
+ * module twice) is accepted; a different definition under a taken name needs `{ replace: true }`.
+ * Ops made before a replacement record the same name, so they use the new rule too.
+ * @throws ChainruleError when the name is taken by a built-in or by a different definition, or
+ * the definition is malformed.
  */
-export function defineOp<A extends object = Record<string, never>>(def: OpDefinition<A>): CustomOp<A> {
-  const arity = checkDefinition(def);
+export function defineOp<A extends object = Record<string, never>>(
+  def: OpDefinition<A>,
+  options: DefineOpOptions = {},
+): CustomOp<A> {
+  const arity = checkDefinition(def, options);
   const { name } = def;
   const defaults = Object.freeze({ ...(def.attrs ?? {}) }) as Readonly<A>;
+  // A redefinition takes over the name: its rule from now on, and only its own kernels (a
+  // kernel of the old definition on a backend the new one lacks would run instead of forward).
+  const before = registry.get(name);
+  for (const backend of Object.keys(before?.kernels ?? {})) T.unregisterCustomKernel(name, backend);
   registry.set(name, def);
-  for (const [backend, fn] of Object.entries(def.kernels ?? {})) T.registerKernel({ op: name, backend, fn });
+  for (const [backend, fn] of Object.entries(def.kernels ?? {}))
+    T.registerCustomKernel({ op: name, backend, fn });
 
   const outSpec = (inputs: readonly Tensor[], attrs: Readonly<A>): OutSpec =>
     def.output
@@ -155,7 +207,7 @@ export function defineOp<A extends object = Record<string, never>>(def: OpDefini
   const forward = (inputs: readonly Tensor[], attrs: Readonly<A>): Tensor => {
     const kernel = T.getKernel(name, T.getBackend().name);
     if (kernel && (!kernel.supports || kernel.supports({ inputs, attrs }))) {
-      return T.runKernel(name, inputs, [outSpec(inputs, attrs)], attrs as Record<string, unknown>)[0]!;
+      return T.runCustomKernel(name, inputs, [outSpec(inputs, attrs)], attrs)[0]!;
     }
     const out = T.tidy(() => def.forward(inputs, attrs));
     if (!(out instanceof T.Tensor)) {

@@ -182,7 +182,9 @@ function checkGradFinite(node: Node, grads: readonly (Var | null)[]): void {
 
 /** The rule for an op: the typed table for primitives, the `defineOp` registry for the rest. */
 function ruleFor(name: string): GradRule | undefined {
-  return op.isPrimitive(name) ? GRAD_RULES[name] : customOpRule(name);
+  // The engine passes each node the attributes its op recorded, so the table's per-primitive
+  // attribute types hold; here the rule is called with the node's untyped record.
+  return op.isPrimitive(name) ? (GRAD_RULES[name] as GradRule) : customOpRule(name);
 }
 
 /** True when a gradient of shape `from` can be summed back to `to` (`to` broadcasts to `from`). */

@@ -8,7 +8,13 @@
  * @module \@chainrule/autograd
  */
 
-export { type CustomOp, customOpNames, defineOp, type OpDefinition } from './defineOp.ts';
+export {
+  type CustomOp,
+  customOpNames,
+  type DefineOpOptions,
+  defineOp,
+  type OpDefinition,
+} from './defineOp.ts';
 export {
   backward,
   formatTrace,
@@ -23,11 +29,14 @@ export { valueAndGrad, vjp } from './functional.ts';
 export * from './ops.ts';
 export { GRAD_RULES, type GradRule, type RuleContext } from './rules.ts';
 export {
+  constant,
   detectAnomaly,
   enableGrad,
   freeze,
+  input,
   isAnomalyMode,
   isGradEnabled,
+  type LeafValue,
   type Node,
   noGrad,
   param,

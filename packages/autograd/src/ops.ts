@@ -14,33 +14,35 @@ import { isAnomalyMode, isGradEnabled, makeNode, Var } from './var.ts';
 export type { Axes, MatmulOptions } from '@chainrule/tensor';
 
 /**
- * The primitives: the op names the built-in ops record. Each has exactly one rule in the
- * gradient table (`rules.ts`), whose type is built from this list, so a primitive without a
- * rule is a compile error. Composite ops (`mean`, `stack`, ...) record primitives; ops made
- * with `defineOp` record their own names and keep their rules in a separate registry.
+ * The primitives: the op names the built-in ops record, derived from the kernel contract
+ * (`OPS` in @chainrule/tensor's kernels.ts, the entries marked primitive). Each has exactly one
+ * rule in the gradient table (`rules.ts`), whose type is built from this list, so a primitive
+ * without a rule is a compile error. Composite ops (`mean`, `stack`, ...) record primitives;
+ * ops made with `defineOp` record their own names and keep their rules in a separate registry.
  */
-export const PRIMITIVES = [
-  ...T.UNARY_OPS,
-  'clip',
-  ...T.BINARY_OPS,
-  'where',
-  'sum',
-  'max',
-  'min',
-  'matmul',
-  'fusedDense',
-  'reshape',
-  'transpose',
-  'broadcastTo',
-  'slice',
-  'pad',
-  'concat',
-  'gather',
-  'scatterAdd',
-  'cast',
-] as const;
+export const PRIMITIVES: readonly Primitive[] = T.PRIMITIVE_NAMES;
 /** One of {@link PRIMITIVES}. */
-export type Primitive = (typeof PRIMITIVES)[number];
+export type Primitive = T.PrimitiveName;
+
+/** What a primitive's node records beyond its kernel's attributes (what its rule needs). */
+interface RecordedExtras {
+  sum: { keepDims: boolean };
+  max: { keepDims: boolean };
+  min: { keepDims: boolean };
+  broadcastTo: { shape: number[] };
+  slice: { size: number[] };
+  concat: { sizes: number[] };
+  gather: { size: number };
+  scatterAdd: { size: number };
+  cast: { dtype: DType };
+}
+
+/** The attributes each primitive records, which its rule reads: the kernel's, plus {@link RecordedExtras}. */
+export type PrimitiveAttrs = {
+  [P in Primitive]: P extends keyof RecordedExtras
+    ? (T.OpAttrs[P] extends T.NoAttrs ? unknown : T.OpAttrs[P]) & RecordedExtras[P]
+    : T.OpAttrs[P];
+};
 
 const primitiveSet: ReadonlySet<string> = new Set(PRIMITIVES);
 /** True when `op` is a built-in primitive (its rule is in the gradient table). */
@@ -78,9 +80,20 @@ function checkFinite(op: string, inputs: readonly Var[], out: Tensor, stack: str
   );
 }
 
+/** {@link record} for a built-in primitive: its attributes are checked against {@link PrimitiveAttrs}. */
+function recordPrimitive<P extends Primitive>(
+  op: P,
+  inputs: Var[],
+  attrs: PrimitiveAttrs[P],
+  compute: () => Tensor,
+): Var {
+  return record(op, inputs, attrs as Record<string, unknown>, compute);
+}
+
 /**
- * Apply a primitive: compute the value, and record a node when some input requires a
- * gradient. This function is the whole recorder.
+ * Apply an op: compute the value, and record a node when some input requires a gradient.
+ * This function is the whole recorder. Built-in ops go through its typed form for primitives;
+ * `defineOp` calls it with its own names.
  */
 export function record(
   op: string,
@@ -103,27 +116,73 @@ function constant(value: Tensor): Var {
 }
 
 // ---------------------------------------------------------------- unary
+// The ops made by un/bin/cmp are constants holding functions; `@function` makes TypeDoc list
+// them under Functions, with their signatures, like the ops written as functions.
 
 const un =
   (op: (typeof T.UNARY_OPS)[number]) =>
   (x: Var): Var =>
-    record(op, [asVar(op, x)], {}, () => (T[op] as (t: Tensor) => Tensor)(x.value));
+    recordPrimitive(op, [asVar(op, x)], {}, () => (T[op] as (t: Tensor) => Tensor)(x.value));
 
-/** −x */ export const neg = un('neg');
-/** eˣ */ export const exp = un('exp');
-/** ln x */ export const log = un('log');
-/** √x */ export const sqrt = un('sqrt');
-/** x² */ export const square = un('square');
-/** |x|; its gradient at 0 is 0 (the subgradient sign(0) = 0). */ export const abs = un('abs');
-/** sign(x); its gradient is 0 everywhere. */ export const sign = un('sign');
-/** 1/x */ export const reciprocal = un('reciprocal');
-/** tanh x */ export const tanh = un('tanh');
-/** 1/(1+e⁻ˣ) */ export const sigmoid = un('sigmoid');
-/** max(x, 0); its gradient at 0 is 0. */ export const relu = un('relu');
+/**
+ * −x
+ * @function
+ */
+export const neg = un('neg');
+/**
+ * eˣ
+ * @function
+ */
+export const exp = un('exp');
+/**
+ * ln x
+ * @function
+ */
+export const log = un('log');
+/**
+ * √x
+ * @function
+ */
+export const sqrt = un('sqrt');
+/**
+ * x²
+ * @function
+ */
+export const square = un('square');
+/**
+ * |x|; its gradient at 0 is 0 (the subgradient sign(0) = 0).
+ * @function
+ */
+export const abs = un('abs');
+/**
+ * sign(x); its gradient is 0 everywhere.
+ * @function
+ */
+export const sign = un('sign');
+/**
+ * 1/x
+ * @function
+ */
+export const reciprocal = un('reciprocal');
+/**
+ * tanh x
+ * @function
+ */
+export const tanh = un('tanh');
+/**
+ * 1/(1+e⁻ˣ)
+ * @function
+ */
+export const sigmoid = un('sigmoid');
+/**
+ * max(x, 0); its gradient at 0 is 0.
+ * @function
+ */
+export const relu = un('relu');
 
 /** Clamp to [min, max]; the gradient is 1 inside the closed interval and 0 outside. */
 export function clip(x: Var, min: number, max: number): Var {
-  return record('clip', [asVar('clip', x)], { min, max }, () => T.clip(x.value, min, max));
+  return recordPrimitive('clip', [asVar('clip', x)], { min, max }, () => T.clip(x.value, min, max));
 }
 
 /**
@@ -141,19 +200,45 @@ function bin(op: (typeof T.BINARY_OPS)[number]) {
     const dt = firstDType([a, b]);
     const va = asVar(op, a, dt);
     const vb = asVar(op, b, dt);
-    return record(op, [va, vb], {}, () => T[op](va.value, vb.value));
+    return recordPrimitive(op, [va, vb], {}, () => T[op](va.value, vb.value));
   };
 }
 
-/** a + b with broadcasting. */ export const add = bin('add');
-/** a − b with broadcasting. */ export const sub = bin('sub');
-/** a·b elementwise with broadcasting. */ export const mul = bin('mul');
-/** a/b elementwise with broadcasting. */ export const div = bin('div');
-/** aᵇ elementwise with broadcasting. */ export const pow = bin('pow');
-/** max(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const maximum =
-  bin('maximum');
-/** min(a, b); at a tie each side gets half the gradient (PyTorch's convention). */ export const minimum =
-  bin('minimum');
+/**
+ * a + b with broadcasting.
+ * @function
+ */
+export const add = bin('add');
+/**
+ * a − b with broadcasting.
+ * @function
+ */
+export const sub = bin('sub');
+/**
+ * a·b elementwise with broadcasting.
+ * @function
+ */
+export const mul = bin('mul');
+/**
+ * a/b elementwise with broadcasting.
+ * @function
+ */
+export const div = bin('div');
+/**
+ * aᵇ elementwise with broadcasting.
+ * @function
+ */
+export const pow = bin('pow');
+/**
+ * max(a, b); at a tie each side gets half the gradient (PyTorch's convention).
+ * @function
+ */
+export const maximum = bin('maximum');
+/**
+ * min(a, b); at a tie each side gets half the gradient (PyTorch's convention).
+ * @function
+ */
+export const minimum = bin('minimum');
 
 function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   return (a: VarLike, b: VarLike): Var => {
@@ -162,12 +247,36 @@ function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   };
 }
 
-/** 1 where a == b else 0 (not differentiable: a constant). */ export const equal = cmp('equal');
-/** 1 where a != b else 0 (a constant). */ export const notEqual = cmp('notEqual');
-/** 1 where a < b else 0 (a constant). */ export const less = cmp('less');
-/** 1 where a <= b else 0 (a constant). */ export const lessEqual = cmp('lessEqual');
-/** 1 where a > b else 0 (a constant). */ export const greater = cmp('greater');
-/** 1 where a >= b else 0 (a constant). */ export const greaterEqual = cmp('greaterEqual');
+/**
+ * 1 where a == b else 0 (not differentiable: a constant).
+ * @function
+ */
+export const equal = cmp('equal');
+/**
+ * 1 where a != b else 0 (a constant).
+ * @function
+ */
+export const notEqual = cmp('notEqual');
+/**
+ * 1 where a < b else 0 (a constant).
+ * @function
+ */
+export const less = cmp('less');
+/**
+ * 1 where a <= b else 0 (a constant).
+ * @function
+ */
+export const lessEqual = cmp('lessEqual');
+/**
+ * 1 where a > b else 0 (a constant).
+ * @function
+ */
+export const greater = cmp('greater');
+/**
+ * 1 where a >= b else 0 (a constant).
+ * @function
+ */
+export const greaterEqual = cmp('greaterEqual');
 
 /** a where cond ≠ 0, else b. `cond` gets no gradient. */
 export function where(cond: Var, a: VarLike, b: VarLike): Var {
@@ -175,7 +284,7 @@ export function where(cond: Var, a: VarLike, b: VarLike): Var {
   const va = asVar('where', a, dt);
   const vb = asVar('where', b, dt);
   const c = asVar('where', cond, dt);
-  return record('where', [c, va, vb], {}, () => T.where(c.value, va.value, vb.value));
+  return recordPrimitive('where', [c, va, vb], {}, () => T.where(c.value, va.value, vb.value));
 }
 
 // ---------------------------------------------------------------- reductions
@@ -183,63 +292,102 @@ export function where(cond: Var, a: VarLike, b: VarLike): Var {
 /** Sum over axes (default all). */
 export function sum(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('sum', axes, x.rank);
-  return record('sum', [asVar('sum', x)], { axes: ax, keepDims }, () => T.sum(x.value, ax, keepDims));
+  return recordPrimitive('sum', [asVar('sum', x)], { axes: ax, keepDims }, () =>
+    T.sum(x.value, ax, keepDims),
+  );
 }
 
 /** Maximum over axes; tied maxima share the gradient equally. */
 export function max(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('max', axes, x.rank);
-  return record('max', [asVar('max', x)], { axes: ax, keepDims }, () => T.max(x.value, ax, keepDims));
+  return recordPrimitive('max', [asVar('max', x)], { axes: ax, keepDims }, () =>
+    T.max(x.value, ax, keepDims),
+  );
 }
 
 /** Minimum over axes; tied minima share the gradient equally. */
 export function min(x: Var, axes?: T.Axes, keepDims = false): Var {
   const ax = T.normalizeAxes('min', axes, x.rank);
-  return record('min', [asVar('min', x)], { axes: ax, keepDims }, () => T.min(x.value, ax, keepDims));
+  return recordPrimitive('min', [asVar('min', x)], { axes: ax, keepDims }, () =>
+    T.min(x.value, ax, keepDims),
+  );
 }
 
-/** Mean over axes: a composite, sum / count. */
+/** Mean over axes: a composite, sum / count. Over an empty axis it is NaN (0/0), as in PyTorch. */
 export function mean(x: Var, axes?: T.Axes, keepDims = false): Var {
   const n = T.reducedCount('mean', x.shape, axes);
-  if (n === 0)
-    throw new ChainruleError(
-      'mean',
-      `cannot average over an empty dimension of shape ${T.fmtShape(x.shape)}`,
-    );
   return div(sum(x, axes, keepDims), n);
 }
 
-/** Variance over axes (biased unless `correction` = 1): a composite. */
+/**
+ * Variance over axes (biased unless `correction` = 1): a composite,
+ * Σ(x − mean)² / max(0, n − correction). With no degrees of freedom left it is NaN, and so is
+ * its gradient, as in PyTorch.
+ */
 export function variance(x: Var, axes?: T.Axes, keepDims = false, correction = 0): Var {
-  const n = T.reducedCount('variance', x.shape, axes);
-  if (n - correction <= 0) {
-    throw new ChainruleError(
-      'variance',
-      `need more than ${correction} element(s), got ${n} over shape ${T.fmtShape(x.shape)}`,
-    );
+  if (!Number.isFinite(correction) || correction < 0) {
+    throw new ChainruleError('variance', `correction must be a finite number >= 0, got ${correction}`);
   }
+  const n = T.reducedCount('variance', x.shape, axes);
   const d = sub(x, mean(x, axes, true));
-  return div(sum(square(d), axes, keepDims), n - correction);
+  return div(sum(square(d), axes, keepDims), T.varianceDivisor(n, correction));
 }
 
 // ---------------------------------------------------------------- matmul and dense
 
-/** Matrix product over the last two dimensions, with transpose flags and batch broadcasting. */
+/**
+ * Matrix product over the last two dimensions, with transpose flags and batch broadcasting.
+ * A 1-D operand is a vector, by NumPy's rules: a composite that reshapes it to a row (a) or a
+ * column (b), multiplies, and drops the added dimension.
+ */
 export function matmul(a: Var, b: Var, options: T.MatmulOptions = {}): Var {
+  const va = asVar('matmul', a);
+  const vb = asVar('matmul', b);
+  const v = T.matmulVectors(va.shape, vb.shape, options);
+  if (va.rank === 1 || vb.rank === 1) {
+    const out = matmul(reshape(va, v.a), reshape(vb, v.b), options);
+    return reshape(out, v.out([...out.shape]));
+  }
   const attrs = { transposeA: options.transposeA ?? false, transposeB: options.transposeB ?? false };
-  return record('matmul', [asVar('matmul', a), asVar('matmul', b)], attrs, () =>
-    T.matmul(a.value, b.value, attrs),
-  );
+  return recordPrimitive('matmul', [va, vb], attrs, () => T.matmul(va.value, vb.value, attrs));
+}
+
+/** The activation of `dense` as differentiable ops (for a bias the fused kernel does not take). */
+function activate(z: Var, activation: T.DenseActivation): Var {
+  switch (activation) {
+    case 'linear':
+      return z;
+    case 'relu':
+      return relu(z);
+    case 'tanh':
+      return tanh(z);
+    case 'sigmoid':
+      return sigmoid(z);
+  }
 }
 
 /**
  * The fused dense layer `act(x @ w + b)` for x [batch, in], w [in, out], b [out].
  * Backends may run it as one kernel; its gradient rule is the chain rule through
- * the activation, the bias add and the matmul.
+ * the activation, the bias add and the matmul. A bias of another shape that broadcasts to
+ * [batch, out] (`[1, out]`, `[batch, 1]`, a scalar) runs as the composite `act(dense(x, w) + b)`.
  */
 export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseActivation = 'linear'): Var {
+  if (b && !(b.rank === 1 && b.shape[0] === w.shape[1])) {
+    if (x.rank === 2 && w.rank === 2) {
+      const out = [x.shape[0]!, w.shape[1]!];
+      if (!T.broadcastsTo(b.shape, out)) {
+        throw new ChainruleError(
+          'dense',
+          `bias ${T.fmtShape(b.shape)} does not broadcast to the output ${T.fmtShape(out)}; expected [${w.shape[1]}] or a shape that broadcasts to it`,
+        );
+      }
+      T.fusedDense(x.value, w.value, undefined, activation).dispose(); // validates the activation
+    }
+    return activate(add(dense(x, w, undefined), b), activation);
+  }
   const inputs = b ? [x, w, b] : [x, w];
-  return record('fusedDense', inputs, { activation }, () =>
+  return recordPrimitive('fusedDense', inputs, { activation }, () =>
     T.fusedDense(x.value, w.value, b?.value, activation),
   );
 }
@@ -249,7 +397,7 @@ export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseAct
 /** Same elements, new shape (one dimension may be −1). */
 export function reshape(x: Var, shape: readonly number[]): Var {
   const to = T.inferReshape('reshape', x.shape, shape);
-  return record('reshape', [asVar('reshape', x)], { shape: to }, () => T.reshape(x.value, to));
+  return recordPrimitive('reshape', [asVar('reshape', x)], { shape: to }, () => T.reshape(x.value, to));
 }
 
 /** Insert a size-1 dimension at `axis` (a reshape). */
@@ -269,12 +417,12 @@ export function squeeze(x: Var, axes?: T.Axes): Var {
 /** Permute dimensions (default: reverse them). */
 export function transpose(x: Var, perm?: readonly number[]): Var {
   const p = perm ? [...perm] : x.shape.map((_, i) => x.rank - 1 - i);
-  return record('transpose', [asVar('transpose', x)], { perm: p }, () => T.transpose(x.value, p));
+  return recordPrimitive('transpose', [asVar('transpose', x)], { perm: p }, () => T.transpose(x.value, p));
 }
 
 /** Broadcast to `shape`. Its gradient is the central un-broadcast sum. */
 export function broadcastTo(x: Var, shape: readonly number[]): Var {
-  return record('broadcastTo', [asVar('broadcastTo', x)], { shape: [...shape] }, () =>
+  return recordPrimitive('broadcastTo', [asVar('broadcastTo', x)], { shape: [...shape] }, () =>
     T.broadcastTo(x.value, shape),
   );
 }
@@ -283,13 +431,19 @@ export function broadcastTo(x: Var, shape: readonly number[]): Var {
 export function slice(x: Var, begin: readonly number[], size?: readonly number[]): Var {
   const out = T.slice(x.value, begin, size);
   const b = x.shape.map((_, i) => begin[i] ?? 0);
-  return record('slice', [asVar('slice', x)], { begin: b, size: [...out.shape] }, () => out);
+  return recordPrimitive('slice', [asVar('slice', x)], { begin: b, size: [...out.shape] }, () => out);
 }
 
-/** Zero padding, `[before, after]` per dimension. */
-export function pad(x: Var, paddings: readonly (readonly [number, number])[]): Var {
-  const p = paddings.map((q) => [q[0], q[1]] as [number, number]);
-  return record('pad', [asVar('pad', x)], { paddings: p }, () => T.pad(x.value, p));
+/**
+ * Pad with the constant `value` (default 0), `[before, after]` per dimension. A negative width
+ * crops, as PyTorch's `F.pad`: a composite of `slice` and the non-negative `pad`.
+ */
+export function pad(x: Var, paddings: readonly (readonly [number, number])[], value = 0): Var {
+  const vx = asVar('pad', x);
+  const { begin, size, widths, cropped } = T.splitPaddings('pad', vx.shape, paddings);
+  const src = cropped ? slice(vx, begin, size) : vx;
+  if (cropped && widths.every(([b, a]) => b === 0 && a === 0)) return src;
+  return recordPrimitive('pad', [src], { paddings: widths, value }, () => T.pad(src.value, widths, value));
 }
 
 /** Join along an existing axis. */
@@ -297,7 +451,7 @@ export function concat(xs: readonly Var[], axis = 0): Var {
   const values = xs.map((v, i) => asVar(`concat (tensors[${i}])`, v).value);
   const out = T.concat(values, axis);
   const ax = T.normalizeAxis('concat', axis, values[0]!.rank);
-  return record('concat', [...xs], { axis: ax, sizes: values.map((v) => v.shape[ax]!) }, () => out);
+  return recordPrimitive('concat', [...xs], { axis: ax, sizes: values.map((v) => v.shape[ax]!) }, () => out);
 }
 
 /** Join equal shapes along a new axis (a composite of expandDims and concat). */
@@ -313,23 +467,52 @@ export function stack(xs: readonly Var[], axis = 0): Var {
   );
 }
 
-/** Rows along axis 0 at `indices`. */
-export function gather(x: Var, indices: ArrayLike<number>): Var {
-  const idx = Int32Array.from(indices as ArrayLike<number>);
-  return record('gather', [asVar('gather', x)], { indices: idx, rows: x.shape[0] }, () =>
-    T.gather(x.value, idx),
+/**
+ * Slices of x along `axis` at `indices` (any rank), as `tf.gather`: the output's shape is
+ * `x.shape[:axis] + indices.shape + x.shape[axis+1:]`. The primitive gathers flat indices;
+ * the index rank is a reshape. Its gradient is {@link scatterAdd} along the same axis.
+ */
+export function gather(x: Var, indices: T.Indices, axis = 0): Var {
+  const vx = asVar('gather', x);
+  if (vx.rank === 0) throw new ChainruleError('gather', 'cannot gather from a scalar; expected rank >= 1');
+  const ax = T.normalizeAxis('gather', axis, vx.rank);
+  const { data, shape: idxShape } = T.readIndices('gather', indices);
+  const idx = Int32Array.from(data);
+  const size = vx.shape[ax]!;
+  const flat = recordPrimitive('gather', [vx], { indices: idx, axis: ax, size }, () =>
+    T.gather(vx.value, data, ax),
   );
+  if (idxShape.length === 1) return flat;
+  return reshape(flat, [...vx.shape.slice(0, ax), ...idxShape, ...vx.shape.slice(ax + 1)]);
 }
 
-/** The adjoint of gather: `rows` rows with `updates[i]` added into row `indices[i]`. */
-export function scatterAdd(updates: Var, indices: ArrayLike<number>, rows: number): Var {
-  const idx = Int32Array.from(indices as ArrayLike<number>);
-  return record('scatterAdd', [asVar('scatterAdd', updates)], { indices: idx, rows }, () =>
-    T.scatterAdd(updates.value, idx, rows),
+/**
+ * The adjoint of gather: zeros with `size` slots along `axis`, into which each slice of
+ * `updates` is added at its index (repeated indices add up). Its gradient is {@link gather}.
+ */
+export function scatterAdd(updates: Var, indices: T.Indices, size: number, axis = 0): Var {
+  const vu = asVar('scatterAdd', updates);
+  const { data, shape: idxShape } = T.readIndices('scatterAdd', indices);
+  const k = idxShape.length;
+  const outRank = vu.rank - k + 1;
+  const ax = outRank >= 1 ? T.normalizeAxis('scatterAdd', axis, outRank) : 0;
+  const idx = Int32Array.from(data);
+  let flat = vu;
+  if (k !== 1) {
+    if (outRank < 1 || !T.shapesEqual(vu.shape.slice(ax, ax + k), idxShape)) {
+      throw new ChainruleError(
+        'scatterAdd',
+        `updates ${T.fmtShape(vu.shape)} must hold the indices' shape ${T.fmtShape(idxShape)} at axis ${axis}`,
+      );
+    }
+    flat = reshape(vu, [...vu.shape.slice(0, ax), idx.length, ...vu.shape.slice(ax + k)]);
+  }
+  return recordPrimitive('scatterAdd', [flat], { indices: idx, axis: ax, size }, () =>
+    T.scatterAdd(flat.value, data, size, ax),
   );
 }
 
 /** Convert to another dtype. */
 export function cast(x: Var, dtype: DType): Var {
-  return record('cast', [asVar('cast', x)], { dtype }, () => T.cast(x.value, dtype));
+  return recordPrimitive('cast', [asVar('cast', x)], { dtype }, () => T.cast(x.value, dtype));
 }

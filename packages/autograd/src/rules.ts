@@ -11,9 +11,11 @@
  * `fusedDense`, whose bias gradient is the sum of dz over the batch by definition.
  * @module
  */
+
 import type { DenseActivation } from '@chainrule/tensor';
+import * as T from '@chainrule/tensor';
 import * as op from './ops.ts';
-import type { Var } from './var.ts';
+import { Var } from './var.ts';
 
 /** What a rule sees. `A` types the attributes (for ops made with `defineOp`). */
 // biome-ignore lint/suspicious/noExplicitAny: built-in rules read the attributes their op recorded.
@@ -45,13 +47,37 @@ function inversePerm(perm: readonly number[]): number[] {
   return inv;
 }
 
+/**
+ * The entries of per-dimension lists side by side, one triple per dimension of `shape`. The
+ * op recorded one entry per dimension; a list of another length is an internal error.
+ */
+function zipDims(
+  opName: string,
+  shape: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+): [number, number, number][] {
+  if (a.length !== shape.length || b.length !== shape.length) {
+    throw new T.ChainruleError(
+      opName,
+      `recorded ${a.length} and ${b.length} entries for rank ${shape.length}`,
+    );
+  }
+  return shape.map((d, i) => [d, a[i] as number, b[i] as number]);
+}
+
+/** Zeros shaped like x: a constant (it records nothing, so it has no gradient of its own). */
+function zerosLike(x: Var): Var {
+  return new Var(T.zeros(x.shape, { dtype: x.dtype }));
+}
+
 /** Reinsert reduced axes as size-1 dimensions so `g` broadcasts against the input. */
 function keepDimsShape(inputShape: readonly number[], axes: readonly number[]): number[] {
   return inputShape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
 
 /** For max and min: share g equally between the elements equal to the extreme value. */
-const extremeRule: GradRule = (g, { inputs: [x], output: y, attrs }) => {
+const extremeRule: GradRule<op.PrimitiveAttrs['max' | 'min']> = (g, { inputs: [x], output: y, attrs }) => {
   const keep = keepDimsShape(x!.shape, attrs.axes);
   const yk = op.reshape(y, keep);
   const mask = op.equal(x!, yk); // constant: which elements attained the extreme
@@ -79,9 +105,10 @@ function tieSplit(g: Var, aWins: Var, bWins: Var, tie: Var): [Var, Var] {
 
 /**
  * The table: one rule per primitive. Its type lists every name in `PRIMITIVES`, so a
- * primitive without a rule does not compile (as jax-js types its rule tables).
+ * primitive without a rule does not compile, and each rule's `attrs` has its primitive's type
+ * (`PrimitiveAttrs[P]`), as jax-js types its rule tables.
  */
-export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
+export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAttrs[P]> } = {
   // ---- elementwise unary: d/dx f(x) = f'(x), times g
   neg: (g) => [op.neg(g)],
   exp: (g, { output: y }) => [op.mul(g, y)],
@@ -90,8 +117,9 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   square: (g, { inputs: [x] }) => [op.mul(g, op.mul(x!, 2))],
   // Subgradient at 0: sign(0) = 0.
   abs: (g, { inputs: [x] }) => [op.mul(g, op.sign(x!))],
-  // The derivative of sign is 0 wherever it exists; we use 0 everywhere.
-  sign: () => [null],
+  // The derivative of sign is 0 wherever it exists; 0 everywhere, as PyTorch's sign_backward
+  // (zeros_like): a zero gradient, not "no gradient", so grad() and .grad see zeros.
+  sign: (_g, { inputs: [x] }) => [zerosLike(x!)],
   reciprocal: (g, { output: y }) => [op.neg(op.mul(g, op.square(y)))],
   tanh: (g, { output: y }) => [op.mul(g, op.sub(1, op.square(y)))],
   sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
@@ -147,7 +175,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   //   C = Aᵀ Bᵀ  : dA = Bᵀ gᵀ,  dB = gᵀ Aᵀ
   // Broadcast batch dimensions are summed by the engine's un-broadcast.
   matmul: (g, { inputs: [a, b], attrs, needs }) => {
-    const { transposeA: tA, transposeB: tB } = attrs as { transposeA: boolean; transposeB: boolean };
+    const { transposeA: tA, transposeB: tB } = attrs;
     let da: Var | null = null;
     let db: Var | null = null;
     if (!tA && !tB) {
@@ -168,7 +196,7 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
 
   // ---- fused dense y = act(z), z = x W + b: first through the activation, then as matmul + add.
   fusedDense: (g, { inputs: [x, w, b], output: y, attrs, needs }) => {
-    const dz = activationGrad(g, y, attrs.activation as DenseActivation);
+    const dz = activationGrad(g, y, attrs.activation);
     return [
       needs[0] ? op.matmul(dz, w!, { transposeB: true }) : null,
       needs[1] ? op.matmul(x!, dz, { transposeA: true }) : null,
@@ -180,29 +208,34 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   reshape: (g, { inputs: [x] }) => [op.reshape(g, x!.shape)],
   transpose: (g, { attrs }) => [op.transpose(g, inversePerm(attrs.perm))],
   broadcastTo: (g) => [g], // the engine's un-broadcast does the summing
+  // The block [begin, begin + size) of each dimension gets g; zeros before and after it.
   slice: (g, { inputs: [x], attrs }) => [
     op.pad(
       g,
-      x!.shape.map((d, i) => [attrs.begin[i], d - attrs.begin[i] - attrs.size[i]] as [number, number]),
+      zipDims('slice', x!.shape, attrs.begin, attrs.size).map(
+        ([d, b, n]) => [b, d - b - n] as [number, number],
+      ),
     ),
   ],
+  // The padded elements are constants (attrs.value): only the copied block gets g.
   pad: (g, { inputs: [x], attrs }) => [
     op.slice(
       g,
-      attrs.paddings.map((p: [number, number]) => p[0]),
+      attrs.paddings.map((p) => p[0]),
       x!.shape,
     ),
   ],
   concat: (g, { inputs, attrs }) => {
     let offset = 0;
-    return inputs.map((x, i) => {
+    return inputs.map((x) => {
       const begin = x.shape.map((_, d) => (d === attrs.axis ? offset : 0));
-      offset += attrs.sizes[i];
+      offset += x.shape[attrs.axis] ?? 0; // the axis exists: concat normalised it
       return op.slice(g, begin, x.shape);
     });
   },
-  gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.rows)],
-  scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices)],
+  // gather and scatterAdd are adjoint along the same axis (flat indices: rank is a reshape).
+  gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.size, attrs.axis)],
+  scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices, attrs.axis)],
   cast: (g, { inputs: [x] }) => [op.cast(g, x!.dtype)],
 };
 

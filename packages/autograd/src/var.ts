@@ -38,7 +38,7 @@ export interface Node {
 /**
  * A differentiable value: a tensor plus the graph that produced it.
  *
- * - A **leaf** has no creator node: parameters and inputs you make with `variable`/`param`.
+ * - A **leaf** has no creator node: parameters you make with `param`, data with `input`/`constant`.
  * - `requiresGrad` says whether gradients flow into it. Ops whose inputs do not require
  *   gradients record nothing.
  * - `grad` accumulates on leaves across `backward()` calls, as in PyTorch.
@@ -56,7 +56,7 @@ export class Var {
   /** An optional name for pictures and traces, for example `fc1.weight`. */
   name: string | undefined;
 
-  /** Most code uses `variable`, `param` or the ops rather than this constructor. */
+  /** Most code uses `param`, `input`, `constant` or the ops rather than this constructor. */
   constructor(value: Tensor, options: { requiresGrad?: boolean; node?: Node | null; name?: string } = {}) {
     this.id = nextId++;
     this._value = value;
@@ -281,7 +281,7 @@ export function makeNode(op: string, inputs: Var[], attrs: Record<string, unknow
 
 // ---------------------------------------------------------------- constructors
 
-/** Options for {@link variable}. */
+/** Options for {@link input} (and {@link constant} and {@link param}, which fix `requiresGrad`). */
 export interface VariableOptions {
   /** Whether gradients flow into this leaf (default false; `param` sets true). */
   requiresGrad?: boolean;
@@ -291,25 +291,41 @@ export interface VariableOptions {
   dtype?: DType;
 }
 
-/** A leaf Var from a tensor or nested numbers. */
-export function variable(
-  value: Tensor | NestedArray | Float32Array | Float64Array,
-  options: VariableOptions = {},
-): Var {
+/** What a leaf can be made from: a tensor, nested numbers or a typed array. */
+export type LeafValue = Tensor | NestedArray | Float32Array | Float64Array;
+
+/**
+ * A data leaf: inputs, targets, observations. Its tensor is an ordinary one (`tidy` releases
+ * it with the scope that made it), unlike {@link param}'s. Pass `requiresGrad: true` to take
+ * gradients with respect to the data itself (a saliency map, the action in DDPG's actor update).
+ */
+export function input(value: LeafValue, options: VariableOptions = {}): Var {
   const t = isTensor(value) ? value : tensor(value as NestedArray, { dtype: options.dtype });
   return new Var(t, { requiresGrad: options.requiresGrad ?? false, name: options.name });
 }
 
+/** A data leaf that never takes a gradient: {@link input} with `requiresGrad: false`. */
+export function constant(value: LeafValue, options: Omit<VariableOptions, 'requiresGrad'> = {}): Var {
+  return input(value, { ...options, requiresGrad: false });
+}
+
 /**
- * A leaf Var that requires gradients: a trainable parameter. Its value is made a
- * long-lived tensor variable (`keep()` in @chainrule/tensor): no `tidy` scope releases it,
- * and optimisers update it in place with `assign()`.
+ * A data leaf: the old name of {@link input}.
+ * @deprecated "Variable" means a kept, long-lived tensor elsewhere (`keep`, `assign`, tfjs's
+ * `tf.variable`), which this is not: `tidy` releases it. Use {@link input} or {@link constant}
+ * for data and {@link param} for trainable, kept tensors. To be removed in the next release.
  */
-export function param(
-  value: Tensor | NestedArray | Float32Array | Float64Array,
-  options: Omit<VariableOptions, 'requiresGrad'> = {},
-): Var {
-  const v = variable(value, { ...options, requiresGrad: true });
+export function variable(value: LeafValue, options: VariableOptions = {}): Var {
+  return input(value, options);
+}
+
+/**
+ * A trainable parameter: a leaf Var that requires gradients, whose value is made a long-lived
+ * tensor variable (`keep()` in @chainrule/tensor), as tfjs's `tf.variable`: no `tidy` scope
+ * releases it, and optimisers update it in place with `assign()`.
+ */
+export function param(value: LeafValue, options: Omit<VariableOptions, 'requiresGrad'> = {}): Var {
+  const v = input(value, { ...options, requiresGrad: true });
   keep(v.value);
   return v;
 }

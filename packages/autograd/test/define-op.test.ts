@@ -181,7 +181,7 @@ describe('defineOp: errors', () => {
       'defineOp: "lerp" is a built-in kernel of @chainrule/tensor; pick another name',
     );
     expect(() => A.defineOp({ name: 'test.softplus', ...ok })).toThrow(
-      'defineOp: an op named "test.softplus" is already defined; pick another name',
+      'defineOp: an op named "test.softplus" is already defined differently; pick another name, or pass { replace: true } to replace it',
     );
     expect(A.customOpNames()).toContain('test.softplus');
   });

@@ -10,7 +10,7 @@ import * as A from '../src/index.ts';
 import { gradcheck, gradgradcheck } from '../src/testing/index.ts';
 import { OP_CASES } from './op-cases.ts';
 
-const rules = A.GRAD_RULES as Record<string, GradRule>;
+const rules = A.GRAD_RULES as unknown as Record<string, GradRule>;
 const original = { ...rules };
 
 afterEach(() => {

@@ -216,9 +216,17 @@ const padCase: fc.Arbitrary<OpCase> = arbShape(SH).chain((s) =>
   fc
     .tuple(
       arbTensor(s),
-      fc.array(fc.tuple(fc.nat(2), fc.nat(2)), { minLength: s.length, maxLength: s.length }),
+      fc.array(fc.tuple(fc.integer({ min: -1, max: 2 }), fc.nat(2)), {
+        minLength: s.length,
+        maxLength: s.length,
+      }),
+      fc.constantFrom(0, -1.5),
     )
-    .map(([x, p]) => mkCase(`pad(x0, ${JSON.stringify(p)})`, [x], (v) => A.pad(v!, p))),
+    // A negative width crops (at most half of a dimension here, so nothing is cropped twice).
+    .map(([x, q, value]) => {
+      const p = q.map(([b, a], i) => [Math.max(b, -Math.floor(s[i]! / 2)), a] as [number, number]);
+      return mkCase(`pad(x0, ${JSON.stringify(p)}, ${value})`, [x], (v) => A.pad(v!, p, value));
+    }),
 );
 
 const concatCase: fc.Arbitrary<OpCase> = arbShape({ ...SH, minRank: 1 }).chain((s) =>

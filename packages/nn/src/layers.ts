@@ -189,8 +189,8 @@ export class BatchNorm1d extends Module {
         });
       }
     } else {
-      const rm = A.variable(this.runningMean);
-      const rstd = A.variable(T.reciprocal(T.sqrt(T.add(this.runningVar, this.eps))));
+      const rm = A.constant(this.runningMean);
+      const rstd = A.constant(T.reciprocal(T.sqrt(T.add(this.runningVar, this.eps))));
       xhat = A.mul(A.sub(x, rm), rstd);
     }
     return this.weight && this.bias ? A.add(A.mul(xhat, this.weight), this.bias) : xhat;

@@ -224,6 +224,7 @@ describe('docs/nn.md', () => {
     const opt = new Adam(critic.parameters(), { lr: 1e-3, weightDecay: 1e-2 });
     const { tensors, metadata } = loadSync(join(dir, 'critic-adam.safetensors'));
     const { kind, step, hyper } = metadata;
+    if (kind === undefined || hyper === undefined) throw new Error('not an optimiser checkpoint');
     opt.loadStateDict({ kind, step: Number(step), hyper: JSON.parse(hyper), tensors });
     // docs:end
     dirs.push(dir);

@@ -57,8 +57,8 @@ describe('docs/memory.md', () => {
       const target = T.tensor([[1], [2], [3], [4]]); // made outside every scope: yours to keep
 
       function step(): number {
-        const x = A.variable(T.eye(4));
-        const loss = mseLoss(net.forward(x), A.variable(target));
+        const x = A.constant(T.eye(4));
+        const loss = mseLoss(net.forward(x), A.constant(target));
         opt.zeroGrad();
         loss.backward();
         opt.step(); // assigns the weights and Adam's moments in place

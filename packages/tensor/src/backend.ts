@@ -15,6 +15,13 @@
 import type { DType, TypedArray } from './dtype.ts';
 import { envVar } from './env.ts';
 import { ChainruleError } from './errors.ts';
+import { KERNEL_NAMES, type KernelAttrs, type KernelName } from './kernels.ts';
+
+const kernelNames: ReadonlySet<string> = new Set(KERNEL_NAMES);
+/** True when `op` is a built-in kernel name (see `OPS` in kernels.ts). */
+export function isKernelName(op: string): op is KernelName {
+  return kernelNames.has(op);
+}
 
 /** Storage for one tensor's elements, owned by a backend. Reference-counted. */
 export interface Storage {
@@ -65,24 +72,56 @@ export interface KernelArgs<A = Record<string, unknown>> {
 }
 
 /** A kernel fills its outputs from its inputs. */
-// biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
+// biome-ignore lint/suspicious/noExplicitAny: a registry entry of any kernel; typed ones are KernelFn<K>.
 export type KernelFunc = (args: KernelArgs<any>) => void;
 
-/** A registry entry. */
-export interface KernelConfig {
+/** The implementation of built-in kernel `K`: its attributes are typed by the contract (kernels.ts). */
+export type KernelFn<K extends KernelName> = (args: KernelArgs<KernelAttrs[K]>) => void;
+
+/** The optional hook of a kernel: whether it handles these inputs and attributes. */
+export type KernelSupports<A> = (args: {
+  inputs: readonly import('./tensor.ts').Tensor[];
+  attrs: A;
+}) => boolean;
+
+/** A registry entry for built-in kernel `K` on one backend. */
+export interface KernelConfig<K extends KernelName = KernelName> {
   /** The op name, for example `matmul`. */
-  readonly op: string;
+  readonly op: K;
   /** The backend name, for example `js`. */
   readonly backend: string;
   /** The implementation. */
-  // biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
-  readonly fn: (args: KernelArgs<any>) => void;
+  readonly fn: KernelFn<K>;
   /**
    * Optional: whether this kernel handles these inputs (for example only float32). When it
    * returns false the op falls back to the `js` kernel, logged like a missing kernel.
    */
-  // biome-ignore lint/suspicious/noExplicitAny: each kernel declares its own attribute type.
-  readonly supports?: (args: { inputs: readonly import('./tensor.ts').Tensor[]; attrs: any }) => boolean;
+  readonly supports?: KernelSupports<KernelAttrs[K]>;
+}
+
+/** A registry entry for a kernel of your own (an op made with `defineOp`), under a name that is not built in. */
+export interface CustomKernelConfig<A = Record<string, unknown>> {
+  /** The op name: not one of `KERNEL_NAMES`. */
+  readonly op: string;
+  /** The backend name. */
+  readonly backend: string;
+  /** The implementation. */
+  readonly fn: (args: KernelArgs<A>) => void;
+  /** Optional: whether this kernel handles these inputs; otherwise the op falls back. */
+  readonly supports?: KernelSupports<A>;
+}
+
+/** What the registry holds: any kernel, built in or custom, with its attributes untyped. */
+export interface RegisteredKernel {
+  /** The op name. */
+  readonly op: string;
+  /** The backend name. */
+  readonly backend: string;
+  /** The implementation. */
+  readonly fn: KernelFunc;
+  /** Optional: whether this kernel handles these inputs. */
+  // biome-ignore lint/suspicious/noExplicitAny: the registry does not know each kernel's attributes.
+  readonly supports?: KernelSupports<any>;
 }
 
 /**
@@ -93,12 +132,25 @@ export const DEFAULT_BACKEND = 'wasm';
 
 const backends = new Map<string, () => Backend>();
 const instances = new Map<string, Backend>();
-const kernels = new Map<string, KernelConfig>();
+const kernels = new Map<string, RegisteredKernel>();
 let active: Backend | undefined;
 let logger: (message: string) => void = (message) => {
   if (envVar('CHAINRULE_DEBUG')) console.error(`[chainrule] ${message}`);
 };
 const fallbackCounts = new Map<string, number>();
+
+/**
+ * Make a backend print as its name: `String(b)`, `${b}`, `console.log(b)` in Node and
+ * `JSON.stringify(b)` all give `b.name` instead of the object with its storage internals.
+ * Non-enumerable, so spreading a backend (`getBackendInfo`) is unchanged.
+ */
+function describeAs(b: Backend): void {
+  const name = (): string => b.name;
+  for (const key of ['toString', 'toJSON', Symbol.for('nodejs.util.inspect.custom')]) {
+    if (Object.hasOwn(b, key)) continue;
+    Object.defineProperty(b, key, { value: name, enumerable: false, configurable: true, writable: true });
+  }
+}
 
 /** Register a backend factory under `name`. The factory runs on first use. */
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -110,13 +162,38 @@ export function listBackends(): string[] {
   return [...backends.keys()];
 }
 
-/** Register (or replace) a kernel for (op, backend). */
-export function registerKernel(config: KernelConfig): void {
-  kernels.set(`${config.op}@${config.backend}`, config);
+/**
+ * Register (or replace) built-in kernel `op` for a backend. The kernel's attributes are typed
+ * by the contract (`KernelAttrs[op]`), so a kernel that reads the wrong attributes does not compile.
+ */
+export function registerKernel<K extends KernelName>(config: KernelConfig<K>): void {
+  kernels.set(`${config.op}@${config.backend}`, config as unknown as RegisteredKernel);
+}
+
+/**
+ * Register (or replace) a kernel for an op of your own. Built-in names are refused: register
+ * those with {@link registerKernel}, which checks their attribute types.
+ */
+export function registerCustomKernel<A>(config: CustomKernelConfig<A>): void {
+  if (isKernelName(config.op)) {
+    throw new ChainruleError(
+      'registerCustomKernel',
+      `"${config.op}" is a built-in kernel; register it with registerKernel, which types its attributes`,
+    );
+  }
+  kernels.set(`${config.op}@${config.backend}`, config as unknown as RegisteredKernel);
+}
+
+/** Remove the kernel of an op of your own for one backend (built-in kernels stay). */
+export function unregisterCustomKernel(op: string, backend: string): void {
+  if (isKernelName(op)) {
+    throw new ChainruleError('unregisterCustomKernel', `"${op}" is a built-in kernel and cannot be removed`);
+  }
+  kernels.delete(`${op}@${backend}`);
 }
 
 /** The kernel for (op, backend), if one is registered. */
-export function getKernel(op: string, backend: string): KernelConfig | undefined {
+export function getKernel(op: string, backend: string): RegisteredKernel | undefined {
   return kernels.get(`${op}@${backend}`);
 }
 
@@ -140,6 +217,7 @@ export function backendByName(name: string): Backend {
     );
   }
   b = factory();
+  describeAs(b);
   instances.set(name, b);
   return b;
 }
@@ -154,7 +232,8 @@ export function setBackend(name: string): void {
 
 /**
  * The active backend. On first call it honours the environment variable
- * `CHAINRULE_BACKEND`, else {@link DEFAULT_BACKEND}.
+ * `CHAINRULE_BACKEND`, else {@link DEFAULT_BACKEND}. Log `getBackend().name` (the backend also
+ * prints as its name), or `getBackendInfo()` for the details.
  */
 export function getBackend(): Backend {
   if (!active) {

@@ -10,21 +10,29 @@ import './backends/js.ts';
 export {
   type Backend,
   backendByName,
+  type CustomKernelConfig,
   DEFAULT_BACKEND,
   debugLog,
   getBackend,
   getBackendInfo,
   getFallbackCounts,
   getKernel,
+  isKernelName,
   type KernelArgs,
   type KernelConfig,
+  type KernelFn,
+  type KernelFunc,
+  type KernelSupports,
   listBackends,
+  type RegisteredKernel,
   registerBackend,
+  registerCustomKernel,
   registerKernel,
   resetFallbackCounts,
   type Storage,
   setBackend,
   setDebugLogger,
+  unregisterCustomKernel,
   withBackend,
 } from './backend.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
@@ -61,7 +69,7 @@ export * from './kernels.ts';
 export { type BackendMemoryInfo, type MemoryInfo, memory } from './memory.ts';
 export * from './ops.ts';
 export { Rng, type RngState } from './rng.ts';
-export { type OutSpec, runKernel } from './run.ts';
+export { type OutSpec, runCustomKernel, runKernel } from './run.ts';
 export { tidy } from './scope.ts';
 export {
   assertValidShape,

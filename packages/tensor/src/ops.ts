@@ -6,7 +6,7 @@
  */
 import { allocTyped, type DType, isDType } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
-import { ACTIVATIONS, type Activation } from './kernels.ts';
+import { ACTIVATIONS, type Activation, type BinaryOp, type ComparisonOp, type UnaryOp } from './kernels.ts';
 import { runKernel } from './run.ts';
 import {
   assertValidShape,
@@ -17,7 +17,7 @@ import {
   shapesEqual,
   sizeOf,
 } from './shape.ts';
-import { inferReshape, Tensor } from './tensor.ts';
+import { inferReshape, type NestedArray, Tensor } from './tensor.ts';
 
 /** A tensor, or a plain number that is treated as a scalar of the other operand's dtype. */
 export type TensorLike = Tensor | number;
@@ -37,9 +37,9 @@ function scalarTensor(value: number, dtype: DType): Tensor {
 
 // ---------------------------------------------------------------- unary
 
-function unary(op: string, x: Tensor, attrs: Record<string, unknown> = {}): Tensor {
+function unary(op: UnaryOp, x: Tensor): Tensor {
   checkTensor(op, x);
-  return runKernel(op, [x], [{ shape: x.shape, dtype: x.dtype }], attrs)[0]!;
+  return runKernel(op, [x], [{ shape: x.shape, dtype: x.dtype }])[0]!;
 }
 
 /** Elementwise −x. */
@@ -65,17 +65,21 @@ export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 /** Elementwise max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 
-/** Elementwise clamp to [min, max]. */
+/**
+ * Elementwise clamp: min(max(x, min), max). When min > max every element becomes `max`, as in
+ * PyTorch's `clamp` and NumPy's `clip` (not an error). NaN bounds are an error.
+ */
 export function clip(x: Tensor, min: number, max: number): Tensor {
-  if (Number.isNaN(min) || Number.isNaN(max) || min > max) {
-    throw new ChainruleError('clip', `expected min <= max (not NaN), got min=${min}, max=${max}`);
+  if (Number.isNaN(min) || Number.isNaN(max)) {
+    throw new ChainruleError('clip', `expected min and max not NaN, got min=${min}, max=${max}`);
   }
-  return unary('clip', x, { min, max });
+  checkTensor('clip', x);
+  return runKernel('clip', [x], [{ shape: x.shape, dtype: x.dtype }], { min, max })[0]!;
 }
 
 // ---------------------------------------------------------------- binary
 
-function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
+function binary(op: BinaryOp | ComparisonOp, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') {
     throw new ChainruleError(op, 'at least one operand must be a Tensor, got two numbers');
   }
@@ -181,12 +185,14 @@ export function reducedCount(op: string, shape: Shape, axes: Axes): number {
   return normalizeAxes(op, axes, shape.length).reduce((n, a) => n * shape[a]!, 1);
 }
 
-/** Mean over `axes` (default: all). A composite: sum / count, so {@link sum}'s accuracy (plus one rounding). */
+/**
+ * Mean over `axes` (default: all). A composite: sum / count, so {@link sum}'s accuracy (plus
+ * one rounding). Over an empty axis the count is 0 and the mean is NaN (0/0), as in PyTorch
+ * and NumPy.
+ */
 export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
   checkTensor('mean', x);
   const n = reducedCount('mean', x.shape, axes);
-  if (n === 0)
-    throw new ChainruleError('mean', `cannot average over an empty dimension of shape ${fmtShape(x.shape)}`);
   const s = sum(x, axes, keepDims);
   const out = div(s, n);
   s.dispose();
@@ -194,23 +200,29 @@ export function mean(x: Tensor, axes?: Axes, keepDims = false): Tensor {
 }
 
 /**
- * Variance over `axes` (default: all): mean((x − mean)²) / (n − correction).
- * `correction` 0 (default) is the biased (population) variance; 1 is the unbiased one.
+ * The divisor of {@link variance}: n − correction, floored at 0 as PyTorch does, so too few
+ * degrees of freedom give NaN (0/0) or Infinity rather than an error.
+ */
+export function varianceDivisor(n: number, correction: number): number {
+  return Math.max(0, n - correction);
+}
+
+/**
+ * Variance over `axes` (default: all): Σ(x − mean)² / max(0, n − correction).
+ * `correction` 0 (default) is the biased (population) variance; 1 is the unbiased one. With
+ * no degrees of freedom left (n ≤ correction) the result is NaN, as in PyTorch.
  */
 export function variance(x: Tensor, axes?: Axes, keepDims = false, correction = 0): Tensor {
   checkTensor('variance', x);
-  const n = reducedCount('variance', x.shape, axes);
-  if (n - correction <= 0) {
-    throw new ChainruleError(
-      'variance',
-      `need more than ${correction} element(s) to reduce, got ${n} over shape ${fmtShape(x.shape)}`,
-    );
+  if (!Number.isFinite(correction) || correction < 0) {
+    throw new ChainruleError('variance', `correction must be a finite number >= 0, got ${correction}`);
   }
+  const n = reducedCount('variance', x.shape, axes);
   const m = mean(x, axes, true);
   const d = sub(x, m);
   const d2 = square(d);
   const s = sum(d2, axes, keepDims);
-  const out = div(s, n - correction);
+  const out = div(s, varianceDivisor(n, correction));
   for (const t of [m, d, d2, s]) t.dispose();
   return out;
 }
@@ -225,16 +237,47 @@ export interface MatmulOptions {
   transposeB?: boolean;
 }
 
-/** The output shape of matmul, or a clear error. */
-export function matmulShape(aShape: Shape, bShape: Shape, options: MatmulOptions = {}): number[] {
-  const { transposeA = false, transposeB = false } = options;
-  const flags = `(transposeA=${transposeA}, transposeB=${transposeB})`;
-  if (aShape.length < 2 || bShape.length < 2) {
+/**
+ * How NumPy's `matmul` reads 1-D operands: a vector `a` is a row `[1, k]` and a vector `b` a
+ * column `[k, 1]`, and the added dimension is dropped from the result. Transpose flags have no
+ * meaning for a vector and are an error there.
+ */
+export function matmulVectors(
+  aShape: Shape,
+  bShape: Shape,
+  options: MatmulOptions = {},
+): { a: number[]; b: number[]; out: (shape: number[]) => number[] } {
+  if (aShape.length === 0 || bShape.length === 0) {
     throw new ChainruleError(
       'matmul',
-      `expected tensors of rank >= 2, got a ${fmtShape(aShape)} and b ${fmtShape(bShape)}; reshape vectors to [1,n] or [n,1]`,
+      `expected tensors of rank >= 1, got a ${fmtShape(aShape)} and b ${fmtShape(bShape)}; use mul for a scalar`,
     );
   }
+  const aVec = aShape.length === 1;
+  const bVec = bShape.length === 1;
+  if ((aVec && options.transposeA) || (bVec && options.transposeB)) {
+    throw new ChainruleError(
+      'matmul',
+      `a transpose flag was set for a 1-D operand (a ${fmtShape(aShape)}, b ${fmtShape(bShape)}); a vector has no transpose`,
+    );
+  }
+  return {
+    a: aVec ? [1, aShape[0]!] : [...aShape],
+    b: bVec ? [bShape[0]!, 1] : [...bShape],
+    out: (shape) =>
+      shape.filter((_, i) => !((aVec && i === shape.length - 2) || (bVec && i === shape.length - 1))),
+  };
+}
+
+/** The output shape of matmul (1-D operands by NumPy's rules), or a clear error. */
+export function matmulShape(aShape: Shape, bShape: Shape, options: MatmulOptions = {}): number[] {
+  const v = matmulVectors(aShape, bShape, options);
+  return v.out(matmulShape2(v.a, v.b, options));
+}
+
+function matmulShape2(aShape: Shape, bShape: Shape, options: MatmulOptions): number[] {
+  const { transposeA = false, transposeB = false } = options;
+  const flags = `(transposeA=${transposeA}, transposeB=${transposeB})`;
   const ra = aShape.length;
   const rb = bShape.length;
   const m = transposeA ? aShape[ra - 1]! : aShape[ra - 2]!;
@@ -251,23 +294,43 @@ export function matmulShape(aShape: Shape, bShape: Shape, options: MatmulOptions
   return [...batch, m, n];
 }
 
-/** Matrix product a·b over the last two dimensions; leading (batch) dimensions broadcast. */
+/**
+ * Matrix product a·b over the last two dimensions; leading (batch) dimensions broadcast. A 1-D
+ * operand is a vector, as in NumPy's `matmul`: `[k]·[k]` is a scalar, `[k]·[..., k, n]` is
+ * `[..., n]` and `[..., m, k]·[k]` is `[..., m]`.
+ */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   checkTensor('matmul', a, 'a');
   checkTensor('matmul', b, 'b');
   if (a.dtype !== b.dtype)
     throw new ChainruleError('matmul', `dtype mismatch: a is ${a.dtype}, b is ${b.dtype}`);
-  const shape = matmulShape(a.shape, b.shape, options);
+  const v = matmulVectors(a.shape, b.shape, options);
+  const shape2 = matmulShape2(v.a, v.b, options);
   const attrs = { transposeA: options.transposeA ?? false, transposeB: options.transposeB ?? false };
-  return runKernel('matmul', [a, b], [{ shape, dtype: a.dtype }], attrs)[0]!;
+  const a2 = a.rank === 1 ? reshape(a, v.a) : a;
+  const b2 = b.rank === 1 ? reshape(b, v.b) : b;
+  const out = runKernel('matmul', [a2, b2], [{ shape: shape2, dtype: a.dtype }], attrs)[0]!;
+  if (a2 !== a) a2.dispose();
+  if (b2 !== b) b2.dispose();
+  if (a.rank > 1 && b.rank > 1) return out;
+  const r = reshape(out, v.out(shape2));
+  out.dispose();
+  return r;
+}
+
+/** True when `from` broadcasts to `to` under NumPy's rules without changing `to`. */
+export function broadcastsTo(from: Shape, to: Shape): boolean {
+  if (from.length > to.length) return false;
+  return from.every((d, i) => d === 1 || d === to[to.length - from.length + i]);
 }
 
 /** The activations `fusedDense` supports: the same type as {@link Activation}, under its older name. */
 export type DenseActivation = Activation;
 
 /**
- * The fused dense forward `act(x @ w + b)`, for x [batch, in], w [in, out], b [out].
- * Backends may implement it as one kernel; the result equals the unfused ops.
+ * The fused dense forward `act(x @ w + b)`, for x [batch, in], w [in, out] and a bias b of
+ * shape [out] or any shape that broadcasts to [batch, out]. Backends may implement the [out]
+ * case as one kernel; the result equals the unfused ops.
  */
 export function fusedDense(
   x: Tensor,
@@ -289,19 +352,29 @@ export function fusedDense(
       `expected x [batch, in] and w [in, out], got x ${fmtShape(x.shape)} and w ${fmtShape(w.shape)}`,
     );
   }
-  if (b && (b.rank !== 1 || b.shape[0] !== w.shape[1])) {
-    throw new ChainruleError(
-      'fusedDense',
-      `expected bias of shape [${w.shape[1]}], got ${fmtShape(b.shape)}`,
-    );
-  }
   if (x.dtype !== w.dtype || (b && b.dtype !== x.dtype)) {
     throw new ChainruleError('fusedDense', `dtype mismatch: x ${x.dtype}, w ${w.dtype}, b ${b?.dtype}`);
   }
+  const shape = [x.shape[0]!, w.shape[1]!];
+  if (b && !(b.rank === 1 && b.shape[0] === w.shape[1])) {
+    // Any other bias that broadcasts to [batch, out] ([1, out], [batch, 1], a scalar, ...):
+    // the unfused ops, since the fused kernels add one bias row.
+    if (!broadcastsTo(b.shape, shape)) {
+      throw new ChainruleError(
+        'fusedDense',
+        `bias ${fmtShape(b.shape)} does not broadcast to the output ${fmtShape(shape)}; expected [${w.shape[1]}] or a shape that broadcasts to it`,
+      );
+    }
+    const z = runKernel('fusedDense', [x, w], [{ shape, dtype: x.dtype }], { activation: 'linear' })[0]!;
+    const zb = add(z, b);
+    z.dispose();
+    if (activation === 'linear') return zb;
+    const y = unary(activation, zb);
+    zb.dispose();
+    return y;
+  }
   const inputs = b ? [x, w, b] : [x, w];
-  return runKernel('fusedDense', inputs, [{ shape: [x.shape[0]!, w.shape[1]!], dtype: x.dtype }], {
-    activation,
-  })[0]!;
+  return runKernel('fusedDense', inputs, [{ shape, dtype: x.dtype }], { activation })[0]!;
 }
 
 // ---------------------------------------------------------------- shape ops
@@ -404,22 +477,63 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return runKernel('slice', [x], [{ shape: s, dtype: x.dtype }], { begin: b })[0]!;
 }
 
-/** Pad with zeros: `paddings[i] = [before, after]` for each dimension. */
-export function pad(x: Tensor, paddings: readonly (readonly [number, number])[]): Tensor {
-  checkTensor('pad', x);
+/**
+ * Check `paddings` for `pad` and split it into a crop (the negative widths, as a slice's
+ * begin and size) and the non-negative widths the kernel adds, as PyTorch's `F.pad` reads
+ * negative widths.
+ */
+export function splitPaddings(
+  op: string,
+  shape: Shape,
+  paddings: readonly (readonly [number, number])[],
+): { begin: number[]; size: number[]; widths: [number, number][]; cropped: boolean } {
   if (
-    paddings.length !== x.rank ||
-    !paddings.every((p) => p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0))
+    !Array.isArray(paddings as unknown) ||
+    paddings.length !== shape.length ||
+    !paddings.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v)))
   ) {
     throw new ChainruleError(
-      'pad',
-      `expected ${x.rank} pairs of non-negative integers for shape ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}`,
+      op,
+      `expected ${shape.length} pairs of integers [before, after] for shape ${fmtShape(shape)}, got ${JSON.stringify(paddings)}`,
     );
   }
-  const shape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
-  return runKernel('pad', [x], [{ shape, dtype: x.dtype }], {
-    paddings: paddings.map((p) => [p[0], p[1]]),
-  })[0]!;
+  const begin: number[] = [];
+  const size: number[] = [];
+  const widths: [number, number][] = [];
+  let cropped = false;
+  shape.forEach((d, i) => {
+    const [before, after] = paddings[i] as readonly [number, number];
+    const b = Math.max(0, -before);
+    const s = d - b - Math.max(0, -after);
+    if (s < 0) {
+      throw new ChainruleError(
+        op,
+        `paddings[${i}] = [${before}, ${after}] crops ${b + Math.max(0, -after)} elements from dimension ${i} of size ${d} in ${fmtShape(shape)}; expected at most ${d}`,
+      );
+    }
+    if (b > 0 || s < d) cropped = true;
+    begin.push(b);
+    size.push(s);
+    widths.push([Math.max(0, before), Math.max(0, after)]);
+  });
+  return { begin, size, widths, cropped };
+}
+
+/**
+ * Pad with the constant `value` (default 0): `paddings[i] = [before, after]` for each
+ * dimension. A negative width crops that many elements from that side, as PyTorch's `F.pad`.
+ */
+export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
+  checkTensor('pad', x);
+  if (typeof value !== 'number') {
+    throw new ChainruleError('pad', `value must be a number, got ${typeof value}`);
+  }
+  const { begin, size, widths, cropped } = splitPaddings('pad', x.shape, paddings);
+  const src = cropped ? slice(x, begin, size) : x;
+  const shape = src.shape.map((d, i) => d + widths[i]![0] + widths[i]![1]);
+  const out = runKernel('pad', [src], [{ shape, dtype: x.dtype }], { paddings: widths, value })[0]!;
+  if (src !== x) src.dispose();
+  return out;
 }
 
 /** Join tensors along an existing axis; the other dimensions must agree. */
@@ -471,7 +585,54 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   return out;
 }
 
-function checkIndices(op: string, indices: ArrayLike<number>, rows: number): Int32Array {
+/**
+ * Indices for {@link gather} and {@link scatterAdd}: a flat list (rank 1), nested arrays of
+ * any rank, or a tensor holding integer values (its shape is the index shape).
+ */
+export type Indices = ArrayLike<number> | NestedArray | Tensor;
+
+/** Read `indices` into a flat list and its shape (range is checked by {@link checkIndices}). */
+export function readIndices(op: string, indices: Indices): { data: number[]; shape: number[] } {
+  if (indices instanceof Tensor) return { data: Array.from(indices.dataSync()), shape: [...indices.shape] };
+  if (typeof indices === 'number') return { data: [indices], shape: [] };
+  if (typeof indices !== 'object' || indices === null || typeof indices.length !== 'number') {
+    throw new ChainruleError(
+      op,
+      `indices must be an array or a Tensor, got ${indices === null ? 'null' : typeof indices}`,
+    );
+  }
+  const shape: number[] = [];
+  let level: unknown = indices;
+  while (
+    typeof level === 'object' &&
+    level !== null &&
+    typeof (level as ArrayLike<unknown>).length === 'number'
+  ) {
+    const l = level as ArrayLike<unknown>;
+    shape.push(l.length);
+    if (l.length === 0) break;
+    level = l[0];
+  }
+  const data: number[] = [];
+  const walk = (v: unknown, dim: number, path: string): void => {
+    if (dim === shape.length) {
+      data.push(v as number);
+      return;
+    }
+    const l = v as ArrayLike<unknown>;
+    if (typeof l !== 'object' || l === null || l.length !== shape[dim]) {
+      throw new ChainruleError(
+        op,
+        `indices are ragged at ${path}: expected ${shape[dim]} entries like indices${'[0]'.repeat(dim)}`,
+      );
+    }
+    for (let i = 0; i < l.length; i++) walk(l[i], dim + 1, `${path}[${i}]`);
+  };
+  walk(indices, 0, 'indices');
+  return { data, shape };
+}
+
+function checkIndices(op: string, indices: readonly number[], rows: number): Int32Array {
   const idx = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i]!;
@@ -486,32 +647,57 @@ function checkIndices(op: string, indices: ArrayLike<number>, rows: number): Int
   return idx;
 }
 
-/** Rows of `x` (along axis 0) at `indices`: out[i] = x[indices[i]]. */
-export function gather(x: Tensor, indices: ArrayLike<number>): Tensor {
+/**
+ * Slices of `x` along `axis` at `indices`, as `tf.gather(x, indices, axis)`: the output's
+ * shape is `x.shape[:axis] + indices.shape + x.shape[axis+1:]`, and
+ * `out[..., i₁…iₖ, ...] = x[..., indices[i₁…iₖ], ...]`. The kernel sees flat indices; the index
+ * rank is a reshape.
+ */
+export function gather(x: Tensor, indices: Indices, axis = 0): Tensor {
   checkTensor('gather', x);
-  if (x.rank === 0) throw new ChainruleError('gather', 'cannot gather rows of a scalar; expected rank >= 1');
-  const idx = checkIndices('gather', indices, x.shape[0]!);
-  const shape = [idx.length, ...x.shape.slice(1)];
-  return runKernel('gather', [x], [{ shape, dtype: x.dtype }], { indices: idx })[0]!;
+  if (x.rank === 0) throw new ChainruleError('gather', 'cannot gather from a scalar; expected rank >= 1');
+  const ax = normalizeAxis('gather', axis, x.rank);
+  const { data, shape: idxShape } = readIndices('gather', indices);
+  const idx = checkIndices('gather', data, x.shape[ax]!);
+  const flat = [...x.shape.slice(0, ax), idx.length, ...x.shape.slice(ax + 1)];
+  const out = runKernel('gather', [x], [{ shape: flat, dtype: x.dtype }], { indices: idx, axis: ax })[0]!;
+  const shape = [...x.shape.slice(0, ax), ...idxShape, ...x.shape.slice(ax + 1)];
+  if (shapesEqual(shape, flat)) return out;
+  const r = reshape(out, shape);
+  out.dispose();
+  return r;
 }
 
 /**
- * The adjoint of {@link gather}: a tensor of `rows` rows, zero except that row
- * `indices[i]` accumulates `updates[i]` (repeated indices add up).
+ * The adjoint of {@link gather}: zeros of shape `updates.shape[:axis] + [size] +
+ * updates.shape[axis+k:]` (k the index rank), into which each slice of `updates` is added at
+ * its index along `axis` (repeated indices add up), as `torch.index_add` / `tf.scatter_nd`.
  */
-export function scatterAdd(updates: Tensor, indices: ArrayLike<number>, rows: number): Tensor {
+export function scatterAdd(updates: Tensor, indices: Indices, size: number, axis = 0): Tensor {
   checkTensor('scatterAdd', updates, 'updates');
-  if (updates.rank === 0 || updates.shape[0] !== indices.length) {
+  const { data, shape: idxShape } = readIndices('scatterAdd', indices);
+  if (!Number.isInteger(size) || size < 0)
+    throw new ChainruleError('scatterAdd', `size must be a non-negative integer, got ${size}`);
+  const k = idxShape.length;
+  const outRank = updates.rank - k + 1;
+  const ax = outRank >= 1 ? normalizeAxis('scatterAdd', axis, outRank) : 0;
+  if (outRank < 1 || !shapesEqual(updates.shape.slice(ax, ax + k), idxShape)) {
     throw new ChainruleError(
       'scatterAdd',
-      `updates ${fmtShape(updates.shape)} must have one row per index (${indices.length})`,
+      `updates ${fmtShape(updates.shape)} must hold the indices' shape ${fmtShape(idxShape)} at axis ${axis}`,
     );
   }
-  if (!Number.isInteger(rows) || rows < 0)
-    throw new ChainruleError('scatterAdd', `rows must be a non-negative integer, got ${rows}`);
-  const idx = checkIndices('scatterAdd', indices, rows);
-  const shape = [rows, ...updates.shape.slice(1)];
-  return runKernel('scatterAdd', [updates], [{ shape, dtype: updates.dtype }], { indices: idx })[0]!;
+  const idx = checkIndices('scatterAdd', data, size);
+  const before = updates.shape.slice(0, ax);
+  const after = updates.shape.slice(ax + k);
+  const flat = [...before, idx.length, ...after];
+  const u = shapesEqual(flat, updates.shape) ? updates : reshape(updates, flat);
+  const out = runKernel('scatterAdd', [u], [{ shape: [...before, size, ...after], dtype: updates.dtype }], {
+    indices: idx,
+    axis: ax,
+  })[0]!;
+  if (u !== updates) u.dispose();
+  return out;
 }
 
 /** Convert to another dtype (a copy, even when the dtype is the same). */
@@ -594,7 +780,7 @@ export function adamUpdate(
   const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
   // The options object itself is the kernel's attributes: a replayed step (capture.ts) reads
   // the step count its optimiser's hostStep wrote there.
-  return runKernel('adamUpdate', inputs, outs, options as unknown as Record<string, unknown>);
+  return runKernel('adamUpdate', inputs, outs, options);
 }
 
 /**

@@ -3,10 +3,11 @@
  * @module
  */
 
-import { backendByName, getBackend, getKernel, noteFallback } from './backend.ts';
+import { backendByName, getBackend, getKernel, isKernelName, noteFallback } from './backend.ts';
 import { activeRecorder } from './capture-hooks.ts';
 import type { DType } from './dtype.ts';
 import { ChainruleError } from './errors.ts';
+import type { AttrsArg, KernelName } from './kernels.ts';
 import type { Shape } from './shape.ts';
 import { Tensor } from './tensor.ts';
 
@@ -22,16 +23,40 @@ function moveTo(t: Tensor, backendName: string): Tensor {
 }
 
 /**
- * Run kernel `op` on the active backend. Inputs that live on another backend are copied
- * over first. If the backend has no kernel for `op`, the `js` kernel runs on copies and the
- * fallback is logged and counted (`getFallbackCounts()`).
+ * Run built-in kernel `op` on the active backend, with the attributes the contract gives it
+ * (`KernelAttrs[op]`: a wrong or missing attribute does not compile). Inputs that live on
+ * another backend are copied over first. If the backend has no kernel for `op`, the `js`
+ * kernel runs on copies and the fallback is logged and counted (`getFallbackCounts()`).
  */
-export function runKernel(
+export function runKernel<K extends KernelName>(
+  op: K,
+  inputs: readonly Tensor[],
+  outs: readonly OutSpec[],
+  ...[attrs]: AttrsArg<K>
+): Tensor[] {
+  return dispatch(op, inputs, outs, attrs ?? {});
+}
+
+/**
+ * Run the kernel of an op of your own (registered with `registerCustomKernel`, as `defineOp`
+ * does), with untyped attributes. Built-in names are refused: call {@link runKernel}.
+ */
+export function runCustomKernel(
   op: string,
   inputs: readonly Tensor[],
   outs: readonly OutSpec[],
-  attrs: Record<string, unknown> = {},
+  attrs: object = {},
 ): Tensor[] {
+  if (isKernelName(op)) {
+    throw new ChainruleError(
+      'runCustomKernel',
+      `"${op}" is a built-in kernel; call runKernel, which types its attributes`,
+    );
+  }
+  return dispatch(op, inputs, outs, attrs);
+}
+
+function dispatch(op: string, inputs: readonly Tensor[], outs: readonly OutSpec[], attrs: object): Tensor[] {
   const backend = getBackend();
   for (const t of inputs) {
     if (t.isDisposed) throw new ChainruleError(op, 'an input tensor was disposed before use');

@@ -219,11 +219,11 @@ describe('a backend with no kernels falls back to js', () => {
   });
 
   it('an op with no kernel anywhere is an error', () => {
-    expect(() => T.runKernel('nosuchop', [T.tensor([1])], [{ shape: [1], dtype: 'float32' }])).toThrow(
+    expect(() => T.runCustomKernel('nosuchop', [T.tensor([1])], [{ shape: [1], dtype: 'float32' }])).toThrow(
       /^nosuchop: no kernel is registered for this op on js or js$/,
     );
     T.setBackend('fake');
-    expect(() => T.runKernel('nosuchop', [], [])).toThrow(
+    expect(() => T.runCustomKernel('nosuchop', [], [])).toThrow(
       /nosuchop: no kernel is registered for this op on fake or js/,
     );
   });
@@ -295,5 +295,14 @@ describe('withBackend', () => {
       expect(T.getBackend().name).toBe('fake');
     });
     expect(T.getBackend().name).toBe('js');
+  });
+});
+
+describe('a backend prints as its name', () => {
+  it('String, template literals, JSON and util.inspect give the name; getBackendInfo is unchanged', async () => {
+    const { inspect } = await import('node:util');
+    const b = T.backendByName('js');
+    expect([String(b), `${b}`, JSON.stringify(b), inspect(b)]).toEqual(['js', 'js', '"js"', 'js']);
+    expect(Object.keys(T.withBackend('js', () => T.getBackendInfo()))).not.toContain('toString');
   });
 });

@@ -176,7 +176,7 @@ describe('replayable', () => {
   it('the poison check catches a kernel that leaves part of its output unwritten', () => {
     // A js kernel that writes only the first element: eager allocation zeroes the rest, a
     // reused buffer would keep stale values, and poison makes that visible as NaN.
-    T.registerKernel({
+    T.registerCustomKernel({
       op: 'firstOnly',
       backend: 'js',
       fn: ({ inputs, outputs }) => {
@@ -184,7 +184,7 @@ describe('replayable', () => {
       },
     });
     T.setBackend('js');
-    const f = (a: Tensor) => T.runKernel('firstOnly', [a], [{ shape: a.shape, dtype: a.dtype }])[0]!;
+    const f = (a: Tensor) => T.runCustomKernel('firstOnly', [a], [{ shape: a.shape, dtype: a.dtype }])[0]!;
     const step = replayable(f, { warmup: 0, poison: true });
     const x = T.tensor([1, 2, 3]);
     expect(step.call([x]).toArray()).toEqual([1, 0, 0]);

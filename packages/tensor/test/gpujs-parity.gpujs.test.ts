@@ -666,6 +666,9 @@ describe('parity with js: layout, gather/scatter, optimiser', () => {
           );
           parity('slice', [x], (t) => T.slice(t!, begin, size), TOLERANCES.layout!);
           parity('pad', [x], (t) => T.pad(t!, pads), TOLERANCES.layout!);
+          // A constant value, and a negative width (a crop) in the first dimension.
+          const crop = pads.map((p, i) => (i === 0 ? [-begin[0]!, p[1]] : p) as [number, number]);
+          parity('pad', [x], (t) => T.pad(t!, crop, 1.5), TOLERANCES.layout!);
         },
       ),
       RUNS,
@@ -697,23 +700,30 @@ describe('parity with js: layout, gather/scatter, optimiser', () => {
     );
   });
 
-  it('gather and scatterAdd (repeated indices add up)', () => {
+  it('gather and scatterAdd along any axis (repeated indices add up)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 9 }),
         shapeArb(SMALL, 0, 2),
         fc.array(fc.nat(), { minLength: 0, maxLength: 12 }),
         seedArb,
-        (rows, rest, raw, seed) => {
+        fc.nat(),
+        (rows, rest, raw, seed, a) => {
+          const axis = a % (rest.length + 1);
           const idx = raw.map((v) => v % rows);
-          const x = values([rows, ...rest], seed);
-          parity('gather', [x], (t) => T.gather(t!, idx), TOLERANCES.layout!);
-          const u = values([idx.length, ...rest], seed + 1, { lo: -10, hi: 10 });
+          const shape = [...rest.slice(0, axis), rows, ...rest.slice(axis)];
+          const x = values(shape, seed);
+          parity('gather', [x], (t) => T.gather(t!, idx, axis), TOLERANCES.layout!);
+          const u = values(
+            shape.map((d, i) => (i === axis ? idx.length : d)),
+            seed + 1,
+            { lo: -10, hi: 10 },
+          );
           const total = u.data.reduce((s, v) => s + Math.abs(v), 0);
           parity(
             'scatterAdd',
             [u],
-            (t) => T.scatterAdd(t!, idx, rows),
+            (t) => T.scatterAdd(t!, idx, rows, axis),
             TOLERANCES.scatterAdd!,
             () => ACC * total,
           );

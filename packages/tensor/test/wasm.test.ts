@@ -482,6 +482,11 @@ describe('wasm layout ops (exact)', () => {
           parity([values(shape, seed)], (x) => T.slice(x!, begin, size), exact);
           const paddings = shape.map((_, i) => [r[i]! % 3, r[i + 3]! % 2] as [number, number]);
           parity([values(shape, seed)], (x) => T.pad(x!, paddings), exact);
+          // A constant value, and negative widths (crops) on every other dimension.
+          const mixed = shape.map(
+            (d, i) => (i % 2 === 0 ? paddings[i]! : [-(r[i]! % (d + 1)), 0]) as [number, number],
+          );
+          parity([values(shape, seed)], (x) => T.pad(x!, mixed, -2.5), exact);
         },
       ),
       RUNS,
@@ -515,18 +520,24 @@ describe('wasm layout ops (exact)', () => {
     );
   });
 
-  it('gather and scatterAdd', () => {
+  it('gather and scatterAdd along any axis', () => {
     fc.assert(
       fc.property(
         shapeArb(EDGE, 1, 3).filter((s) => sizeOf(s) <= 20000),
         seedArb,
         fc.array(fc.nat(), { maxLength: 20 }),
-        (shape, seed, raw) => {
-          const idx = raw.map((v) => v % shape[0]!);
-          parity([values(shape, seed)], (x) => T.gather(x!, idx), exact);
-          const upd = values([idx.length, ...shape.slice(1)], seed + 1);
+        fc.nat(),
+        (shape, seed, raw, a) => {
+          const axis = a % shape.length;
+          const n = shape[axis]!;
+          const idx = raw.map((v) => v % n);
+          parity([values(shape, seed)], (x) => T.gather(x!, idx, axis), exact);
+          const upd = values(
+            shape.map((d, i) => (i === axis ? idx.length : d)),
+            seed + 1,
+          );
           // Repeated indices add in the same order on both backends.
-          parity([upd], (u) => T.scatterAdd(u!, idx, shape[0]!), exact);
+          parity([upd], (u) => T.scatterAdd(u!, idx, n, axis), exact);
         },
       ),
       RUNS,

@@ -247,7 +247,7 @@ function axisArg(fn: string, e: Expr | undefined): number | undefined {
 export function evaluate(e: Expr, vars: ReadonlyMap<string, A.Var>): A.Var | number {
   const ev = (x: Expr): A.Var | number => evaluate(x, vars);
   const asVar = (v: A.Var | number): A.Var =>
-    typeof v === 'number' ? A.variable(T.scalar(v, 'float64'), { requiresGrad: false }) : v;
+    typeof v === 'number' ? A.constant(T.scalar(v, 'float64')) : v;
   switch (e.kind) {
     case 'num':
       return e.value;

@@ -112,7 +112,7 @@ export function buildExpression(expression: string, tensors: string): Built {
         make: () => ({
           outputs: [y],
           targets: leaves,
-          ...(y.size === 1 ? {} : { gradOutputs: [A.variable(T.onesLike(y.value))] }),
+          ...(y.size === 1 ? {} : { gradOutputs: [A.constant(T.onesLike(y.value))] }),
         }),
       },
     ],
@@ -176,7 +176,7 @@ export function actorProblem(seed: number): { actor: A.Var[]; critic: A.Var[]; s
     makeParam('critic.W3', [criticHidden2, 1], rng, 0.8),
     makeParam('critic.b3', [1], rng, 0.3),
   ];
-  const s = A.variable(T.randn([N, state], rng, { dtype: 'float64' }), { name: 's' });
+  const s = A.input(T.randn([N, state], rng, { dtype: 'float64' }), { name: 's' });
   return { actor, critic, s };
 }
 
@@ -184,7 +184,7 @@ function buildActorGradient(seed: number, way: 'chain' | 'surrogate'): Built {
   const { actor, critic, s } = actorProblem(seed);
   const N = ACTOR_SIZES.batch;
   // gradcheck differentiates the surrogate loss: both ways compute its gradient.
-  const criticValues = critic.map((c) => A.variable(c.value, { name: c.name }));
+  const criticValues = critic.map((c) => A.constant(c.value, { name: c.name }));
   const fn: GradcheckFn = (...theta) => A.neg(A.mean(Q(criticValues, s, mu(theta, s))));
   const check = { names: [...ACTOR_PARAM_NAMES], inputs: actor.map((p) => p.value), fn };
 

@@ -3,14 +3,17 @@
  * writes it (g is the upstream gradient, y the op's output).
  * @module
  */
-export const RULE_TEXT: Readonly<Record<string, string>> = {
+import type { Primitive } from '@chainrule/autograd';
+
+/** One text per primitive: a primitive added to the contract without its text does not compile. */
+export const RULE_TEXT: Readonly<Record<Primitive, string>> = {
   neg: 'dx = −g',
   exp: 'dx = g · y   (y = eˣ)',
   log: 'dx = g / x',
   sqrt: 'dx = g / (2y)',
   square: 'dx = g · 2x',
   abs: 'dx = g · sign(x)',
-  sign: 'no gradient (0 everywhere)',
+  sign: 'dx = 0 (a zero gradient everywhere)',
   reciprocal: 'dx = −g · y²',
   tanh: 'dx = g · (1 − y²)',
   sigmoid: 'dx = g · y(1 − y)',
@@ -33,9 +36,9 @@ export const RULE_TEXT: Readonly<Record<string, string>> = {
   transpose: 'dx = g transposed back',
   broadcastTo: 'dx = g (the engine un-broadcasts)',
   slice: 'dx = g padded with zeros',
-  pad: 'dx = the slice of g',
+  pad: 'dx = the slice of g (the padding value is a constant)',
   concat: 'each input gets its slice of g',
-  gather: 'dx = scatterAdd(g)',
-  scatterAdd: 'dx = gather(g)',
+  gather: 'dx = scatterAdd(g) along the same axis',
+  scatterAdd: 'dx = gather(g) along the same axis',
   cast: 'dx = g cast back',
 };

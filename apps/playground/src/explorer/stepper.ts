@@ -113,7 +113,8 @@ function walk(phase: number, outputs: A.Var[], seeds: A.Var[], targets: Set<A.Va
       const needs = inputs.map((u) => u.requiresGrad && needed.has(u));
       if (!needs.some(Boolean)) continue;
       // The explorer's programs use built-in primitives only; their rules are in the typed table.
-      const rule = A.isPrimitive(node.op) ? A.GRAD_RULES[node.op] : undefined;
+      // Each rule's attributes are typed per primitive; a node carries what its op recorded.
+      const rule = A.isPrimitive(node.op) ? (A.GRAD_RULES[node.op] as A.GradRule) : undefined;
       if (!rule) throw new T.ChainruleError('explorer', `no built-in gradient rule for op "${node.op}"`);
       const raw = rule(g, { inputs, output: node.output, attrs: node.attrs, needs });
       const stepInputs = inputs.map((u, i): StepInput => {
@@ -152,11 +153,22 @@ export function unbroadcastAxes(from: readonly number[], to: readonly number[]):
   return axes;
 }
 
-function maxAbsDiff(a: T.Tensor, b: T.Tensor): number {
+/**
+ * The largest difference between two tensors, where equal values (the same infinity
+ * included) and NaN against NaN count as 0: Infinity − Infinity is NaN, which no tolerance
+ * accepts, and the gradient of sum(sqrt(x)) at x = 0 is Infinity on both sides.
+ */
+export function maxAbsDiff(a: T.Tensor, b: T.Tensor): number {
   const x = a.dataSync();
   const y = b.dataSync();
   let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  for (let i = 0; i < x.length; i++) {
+    const u = x[i]!;
+    const v = y[i]!;
+    if (u === v || (Number.isNaN(u) && Number.isNaN(v))) continue;
+    const d = Math.abs(u - v);
+    m = Math.max(m, Number.isNaN(d) ? Number.POSITIVE_INFINITY : d);
+  }
   return m;
 }
 
@@ -168,7 +180,7 @@ export function stepProblem(built: Built): PhaseResult[] {
   const earlier: A.Var[][] = [];
   built.phases.forEach((spec, phase) => {
     const { outputs, targets, gradOutputs } = spec.make(earlier);
-    const seeds = outputs.map((y, i) => gradOutputs?.[i] ?? A.variable(T.onesLike(y.value)));
+    const seeds = outputs.map((y, i) => gradOutputs?.[i] ?? A.constant(T.onesLike(y.value)));
     const steps = walk(phase, outputs, seeds, new Set(targets));
     // The engine itself, traced. retainGraph keeps the graph for the walk above and for
     // later phases that go through the same nodes.

@@ -4,6 +4,7 @@
  * derivatives. The state lives in the URL's hash, so a link reproduces the view.
  * @module
  */
+import * as A from '@chainrule/autograd';
 import { gradcheck, gradgradcheck } from '@chainrule/autograd/testing';
 import { fmt, h, shapeText, tensorTable } from '../dom.ts';
 import { drawGraph } from './graph.ts';
@@ -300,7 +301,7 @@ export function mountExplorer(
         ` (node #${s.node}) produced `,
         h('strong', {}, s.output.label),
         ` ${shapeText(s.output.shape)}: `,
-        h('code', {}, RULE_TEXT[s.op] ?? `see GRAD_RULES.${s.op}`),
+        h('code', {}, (A.isPrimitive(s.op) ? RULE_TEXT[s.op] : undefined) ?? `see GRAD_RULES.${s.op}`),
       ),
       h('h3', {}, `Upstream gradient g ${shapeText(s.upstream.shape)}`),
       tensorTable(s.upstream, { 'data-role': 'upstream' }),

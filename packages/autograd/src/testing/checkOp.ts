@@ -160,7 +160,7 @@ function describeCase(c: CheckOpCase): string {
 function reproduce(name: string, c: CheckOpCase, check: CheckOpFailure['check']): string {
   if (check === 'kernel') {
     const tensors = c.inputs.map((t) => `tensor(${JSON.stringify(t.toArray())}, { dtype: 'float64' })`);
-    return `${name}(${tensors.map((t) => `variable(${t})`).join(', ')}) on each backend with a kernel`;
+    return `${name}(${tensors.map((t) => `input(${t})`).join(', ')}) on each backend with a kernel`;
   }
   const fn = check === 'gradgradcheck' ? 'gradgradcheck' : 'gradcheck';
   const args = c.inputs.map((_, i) => `x${i}`).join(', ');

@@ -217,7 +217,7 @@ export function propRetainGraphDoubles(
     const first = xs.map((x) => (x.grad ? data(x.grad) : null));
     y.backward(s);
     xs.forEach((x, i) => {
-      const g1 = first[i];
+      const g1 = first[i] ?? null;
       if (g1 === null || x.grad === null) {
         if (g1 !== null || x.grad !== null) {
           throw new Error(

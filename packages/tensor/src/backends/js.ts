@@ -8,7 +8,20 @@
  */
 import { type Backend, type KernelArgs, registerBackend, registerKernel, type Storage } from '../backend.ts';
 import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
-import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../kernels.ts';
+import {
+  type AdamAttrs,
+  BINARY_OPS,
+  type BinaryOp,
+  COMPARISON_OPS,
+  type ComparisonOp,
+  type FusedDenseAttrs,
+  type IndexAttrs,
+  type LerpAttrs,
+  type MatmulAttrs,
+  type PadAttrs,
+  UNARY_OPS,
+  type UnaryOp,
+} from '../kernels.ts';
 import { broadcastStrides, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 
@@ -65,7 +78,8 @@ function unaryKernel(f: Unary) {
 }
 
 /** The unary kernels of the `js` backend, by op name. */
-export const UNARY_FUNCS: Record<string, Unary> = {
+/** The unary kernels' formulas: one per `unary()` entry of `OPS` (a missing one does not compile). */
+export const UNARY_FUNCS: Record<UnaryOp, Unary> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,
@@ -79,7 +93,7 @@ export const UNARY_FUNCS: Record<string, Unary> = {
   relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
 };
 
-for (const [op, f] of Object.entries(UNARY_FUNCS)) registerKernel({ op, backend: 'js', fn: unaryKernel(f) });
+for (const op of UNARY_OPS) registerKernel({ op, backend: 'js', fn: unaryKernel(UNARY_FUNCS[op]) });
 
 registerKernel({
   op: 'clip',
@@ -167,7 +181,8 @@ function isRowVector(shape: readonly number[], outShape: readonly number[]): boo
 }
 
 /** The binary kernels of the `js` backend, by op name. Comparisons give 1 or 0. */
-export const BINARY_FUNCS: Record<string, Binary> = {
+/** The binary and comparison kernels' formulas: one per entry of `OPS` of those kinds. */
+export const BINARY_FUNCS: Record<BinaryOp | ComparisonOp, Binary> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
@@ -183,8 +198,8 @@ export const BINARY_FUNCS: Record<string, Binary> = {
   greaterEqual: (a, b) => (a >= b ? 1 : 0),
 };
 
-for (const [op, f] of Object.entries(BINARY_FUNCS))
-  registerKernel({ op, backend: 'js', fn: binaryKernel(f) });
+for (const op of [...BINARY_OPS, ...COMPARISON_OPS])
+  registerKernel({ op, backend: 'js', fn: binaryKernel(BINARY_FUNCS[op]) });
 
 registerKernel({
   op: 'where',
@@ -471,11 +486,12 @@ registerKernel({
 registerKernel({
   op: 'pad',
   backend: 'js',
-  fn: ({ inputs, outputs, attrs }: KernelArgs<{ paddings: [number, number][] }>) => {
+  fn: ({ inputs, outputs, attrs }: KernelArgs<PadAttrs>) => {
     const t = inputs[0]!;
     const x = jsData(t);
     const out = outputs[0]!;
     const y = jsData(out);
+    y.fill(attrs.value);
     const str = stridesOf(out.shape);
     const start = attrs.paddings.reduce((acc, [before], i) => acc + before * str[i]!, 0);
     forEachStrided(
@@ -510,32 +526,49 @@ registerKernel({
   },
 });
 
+/** [outer, n, inner] around `axis`: the sizes before it, along it and after it. */
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  const prod = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+  return [prod(shape.slice(0, axis)), shape[axis] ?? 1, prod(shape.slice(axis + 1))];
+}
+
 registerKernel({
   op: 'gather',
   backend: 'js',
-  fn: ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+  fn: ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
     const t = inputs[0]!;
     const x = jsData(t);
     const y = jsData(outputs[0]!);
-    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const [outer, n, inner] = aroundAxis(t.shape, attrs.axis);
     const idx = attrs.indices;
-    for (let i = 0; i < idx.length; i++) y.set(x.subarray(idx[i]! * row, (idx[i]! + 1) * row), i * row);
+    const k = idx.length;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < k; i++) {
+        const src = (o * n + idx[i]!) * inner;
+        y.set(x.subarray(src, src + inner), (o * k + i) * inner);
+      }
+    }
   },
 });
 
 registerKernel({
   op: 'scatterAdd',
   backend: 'js',
-  fn: ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
-    const t = inputs[0]!;
-    const x = jsData(t);
-    const y = jsData(outputs[0]!);
-    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+  fn: ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
+    const x = jsData(inputs[0]!);
+    const out = outputs[0]!;
+    const y = jsData(out);
+    const [outer, n, inner] = aroundAxis(out.shape, attrs.axis);
     const idx = attrs.indices;
-    for (let i = 0; i < idx.length; i++) {
-      const dst = idx[i]! * row;
-      const src = i * row;
-      for (let j = 0; j < row; j++) y[dst + j]! += x[src + j]!;
+    const k = idx.length;
+    y.fill(0);
+    // In index order, so repeated indices add up in a fixed order on every backend.
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < k; i++) {
+        const dst = (o * n + idx[i]!) * inner;
+        const src = (o * k + i) * inner;
+        for (let j = 0; j < inner; j++) y[dst + j]! += x[src + j]!;
+      }
     }
   },
 });

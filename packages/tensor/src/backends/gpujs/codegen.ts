@@ -13,6 +13,7 @@
  * tensors below that size.
  * @module
  */
+import type { Activation, BinaryOp, ComparisonOp, UnaryOp } from '../../kernels.ts';
 
 /** The largest element count (of any input or output) gpujs kernels accept: 2^24. */
 export const MAX_ELEMENTS = 1 << 24;
@@ -167,7 +168,7 @@ const TANH_LARGE =
  * forms that do not overflow for large |v| (GLSL ES 1.00 has no tanh, and e^v/(1+e^v)
  * is Infinity/Infinity for large v).
  */
-export const UNARY_EXPR: Record<string, string> = {
+export const UNARY_EXPR: Partial<Record<UnaryOp, string>> = {
   neg: '-v',
   exp: 'Math.exp(v)',
   log: 'Math.log(v)',
@@ -189,7 +190,7 @@ export const UNARY_EXPR: Record<string, string> = {
  * base with an integer exponent takes the sign of the parity, and with a non-integer
  * exponent gives NaN (written sqrt(a) for a < 0, as there is no NaN literal).
  */
-export const BINARY_EXPR: Record<string, string> = {
+export const BINARY_EXPR: Partial<Record<BinaryOp | ComparisonOp, string>> = {
   add: 'a + b',
   sub: 'a - b',
   mul: 'a * b',
@@ -209,7 +210,7 @@ export const BINARY_EXPR: Record<string, string> = {
 };
 
 /** The activation of the fused dense forward, applied to `v`. */
-export function activationExpr(activation: string): string {
+export function activationExpr(activation: Activation): string {
   if (activation === 'linear') return 'v';
   const e = UNARY_EXPR[activation];
   if (!e) throw new Error(`unknown activation ${activation}`);

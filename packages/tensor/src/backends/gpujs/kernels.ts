@@ -7,8 +7,20 @@
  * elements or more, and loops that would be unreasonably long on the GPU.
  * @module
  */
-import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
-import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../../kernels.ts';
+import { type KernelArgs, type KernelFn, type KernelSupports, registerKernel } from '../../backend.ts';
+import type {
+  AdamAttrs,
+  BinaryOp,
+  ComparisonOp,
+  FusedDenseAttrs,
+  IndexAttrs,
+  KernelAttrs,
+  KernelName,
+  LerpAttrs,
+  MatmulAttrs,
+  PadAttrs,
+  UnaryOp,
+} from '../../kernels.ts';
 import type { Tensor } from '../../tensor.ts';
 import { copyStorage, launch, setHost } from './backend.ts';
 import {
@@ -26,12 +38,12 @@ import {
 
 const BACKEND = 'gpujs';
 
-type Supports = NonNullable<KernelConfig['supports']>;
-// biome-ignore lint/suspicious/noExplicitAny: attribute types differ per kernel.
-type Fn = (args: KernelArgs<any>) => void;
-
-function reg(op: string, f: Fn, supports: Supports = inputsFit): void {
-  registerKernel({ op, backend: BACKEND, fn: f, supports });
+function reg<K extends KernelName>(
+  op: K,
+  f: KernelFn<K>,
+  supports: KernelSupports<KernelAttrs[K]> = inputsFit,
+): void {
+  registerKernel<K>({ op, backend: BACKEND, fn: f, supports });
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -94,7 +106,7 @@ function elementwise(
   });
 }
 
-for (const [op, expr] of Object.entries(UNARY_EXPR)) {
+for (const [op, expr] of Object.entries(UNARY_EXPR) as [UnaryOp, string][]) {
   reg(op, ({ inputs, outputs }) => elementwise(op, inputs, outputs[0]!, ['v'], expr));
 }
 
@@ -104,7 +116,7 @@ reg('clip', ({ inputs, outputs, attrs }: KernelArgs<{ min: number; max: number }
   elementwise('clip', inputs, outputs[0]!, ['v'], 'Math.min(Math.max(v, hp[0]), hp[1])', hp);
 });
 
-for (const [op, expr] of Object.entries(BINARY_EXPR)) {
+for (const [op, expr] of Object.entries(BINARY_EXPR) as [BinaryOp | ComparisonOp, string][]) {
   reg(
     op,
     ({ inputs, outputs }) => elementwise(op, inputs, outputs[0]!, ['a', 'b'], expr),
@@ -165,16 +177,18 @@ reg('slice', ({ inputs, outputs, attrs }: KernelArgs<{ begin: number[] }>) => {
 // float32 is the only dtype here, so a cast is a copy; textures are shared by reference count.
 reg('cast', ({ inputs, outputs }) => copyStorage(outputs[0]!, inputs[0]!));
 
+// The pad value travels as a one-element argument, so one compiled kernel serves every value.
 reg(
   'pad',
-  ({ inputs, outputs, attrs }: KernelArgs<{ paddings: [number, number][] }>) => {
+  ({ inputs, outputs, attrs }: KernelArgs<PadAttrs>) => {
     const x = inputs[0]!;
     const out = outputs[0]!;
     const inStr = stridesOf(x.shape);
+    const pv = Float32Array.of(attrs.value);
     launch(out, {
       key: `pad:${fmt(x.shape)}:${attrs.paddings.map((p) => p.join('/')).join(',')}`,
       source: () => {
-        if (x.size === 0) return fn([], 'return 0.0;\n');
+        if (x.size === 0) return fn(['pv'], 'return pv[0];\n');
         const u = unravel(out.shape, [], 'o', true);
         const conds: string[] = [];
         const terms: string[] = [];
@@ -191,16 +205,18 @@ reg(
         body += `var ok = (${cond}) ? 1.0 : 0.0;\n`;
         body += `var src = ok > 0.5 ? ${off} : 0.0;\n`;
         body += 'var v = x0[src];\n';
-        body += 'return ok > 0.5 ? v : 0.0;\n';
-        return fn(['x0'], body);
+        body += 'return ok > 0.5 ? v : pv[0];\n';
+        return fn(['x0', 'pv'], body);
       },
-      args: x.size === 0 ? [] : [x],
+      args: x.size === 0 ? [pv] : [x, pv],
     });
   },
   ({ inputs, attrs }) => {
     const x = inputs[0]!;
-    const pads = attrs.paddings as [number, number][];
-    return fits(inputs, sizeOf(x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1])));
+    const a = attrs as PadAttrs;
+    // A non-finite pad value (-Infinity before a max pool) is left to js: textures may not keep it.
+    if (!Number.isFinite(a.value)) return false;
+    return fits(inputs, sizeOf(x.shape.map((d, i) => d + a.paddings[i]![0] + a.paddings[i]![1])));
   },
 );
 
@@ -251,27 +267,34 @@ reg(
     ),
 );
 
+/** [outer, n, inner] around `axis`: the sizes before it, along it and after it. */
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  return [sizeOf(shape.slice(0, axis)), shape[axis] ?? 1, sizeOf(shape.slice(axis + 1))];
+}
+
 reg(
   'gather',
-  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+  ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
     const x = inputs[0]!;
     const out = outputs[0]!;
-    const row = x.shape[0] === 0 ? 0 : x.size / x.shape[0]!;
-    const n = attrs.indices.length;
+    const [outer, n, inner] = aroundAxis(x.shape, attrs.axis);
+    const k = attrs.indices.length;
     launch(out, {
-      key: `gather:${fmt(x.shape)}:${n}`,
+      key: `gather:${fmt(x.shape)}:${attrs.axis}:${k}`,
       source: () => {
-        const u = unravel([n, row], [], 'o', true);
-        const [q, c] = u.index as [string, string];
-        return fn(['x0', 'idx'], `${u.code}return x0[idx[${q}] * ${lit(row)} + ${c}];\n`);
+        const u = unravel([outer, k, inner], [], 'o', true);
+        const [o, q, c] = u.index as [string, string, string];
+        const src = `(${o} * ${lit(n)} + idx[${q}]) * ${lit(inner)} + ${c}`;
+        return fn(['x0', 'idx'], `${u.code}return x0[${src}];\n`);
       },
       args: [x, Float32Array.from(attrs.indices)],
     });
   },
   ({ inputs, attrs }) => {
     const x = inputs[0]!;
-    const row = x.shape[0] === 0 ? 0 : x.size / x.shape[0]!;
-    return fits(inputs, (attrs.indices as Int32Array).length * row);
+    const a = attrs as IndexAttrs;
+    const [outer, , inner] = aroundAxis(x.shape, a.axis);
+    return fits(inputs, outer * a.indices.length * inner);
   },
 );
 
@@ -280,26 +303,25 @@ const MAX_SCATTER_WORK = 1 << 26;
 
 reg(
   'scatterAdd',
-  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+  ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
     const x = inputs[0]!;
     const out = outputs[0]!;
-    const n = attrs.indices.length;
-    if (n === 0) {
+    const k = attrs.indices.length;
+    if (k === 0 || out.size === 0) {
       setHost(out, new Float32Array(out.size));
       return;
     }
-    const row = x.size / n;
-    const rows = out.shape[0]!;
+    const [outer, n, inner] = aroundAxis(out.shape, attrs.axis);
     launch(out, {
-      key: `scatterAdd:${fmt(x.shape)}:${rows}`,
+      key: `scatterAdd:${fmt(x.shape)}:${attrs.axis}:${n}`,
       source: () => {
-        const u = unravel([rows, row], [], 'o', true);
-        const [q, c] = u.index as [string, string];
-        // Sums in index order, like the js kernel (adding 0.0 for other rows changes nothing).
+        const u = unravel([outer, n, inner], [], 'o', true);
+        const [o, q, c] = u.index as [string, string, string];
+        // Sums in index order, like the js kernel (adding 0.0 for other slots changes nothing).
         let body = u.code;
         body += 'var s = 0.0;\n';
-        body += `for (var j = 0; j < ${n}; j++) {\n`;
-        body += `  s += idx[j] == ${q} ? x0[j * ${lit(row)} + ${c}] : 0.0;\n`;
+        body += `for (var j = 0; j < ${k}; j++) {\n`;
+        body += `  s += idx[j] == ${q} ? x0[(${o} * ${lit(k)} + j) * ${lit(inner)} + ${c}] : 0.0;\n`;
         body += '}\nreturn s;\n';
         return fn(['x0', 'idx'], body);
       },
@@ -307,10 +329,11 @@ reg(
     });
   },
   ({ inputs, attrs }) => {
-    // The output's row count is not visible here; the largest index bounds it from below.
-    let rows = 1;
-    for (const v of attrs.indices as Int32Array) rows = Math.max(rows, v + 1);
-    return inputsFit({ inputs }) && inputs[0]!.size * rows < MAX_SCATTER_WORK;
+    // The output's size along the axis is not visible here; the largest index bounds it from below.
+    const a = attrs as IndexAttrs;
+    let slots = 1;
+    for (const v of a.indices) slots = Math.max(slots, v + 1);
+    return inputsFit({ inputs }) && inputs[0]!.size * slots < MAX_SCATTER_WORK;
   },
 );
 

@@ -15,9 +15,16 @@
  * them.
  * @module
  */
-import { type KernelArgs, type KernelConfig, registerKernel } from '../../backend.ts';
+import { type KernelArgs, type KernelFn, registerKernel } from '../../backend.ts';
 import type { TypedArray } from '../../dtype.ts';
-import type { AdamAttrs, FusedDenseAttrs, MatmulAttrs } from '../../kernels.ts';
+import type {
+  AdamAttrs,
+  FusedDenseAttrs,
+  IndexAttrs,
+  KernelName,
+  MatmulAttrs,
+  PadAttrs,
+} from '../../kernels.ts';
 import { broadcastStrides, stridesOf } from '../../shape.ts';
 import type { Tensor } from '../../tensor.ts';
 import { ptrOf, runtime, viewOf } from './backend.ts';
@@ -25,10 +32,11 @@ import { ptrOf, runtime, viewOf } from './backend.ts';
 const B = 'wasm';
 
 /** True when every input is float32: the SIMD kernels' precondition. */
-const float32Only: KernelConfig['supports'] = ({ inputs }) => inputs.every((t) => t.dtype === 'float32');
+const float32Only = ({ inputs }: { inputs: readonly Tensor[] }): boolean =>
+  inputs.every((t) => t.dtype === 'float32');
 
-function reg(op: string, fn: KernelConfig['fn'], simd = true): void {
-  registerKernel(simd ? { op, backend: B, fn, supports: float32Only } : { op, backend: B, fn });
+function reg<K extends KernelName>(op: K, fn: KernelFn<K>, simd = true): void {
+  registerKernel<K>(simd ? { op, backend: B, fn, supports: float32Only } : { op, backend: B, fn });
 }
 
 // ---------------------------------------------------------------- shape helpers
@@ -124,7 +132,18 @@ function stridedCopy(
 
 // ---------------------------------------------------------------- elementwise unary (SIMD)
 
-for (const op of ['neg', 'exp', 'sqrt', 'square', 'abs', 'sign', 'reciprocal', 'tanh', 'sigmoid', 'relu']) {
+for (const op of [
+  'neg',
+  'exp',
+  'sqrt',
+  'square',
+  'abs',
+  'sign',
+  'reciprocal',
+  'tanh',
+  'sigmoid',
+  'relu',
+] as const) {
   const name = `un_${op}`;
   reg(op, ({ inputs, outputs }: KernelArgs) => {
     const x = inputs[0]!;
@@ -163,7 +182,7 @@ const BINARY_SIMD = [
   'lessEqual',
   'greater',
   'greaterEqual',
-];
+] as const;
 
 /**
  * Run `bin_<op>` over a broadcast: collapse the dimensions, let the kernel do the last two
@@ -505,9 +524,10 @@ reg(
 
 reg(
   'pad',
-  ({ inputs, outputs, attrs }: KernelArgs<{ paddings: [number, number][] }>) => {
+  ({ inputs, outputs, attrs }: KernelArgs<PadAttrs>) => {
     const x = inputs[0]!;
     const out = outputs[0]!;
+    viewOf(out).fill(attrs.value);
     if (x.size === 0) return;
     const str = stridesOf(out.shape);
     const start = attrs.paddings.reduce((acc, [before], i) => acc + before * str[i]!, 0);
@@ -534,31 +554,48 @@ reg(
   false,
 );
 
+/** [outer, n, inner] around `axis`: the sizes before it, along it and after it. */
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  const prod = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+  return [prod(shape.slice(0, axis)), shape[axis] ?? 1, prod(shape.slice(axis + 1))];
+}
+
+// gather and scatterAdd copy slices; the same loops as the js reference, over wasm views.
 reg(
   'gather',
-  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
+  ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
     const t = inputs[0]!;
     const x = viewOf(t);
     const y = viewOf(outputs[0]!);
-    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+    const [outer, n, inner] = aroundAxis(t.shape, attrs.axis);
     const idx = attrs.indices;
-    for (let i = 0; i < idx.length; i++) y.set(x.subarray(idx[i]! * row, (idx[i]! + 1) * row), i * row);
+    const k = idx.length;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < k; i++) {
+        const src = (o * n + idx[i]!) * inner;
+        y.set(x.subarray(src, src + inner), (o * k + i) * inner);
+      }
+    }
   },
   false,
 );
 
 reg(
   'scatterAdd',
-  ({ inputs, outputs, attrs }: KernelArgs<{ indices: Int32Array }>) => {
-    const t = inputs[0]!;
-    const x = viewOf(t);
-    const y = viewOf(outputs[0]!);
-    const row = t.shape[0] === 0 ? 0 : t.size / t.shape[0]!;
+  ({ inputs, outputs, attrs }: KernelArgs<IndexAttrs>) => {
+    const x = viewOf(inputs[0]!);
+    const out = outputs[0]!;
+    const y = viewOf(out);
+    const [outer, n, inner] = aroundAxis(out.shape, attrs.axis);
     const idx = attrs.indices;
-    for (let i = 0; i < idx.length; i++) {
-      const dst = idx[i]! * row;
-      const src = i * row;
-      for (let j = 0; j < row; j++) y[dst + j]! += x[src + j]!;
+    const k = idx.length;
+    y.fill(0);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < k; i++) {
+        const dst = (o * n + idx[i]!) * inner;
+        const src = (o * k + i) * inner;
+        for (let j = 0; j < inner; j++) y[dst + j]! += x[src + j]!;
+      }
     }
   },
   false,
