@@ -20,12 +20,17 @@ export const UNARY_OPS = [
   'tanh',
   'sigmoid',
   'relu',
+  'sin',
+  'cos',
+  'log1p',
+  'expm1',
+  'erf',
 ] as const;
 /** One of {@link UNARY_OPS}. */
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** The elementwise binary kernels (NumPy broadcasting). */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2'] as const;
 /** One of {@link BINARY_OPS}. */
 export type BinaryOp = (typeof BINARY_OPS)[number];
 

@@ -10,6 +10,7 @@ import { type Backend, type KernelArgs, registerBackend, registerKernel, type St
 import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
 import type { AdamAttrs, FusedDenseAttrs, LerpAttrs, MatmulAttrs } from '../kernels.ts';
 import { broadcastStrides, stridesOf } from '../shape.ts';
+import { erf } from '../special.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** Storage of the `js` backend: a typed array. */
@@ -77,6 +78,11 @@ export const UNARY_FUNCS: Record<string, Unary> = {
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
+  sin: Math.sin,
+  cos: Math.cos,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  erf,
 };
 
 for (const [op, f] of Object.entries(UNARY_FUNCS)) registerKernel({ op, backend: 'js', fn: unaryKernel(f) });
@@ -173,6 +179,7 @@ export const BINARY_FUNCS: Record<string, Binary> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: (a, b) => a ** b,
+  atan2: Math.atan2,
   maximum: Math.max,
   minimum: Math.min,
   equal: (a, b) => (a === b ? 1 : 0),
