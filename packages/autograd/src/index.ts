@@ -8,6 +8,19 @@
  * @module \@chainrule/autograd
  */
 
+export {
+  elu,
+  type GeluOptions,
+  gelu,
+  logSoftmax,
+  logsumexp,
+  rsqrt,
+  type SoftplusOptions,
+  selu,
+  silu,
+  softmax,
+  softplus,
+} from './composites.ts';
 export { type CustomOp, customOpNames, defineOp, type OpDefinition } from './defineOp.ts';
 export {
   backward,
