@@ -100,8 +100,8 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule } = {
   sin: (g, { inputs: [x] }) => [op.mul(g, op.cos(x!))],
   cos: (g, { inputs: [x] }) => [op.neg(op.mul(g, op.sin(x!)))],
   log1p: (g, { inputs: [x] }) => [op.div(g, op.add(x!, 1))],
-  // d/dx (eˣ − 1) = eˣ = y + 1
-  expm1: (g, { output: y }) => [op.mul(g, op.add(y, 1))],
+  // d/dx (eˣ − 1) = eˣ, computed as exp(x): y + 1 would round to 0 for x below −37.
+  expm1: (g, { inputs: [x] }) => [op.mul(g, op.exp(x!))],
   // d/dx erf x = (2/√π)·e^(−x²)
   erf: (g, { inputs: [x] }) => [op.mul(g, op.mul(op.exp(op.neg(op.square(x!))), 2 / Math.sqrt(Math.PI)))],
   // g on the closed interval [min, max], 0 outside (selected, as PyTorch's clamp_backward).
