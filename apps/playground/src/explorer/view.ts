@@ -13,6 +13,7 @@ import {
   EXAMPLES,
   EXPRESSION_EXAMPLES,
   type ExampleId,
+  isExpressionExample,
   type ProblemState,
 } from './problems.ts';
 import { RULE_TEXT } from './ruleText.ts';
@@ -93,7 +94,7 @@ export function mountExplorer(
     h(
       'label',
       { for: 'expr' },
-      'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sum mean max matmul transpose)',
+      'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sin cos log1p expm1 erf rsqrt softplus elu selu gelu silu atan2 softmax logSoftmax logsumexp sum mean max matmul transpose)',
     ),
     exprInput,
     h('label', { for: 'tensors' }, 'Tensors, one per line: name = JSON array'),
@@ -180,7 +181,7 @@ export function mountExplorer(
     const expr =
       problem.kind === 'expression'
         ? problem
-        : problem.id === 'mlp' || problem.id === 'broadcast'
+        : isExpressionExample(problem.id)
           ? EXPRESSION_EXAMPLES[problem.id]
           : null;
     exprFields.hidden = expr === null;
@@ -196,7 +197,7 @@ export function mountExplorer(
       problem = { kind: 'expression', expression: exprInput.value, tensors: tensorsInput.value };
     } else {
       const id = v as ExampleId;
-      const e = id === 'mlp' || id === 'broadcast' ? EXPRESSION_EXAMPLES[id] : null;
+      const e = isExpressionExample(id) ? EXPRESSION_EXAMPLES[id] : null;
       // An edited MLP or broadcasting example becomes an expression of its own.
       if (e && (exprInput.value !== e.expression || tensorsInput.value !== e.tensors) && !exprFields.hidden) {
         problem = { kind: 'expression', expression: exprInput.value, tensors: tensorsInput.value };
