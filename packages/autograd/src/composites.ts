@@ -84,9 +84,9 @@ export function elu(x: Var, alpha = 1): Var {
   return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
 }
 
-/** SELU's α and scale (Klambauer et al. 2017, eq. 14), to PyTorch's digits. */
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+/** SELU's α and scale (Klambauer et al. 2017, eq. 14): PyTorch's 1.6732632423543772848… and 1.0507009873554804934…, rounded to float64. */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 /** selu(x) = scale·elu(x, α) with Klambauer et al.'s constants (PyTorch's `selu`). */
 export function selu(x: Var): Var {

@@ -106,8 +106,8 @@ export function runCase(
   return null;
 }
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 /**
  * The one place chainrule is deliberately more accurate than PyTorch 1.13: its elu (and
