@@ -201,7 +201,9 @@ export function checkShell(root: string, block: Block): string[] {
       continue;
     }
     const flags = args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!);
-    if (flags.length === 0 || !command.startsWith('tsx ')) continue;
+    // Our TypeScript CLIs: run by tsx, or by node with tsx's loader (`train`, `sweep`: so that
+    // Ctrl-C reaches them directly).
+    if (flags.length === 0 || !/^(tsx |node --import tsx )/.test(command)) continue;
     const sub: string[] = [];
     for (const a of args) {
       if (a.startsWith('-')) break;

@@ -62,3 +62,26 @@ describe('expression parser', () => {
     expect(() => parseExpression('constructor.constructor')).toThrow(/unexpected character "\."/);
   });
 });
+
+describe('the ops of issue 23 in the expression language', () => {
+  it('softmax, logSoftmax, logsumexp (with an axis), atan2 and the activations evaluate as autograd does', () => {
+    const x = A.variable(
+      T.tensor(
+        [
+          [1, 2, 3],
+          [-1, 0, 4],
+        ],
+        { dtype: 'float64' },
+      ),
+    );
+    const vars = new Map([['x', x]]);
+    const run = (src: string) => (evaluate(parseExpression(src), vars) as A.Var).value.toArray();
+    expect(run('softmax(x)')).toEqual(A.softmax(x).value.toArray());
+    expect(run('logSoftmax(x, 0)')).toEqual(A.logSoftmax(x, 0).value.toArray());
+    expect(run('logsumexp(x, 1)')).toEqual(A.logsumexp(x, 1).value.toArray());
+    expect(run('atan2(x, 2)')).toEqual(A.atan2(x, 2).value.toArray());
+    for (const f of ['sin', 'cos', 'erf', 'gelu', 'silu', 'softplus', 'elu', 'selu'] as const) {
+      expect(run(`${f}(x)`), f).toEqual((A[f] as (v: typeof x) => typeof x)(x).value.toArray());
+    }
+  });
+});

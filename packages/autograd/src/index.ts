@@ -9,6 +9,19 @@
  */
 
 export {
+  elu,
+  type GeluOptions,
+  gelu,
+  logSoftmax,
+  logsumexp,
+  rsqrt,
+  type SoftplusOptions,
+  selu,
+  silu,
+  softmax,
+  softplus,
+} from './composites.ts';
+export {
   type CustomOp,
   customOpNames,
   type DefineOpOptions,

@@ -179,6 +179,32 @@ export const sigmoid = un('sigmoid');
  * @function
  */
 export const relu = un('relu');
+/**
+ * sin x (radians). A primitive: it needs a kernel (wasm has no sine instruction).
+ * @function
+ */
+export const sin = un('sin');
+/**
+ * cos x (radians). A primitive, as `sin`.
+ * @function
+ */
+export const cos = un('cos');
+/**
+ * ln(1 + x). A primitive, not `log(add(x, 1))`: 1 + x rounds away the digits of a small x
+ * (log(1 + 1e−10) is off by 8e−8 relative in float64), which softplus and the losses meet.
+ * @function
+ */
+export const log1p = un('log1p');
+/**
+ * eˣ − 1. A primitive, not `sub(exp(x), 1)`, which cancels for small |x| (as `log1p`); elu uses it.
+ * @function
+ */
+export const expm1 = un('expm1');
+/**
+ * The error function. A primitive: no composite of the other primitives computes it; gelu uses it.
+ * @function
+ */
+export const erf = un('erf');
 
 /** Clamp to [min, max]; the gradient is 1 inside the closed interval and 0 outside. */
 export function clip(x: Var, min: number, max: number): Var {
@@ -239,6 +265,12 @@ export const maximum = bin('maximum');
  * @function
  */
 export const minimum = bin('minimum');
+/**
+ * atan2(y, x), the angle of the point (x, y) in (−π, π] (PyTorch's `atan2`). A primitive:
+ * `atan(y/x)` loses the quadrant and divides by 0. Its gradient is NaN at (0, 0), as PyTorch's.
+ * @function
+ */
+export const atan2 = bin('atan2');
 
 function cmp(op: (typeof T.COMPARISON_OPS)[number]) {
   return (a: VarLike, b: VarLike): Var => {

@@ -125,6 +125,13 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
   sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
   // Subgradient at 0: 0 (g is selected where x > 0, as PyTorch's threshold_backward).
   relu: (g, { inputs: [x] }) => [select(op.greater(x!, 0), g)],
+  sin: (g, { inputs: [x] }) => [op.mul(g, op.cos(x!))],
+  cos: (g, { inputs: [x] }) => [op.neg(op.mul(g, op.sin(x!)))],
+  log1p: (g, { inputs: [x] }) => [op.div(g, op.add(x!, 1))],
+  // d/dx (eˣ − 1) = eˣ, computed as exp(x): y + 1 would round to 0 for x below −37.
+  expm1: (g, { inputs: [x] }) => [op.mul(g, op.exp(x!))],
+  // d/dx erf x = (2/√π)·e^(−x²)
+  erf: (g, { inputs: [x] }) => [op.mul(g, op.mul(op.exp(op.neg(op.square(x!))), 2 / Math.sqrt(Math.PI)))],
   // g on the closed interval [min, max], 0 outside (selected, as PyTorch's clamp_backward).
   clip: (g, { inputs: [x], attrs }) => [
     select(op.mul(op.greaterEqual(x!, attrs.min), op.lessEqual(x!, attrs.max)), g),
@@ -155,6 +162,11 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
       db = op.mul(g, op.mul(y, op.log(op.where(baseZero, 1, a!))));
     }
     return [da, db];
+  },
+  // atan2(y, x): d/dy = x/(x² + y²), d/dx = −y/(x² + y²); NaN at (0, 0), as PyTorch's atan2_backward.
+  atan2: (g, { inputs: [y, x], needs }) => {
+    const scaled = op.div(g, op.add(op.square(x!), op.square(y!)));
+    return [needs[0] ? op.mul(scaled, x!) : null, needs[1] ? op.neg(op.mul(scaled, y!)) : null];
   },
   // At a tie (a == b) each side gets half of g (PyTorch's convention).
   maximum: (g, { inputs: [a, b] }) => tieSplit(g, op.greater(a!, b!), op.less(a!, b!), op.equal(a!, b!)),

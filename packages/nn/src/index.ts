@@ -5,6 +5,14 @@
  * @module \@chainrule/nn
  */
 export { decode, encode } from './checkpoint.ts';
+export {
+  type BceWithLogitsOptions,
+  bceWithLogitsLoss,
+  type CrossEntropyOptions,
+  crossEntropyLoss,
+  type NllLossOptions,
+  nllLoss,
+} from './classification.ts';
 export { type Init, initTensor } from './init.ts';
 export {
   type Activation,

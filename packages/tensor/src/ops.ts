@@ -64,6 +64,16 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 /** Elementwise max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** Elementwise sine (radians). */
+export const sin = (x: Tensor): Tensor => unary('sin', x);
+/** Elementwise cosine (radians). */
+export const cos = (x: Tensor): Tensor => unary('cos', x);
+/** Elementwise ln(1 + x), accurate for small |x| (where `log(1 + x)` loses the digits of x). */
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+/** Elementwise eˣ − 1, accurate for small |x| (where `exp(x) − 1` cancels). */
+export const expm1 = (x: Tensor): Tensor => unary('expm1', x);
+/** Elementwise Gauss error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt. */
+export const erf = (x: Tensor): Tensor => unary('erf', x);
 
 /**
  * Elementwise clamp: min(max(x, min), max). When min > max every element becomes `max`, as in
@@ -109,6 +119,8 @@ export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b)
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
 /** The smaller of a and b elementwise (NaN if either is NaN). */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/** The angle of the point (x, y): atan2(y, x) elementwise, in (−π, π], with C's signed-zero cases. */
+export const atan2 = (y: TensorLike, x: TensorLike): Tensor => binary('atan2', y, x);
 /** 1 where a == b, else 0. */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => binary('equal', a, b);
 /** 1 where a != b, else 0. */

@@ -20,6 +20,22 @@ describe('unary ops', () => {
     tanh: Math.tanh,
     sigmoid: (x) => 1 / (1 + Math.exp(-x)),
     relu: (x) => Math.max(x, 0),
+    sin: Math.sin,
+    cos: Math.cos,
+    log1p: Math.log1p,
+    expm1: Math.expm1,
+    // glibc's erf (Python's math.erf) at SAMPLE
+    erf: (x) =>
+      ({
+        '-3': -0.9999779095030014,
+        '-1.5': -0.9661051464753108,
+        '-0.5': -0.5204998778130465,
+        '0': 0,
+        '0.25': 0.2763263901682369,
+        '1': 0.8427007929497149,
+        '2.5': 0.999593047982555,
+        '40': 1,
+      })[String(x)]!,
   };
 
   for (const op of T.UNARY_OPS) {
@@ -46,6 +62,34 @@ describe('unary ops', () => {
     expect(arr(T.reciprocal(f64([0])))).toEqual([Number.POSITIVE_INFINITY]);
     expect(arr(T.sign(f64([Number.NaN, -0, 5])))).toEqual([Number.NaN, 0, 1]);
     expect(arr(T.relu(f64([Number.NaN, -2])))).toEqual([Number.NaN, 0]);
+  });
+
+  it('log1p and expm1 keep the digits of small x; erf agrees with glibc to a few ulps', () => {
+    expect(arr(T.log1p(f64([1e-20, -1, -2])))).toEqual([1e-20, Number.NEGATIVE_INFINITY, Number.NaN]);
+    expect(arr(T.expm1(f64([1e-20, -1000, 1000])))).toEqual([1e-20, -1, Number.POSITIVE_INFINITY]);
+    const erfRef: [number, number][] = [
+      [1e-10, 1.1283791670955126e-10],
+      [0.9999, 0.8426592780487595],
+      [1.0001, 0.8427422995485203],
+      [3.7, 0.9999998328489421],
+      [5.99, 1],
+    ];
+    const got = arr(T.erf(f64(erfRef.map(([x]) => x))));
+    erfRef.forEach(([x, want], i) => {
+      expect(Math.abs(got[i]! - want), `erf(${x})`).toBeLessThanOrEqual(8 * 2 ** -52 * Math.abs(want));
+    });
+    expect(arr(T.erf(f64([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0])))).toEqual([
+      Number.NaN,
+      1,
+      -1,
+      -0,
+    ]);
+  });
+
+  it('atan2(y, x) follows Math.atan2, signed zeros and infinities included', () => {
+    const y = [1, 1, -1, 0, -0, 0, -0, Number.POSITIVE_INFINITY, 1];
+    const x = [1, -1, -1, 0, 0, -0, -0, Number.POSITIVE_INFINITY, 0];
+    expect(arr(T.atan2(f64(y), f64(x)))).toEqual(y.map((v, i) => Math.atan2(v, x[i]!)));
   });
 
   it('sigmoid does not overflow for large |x|', () => {

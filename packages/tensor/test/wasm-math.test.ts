@@ -27,7 +27,7 @@ function ulp(x: number): number {
 
 /** Max error in ulps of wasm `op` vs `ref` rounded to float32, over `n` points of [lo, hi]. */
 function maxUlpError(
-  op: 'exp' | 'tanh' | 'sigmoid',
+  op: 'exp' | 'tanh' | 'sigmoid' | 'sin' | 'cos',
   ref: (x: number) => number,
   lo: number,
   hi: number,
@@ -100,6 +100,56 @@ describe('wasm exp / tanh / sigmoid approximations', () => {
     expect(run('exp')).toEqual([Number.NaN, Number.POSITIVE_INFINITY, 0, 1, 1, Number.POSITIVE_INFINITY, 0]);
     expect(run('tanh')).toEqual([Number.NaN, 1, -1, 0, -0, 1, -1]);
     expect(run('sigmoid')).toEqual([Number.NaN, 1, 0, 0.5, 0.5, 1, 0]);
+  });
+});
+
+describe('wasm sin / cos (float64 Cody–Waite reduction and Taylor polynomials)', () => {
+  // The stated bound is 1 ulp of the correctly rounded float32 result: the float64 result
+  // is within ~1e-15 relative, so only a float64 value within that of a float32 rounding
+  // midpoint can round the other way. (Measured: 0 ulp at every point below.)
+  it.each(['sin', 'cos'] as const)('%s is within 1 ulp of Math.%s over |x| ≤ 2^20', (op) => {
+    for (const [lo, hi] of [
+      [-10, 10],
+      [-1e-3, 1e-3],
+      [-1e-30, 1e-30],
+      [-(2 ** 20), 2 ** 20],
+      [1000, 1010],
+      [2 ** 20 - 64, 2 ** 20],
+    ]) {
+      const e = maxUlpError(op, Math[op], lo!, hi!);
+      expect(e.ulps, `[${lo}, ${hi}]`).toBeLessThanOrEqual(1);
+      expect(e.subnormalAbs).toBeLessThanOrEqual(SUBNORMAL_ULP);
+    }
+  });
+
+  it.each(['sin', 'cos'] as const)('%s is within 1 ulp at the float32 values nearest kπ/2', (op) => {
+    // Where the reduced argument is smallest, and a reduction with too few bits of π fails.
+    const x: number[] = [];
+    for (let k = 1; k < 2 ** 20 * 0.63; k = Math.ceil(k * 1.01 + 1)) {
+      x.push(Math.fround((k * Math.PI) / 2), -Math.fround((k * Math.PI) / 2));
+    }
+    const got = T.withBackend('wasm', () => T[op](T.tensor(x)).dataSync());
+    x.forEach((v, i) => {
+      const r = Math.fround(Math[op](v));
+      expect(Math.abs(got[i]! - r) / ulp(r), `${op}(${v})`).toBeLessThanOrEqual(1);
+    });
+  });
+
+  it.each(['sin', 'cos'] as const)(
+    '%s beyond 2^20 is recomputed exactly (Math.%s rounded to float32)',
+    (op) => {
+      const x = [2 ** 20 + 0.125, -(2 ** 20) - 1, 1e7, -3e9, 1e20, 3.4e38, -3.4e38, 0.5];
+      const got = Array.from(T.withBackend('wasm', () => T[op](T.tensor(x)).dataSync()));
+      expect(got).toEqual(x.map((v) => Math.fround(Math[op](Math.fround(v)))));
+    },
+  );
+
+  it('special values follow Math: NaN and ±Infinity give NaN, sin(−0) = −0', () => {
+    const x = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0];
+    const run = (op: 'sin' | 'cos') => Array.from(T.withBackend('wasm', () => T[op](T.tensor(x)).dataSync()));
+    expect(run('sin')).toEqual([Number.NaN, Number.NaN, Number.NaN, 0, -0]);
+    expect(Object.is(run('sin')[4], -0)).toBe(true);
+    expect(run('cos')).toEqual([Number.NaN, Number.NaN, Number.NaN, 1, 1]);
   });
 });
 

@@ -144,7 +144,19 @@ beforeEach(() => {
 });
 
 describe('wasm elementwise unary', () => {
-  const exactOps = ['neg', 'abs', 'sqrt', 'square', 'reciprocal', 'sign', 'relu', 'log'] as const;
+  const exactOps = [
+    'neg',
+    'abs',
+    'sqrt',
+    'square',
+    'reciprocal',
+    'sign',
+    'relu',
+    'log',
+    'log1p',
+    'expm1',
+    'erf',
+  ] as const;
   it.each(exactOps)('%s is bit-exact, special values included', (op) => {
     fc.assert(
       fc.property(shapeArb(EDGE, 0, 2), seedArb, (shape, seed) => {
@@ -192,6 +204,7 @@ describe('wasm elementwise binary with broadcasting', () => {
     'mul',
     'div',
     'pow',
+    'atan2',
     'maximum',
     'minimum',
     'equal',

@@ -34,6 +34,21 @@ export const FUNCTIONS: Readonly<Record<string, { min: number; max: number; doc:
   tanh: { min: 1, max: 1, doc: 'tanh x' },
   sigmoid: { min: 1, max: 1, doc: '1/(1+e⁻ˣ)' },
   relu: { min: 1, max: 1, doc: 'max(x, 0)' },
+  sin: { min: 1, max: 1, doc: 'sin x' },
+  cos: { min: 1, max: 1, doc: 'cos x' },
+  log1p: { min: 1, max: 1, doc: 'ln(1 + x)' },
+  expm1: { min: 1, max: 1, doc: 'eˣ − 1' },
+  erf: { min: 1, max: 1, doc: 'the error function' },
+  rsqrt: { min: 1, max: 1, doc: '1/√x' },
+  softplus: { min: 1, max: 1, doc: 'ln(1 + eˣ)' },
+  elu: { min: 1, max: 1, doc: 'x if x > 0, else eˣ − 1' },
+  selu: { min: 1, max: 1, doc: 'scaled elu' },
+  gelu: { min: 1, max: 1, doc: 'x·Φ(x)' },
+  silu: { min: 1, max: 1, doc: 'x·σ(x)' },
+  atan2: { min: 2, max: 2, doc: 'atan2(y, x)' },
+  softmax: { min: 1, max: 2, doc: 'softmax(x) or softmax(x, axis); default the last axis' },
+  logSoftmax: { min: 1, max: 2, doc: 'logSoftmax(x) or logSoftmax(x, axis)' },
+  logsumexp: { min: 1, max: 2, doc: 'logsumexp(x) or logsumexp(x, axis)' },
   sum: { min: 1, max: 2, doc: 'sum(x) or sum(x, axis)' },
   mean: { min: 1, max: 2, doc: 'mean(x) or mean(x, axis)' },
   max: { min: 1, max: 2, doc: 'max(x) or max(x, axis)' },
@@ -292,6 +307,14 @@ export function evaluate(e: Expr, vars: ReadonlyMap<string, A.Var>): A.Var | num
           return A.matmul(x, asVar(args[1]!));
         case 'transpose':
           return A.transpose(x);
+        case 'atan2':
+          return A.atan2(x, asVar(args[1]!));
+        case 'softmax':
+          return A.softmax(x, axisArg('softmax', e.args[1]) ?? -1);
+        case 'logSoftmax':
+          return A.logSoftmax(x, axisArg('logSoftmax', e.args[1]) ?? -1);
+        case 'logsumexp':
+          return A.logsumexp(x, axisArg('logsumexp', e.args[1]));
         default: {
           const unary = A[e.fn as 'exp'] as (v: A.Var) => A.Var;
           return unary(x);

@@ -43,6 +43,7 @@ export type ProblemState =
 export const EXAMPLES = {
   mlp: 'A small MLP and its loss',
   broadcast: 'Broadcasting',
+  softmax: 'Softmax and cross-entropy',
   'actor-chain': 'DDPG actor gradient: chain rule (TF1)',
   'actor-surrogate': 'DDPG actor gradient: −mean Q (PyTorch)',
 } as const;
@@ -50,8 +51,16 @@ export const EXAMPLES = {
 /** An example's id. */
 export type ExampleId = keyof typeof EXAMPLES;
 
-/** The typed-expression form of the MLP and broadcasting examples (they are editable). */
-export const EXPRESSION_EXAMPLES: Record<'mlp' | 'broadcast', { expression: string; tensors: string }> = {
+/** The examples that are typed expressions (and so editable). */
+export type ExpressionExampleId = 'mlp' | 'broadcast' | 'softmax';
+
+/** True when the example `id` is a typed expression. */
+export function isExpressionExample(id: string): id is ExpressionExampleId {
+  return id === 'mlp' || id === 'broadcast' || id === 'softmax';
+}
+
+/** The typed-expression form of the MLP, broadcasting and softmax examples (they are editable). */
+export const EXPRESSION_EXAMPLES: Record<ExpressionExampleId, { expression: string; tensors: string }> = {
   mlp: {
     expression: 'mean((tanh(x @ W1 + b1) @ W2 + b2 - t) ^ 2)',
     tensors: [
@@ -67,12 +76,23 @@ export const EXPRESSION_EXAMPLES: Record<'mlp' | 'broadcast', { expression: stri
     expression: 'sum(x * y + b)',
     tensors: ['x = [[1], [2], [3]]', 'y = [[0.5, -1, 2, 0.25]]', 'b = [0.1, 0.2, 0.3, 0.4]'].join('\n'),
   },
+  // A linear classifier's cross-entropy with one-hot targets t: the mean over the batch of
+  // −Σ_c t_c log softmax(z)_c, as PyTorch's cross_entropy (and nn's crossEntropyLoss) computes it.
+  softmax: {
+    expression: 'mean(-sum(t * logSoftmax(x @ W + b, 1), 1))',
+    tensors: [
+      'x = [[0.5, -1.2], [1.0, 0.4], [-0.3, 0.8]]',
+      'W = [[0.4, -0.6, 0.1], [0.7, 0.2, -0.5]]',
+      'b = [0.1, -0.2, 0.05]',
+      't = [[1, 0, 0], [0, 0, 1], [0, 1, 0]]',
+    ].join('\n'),
+  },
 };
 
 /** The problem a state describes; an expression that does not parse throws a ChainruleError. */
 export function buildProblem(state: ProblemState): Built {
   if (state.kind === 'expression') return buildExpression(state.expression, state.tensors);
-  if (state.id === 'mlp' || state.id === 'broadcast') {
+  if (isExpressionExample(state.id)) {
     const e = EXPRESSION_EXAMPLES[state.id];
     return buildExpression(e.expression, e.tensors);
   }

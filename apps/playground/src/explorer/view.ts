@@ -14,6 +14,7 @@ import {
   EXAMPLES,
   EXPRESSION_EXAMPLES,
   type ExampleId,
+  isExpressionExample,
   type ProblemState,
 } from './problems.ts';
 import { RULE_TEXT } from './ruleText.ts';
@@ -27,6 +28,8 @@ const EXAMPLE_NOTES: Record<ExampleId, string> = {
   mlp: 'mean((tanh(x W1 + b1) W2 + b2 − t)²). Watch the bias adds: their gradients come back [4,k] and are summed over the batch.',
   broadcast:
     'x [3,1] · y [1,4] + b [4]: every input is broadcast, so every gradient is summed back to its shape.',
+  softmax:
+    'Cross-entropy of a linear classifier: mean over the batch of −Σ t·logSoftmax(xW + b). logSoftmax is a composite (x − max − log Σ exp(x − max), the max detached), so its nodes are primitives; the gradient reaching the logits is (softmax − t)/N.',
   'actor-chain':
     'The DDPG actor gradient as TF1 computed it: first dQ/da through the critic only, then −dQ/da / N seeded into the actor (tf.gradients with grad_ys). The same numbers as examples/actor-gradient.ts.',
   'actor-surrogate':
@@ -94,7 +97,7 @@ export function mountExplorer(
     h(
       'label',
       { for: 'expr' },
-      'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sum mean max matmul transpose)',
+      'Expression (ops: + − * / ^ @, exp log sqrt square abs tanh sigmoid relu sin cos log1p expm1 erf rsqrt softplus elu selu gelu silu atan2 softmax logSoftmax logsumexp sum mean max matmul transpose)',
     ),
     exprInput,
     h('label', { for: 'tensors' }, 'Tensors, one per line: name = JSON array'),
@@ -181,7 +184,7 @@ export function mountExplorer(
     const expr =
       problem.kind === 'expression'
         ? problem
-        : problem.id === 'mlp' || problem.id === 'broadcast'
+        : isExpressionExample(problem.id)
           ? EXPRESSION_EXAMPLES[problem.id]
           : null;
     exprFields.hidden = expr === null;
@@ -197,7 +200,7 @@ export function mountExplorer(
       problem = { kind: 'expression', expression: exprInput.value, tensors: tensorsInput.value };
     } else {
       const id = v as ExampleId;
-      const e = id === 'mlp' || id === 'broadcast' ? EXPRESSION_EXAMPLES[id] : null;
+      const e = isExpressionExample(id) ? EXPRESSION_EXAMPLES[id] : null;
       // An edited MLP or broadcasting example becomes an expression of its own.
       if (e && (exprInput.value !== e.expression || tensorsInput.value !== e.tensors) && !exprFields.hidden) {
         problem = { kind: 'expression', expression: exprInput.value, tensors: tensorsInput.value };

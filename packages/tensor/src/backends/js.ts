@@ -23,6 +23,7 @@ import {
   type UnaryOp,
 } from '../kernels.ts';
 import { broadcastStrides, stridesOf } from '../shape.ts';
+import { erf } from '../special.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** Storage of the `js` backend: a typed array. */
@@ -91,6 +92,11 @@ export const UNARY_FUNCS: Record<UnaryOp, Unary> = {
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   relu: (x) => (x > 0 || Number.isNaN(x) ? x : 0),
+  sin: Math.sin,
+  cos: Math.cos,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  erf,
 };
 
 for (const op of UNARY_OPS) registerKernel({ op, backend: 'js', fn: unaryKernel(UNARY_FUNCS[op]) });
@@ -188,6 +194,7 @@ export const BINARY_FUNCS: Record<BinaryOp | ComparisonOp, Binary> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: (a, b) => a ** b,
+  atan2: Math.atan2,
   maximum: Math.max,
   minimum: Math.min,
   equal: (a, b) => (a === b ? 1 : 0),

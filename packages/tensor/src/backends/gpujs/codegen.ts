@@ -182,6 +182,10 @@ export const UNARY_EXPR: Partial<Record<UnaryOp, string>> = {
   sigmoid: 'v >= 0.0 ? 1.0 / (1.0 + Math.exp(-v)) : Math.exp(v) / (1.0 + Math.exp(v))',
   // NaN < 0 is false, so NaN passes through as in the js kernel.
   relu: 'v < 0.0 ? 0.0 : v',
+  // GLSL sin/cos (gpu.js maps Math.sin/Math.cos): drivers reduce large arguments with
+  // float32 π, so accuracy falls with |v|; the parity test bounds it on [−100, 100].
+  sin: 'Math.sin(v)',
+  cos: 'Math.cos(v)',
 };
 
 /**

@@ -7,7 +7,7 @@
  * back to the js reference (logged and counted), which keeps gradient checks exact.
  *
  * Data movement (transpose, slice, pad, concat, gather, scatterAdd, broadcastTo, where,
- * cast) and the ops without a SIMD version (log, pow) are TypeScript loops over fresh
+ * cast) and the ops without a SIMD version (log, log1p, expm1, erf, pow, atan2) are TypeScript loops over fresh
  * views of the wasm memory, for either dtype: the data stays resident in wasm memory.
  *
  * Views are created after the last allocation of a kernel (outputs are allocated before a
@@ -26,6 +26,7 @@ import type {
   PadAttrs,
 } from '../../kernels.ts';
 import { broadcastStrides, stridesOf } from '../../shape.ts';
+import { erf } from '../../special.ts';
 import type { Tensor } from '../../tensor.ts';
 import { ptrOf, runtime, viewOf } from './backend.ts';
 
@@ -167,6 +168,42 @@ reg(
   false,
 );
 
+// sin and cos: float64 Cody–Waite reduction and Taylor polynomials in SIMD
+// (kernels/12-trig.wat), valid for |x| ≤ 2^20. The kernel reports inputs beyond that, and
+// only then this loop recomputes them with Math (exact, rounded to float32).
+const TRIG_LIMIT = 2 ** 20;
+for (const [op, f] of [
+  ['sin', Math.sin],
+  ['cos', Math.cos],
+] as const) {
+  reg(op, ({ inputs, outputs }: KernelArgs) => {
+    const x = inputs[0]!;
+    const out = outputs[0]!;
+    if (!runtime().k[`un_${op}`]!(ptrOf(x), ptrOf(out), x.size)) return;
+    const xv = viewOf(x);
+    const yv = viewOf(out);
+    for (let i = 0; i < xv.length; i++) if (Math.abs(xv[i]!) > TRIG_LIMIT) yv[i] = f(xv[i]!);
+  });
+}
+
+// log1p, expm1 and erf have no SIMD version: the js reference's float64 functions over the
+// views, rounded to float32 on store (exactly the reference's result).
+for (const [op, f] of [
+  ['log1p', Math.log1p],
+  ['expm1', Math.expm1],
+  ['erf', erf],
+] as const) {
+  reg(
+    op,
+    ({ inputs, outputs }: KernelArgs) => {
+      const x = viewOf(inputs[0]!);
+      const y = viewOf(outputs[0]!);
+      for (let i = 0; i < x.length; i++) y[i] = f(x[i]!);
+    },
+    false,
+  );
+}
+
 // ---------------------------------------------------------------- elementwise binary (SIMD)
 
 const BINARY_SIMD = [
@@ -252,6 +289,18 @@ reg(
     const y = viewOf(out);
     broadcastLoop(out, inputs, (o, offs, [a, b]) => {
       y[o] = a![offs[0]!]! ** b![offs[1]!]!;
+    });
+  },
+  false,
+);
+
+reg(
+  'atan2',
+  ({ inputs, outputs }: KernelArgs) => {
+    const out = outputs[0]!;
+    const y = viewOf(out);
+    broadcastLoop(out, inputs, (o, offs, [a, b]) => {
+      y[o] = Math.atan2(a![offs[0]!]!, b![offs[1]!]!);
     });
   },
   false,
