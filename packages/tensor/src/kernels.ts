@@ -86,16 +86,18 @@ export interface IndexAttrs {
   indices: Int32Array;
 }
 
-/** Attributes of the fused Adam update (see `adamUpdate` in ops.ts). */
+/**
+ * Attributes of the fused Adam update (see `adamUpdate` in ops.ts): the fixed
+ * hyperparameters. The step t and the learning rate are its last two inputs (0-d tensors),
+ * after p, g, m, v (and vmax), so that a replay reads their current values.
+ */
 export interface AdamAttrs {
-  lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
   decoupled: boolean;
   amsgrad: boolean;
-  step: number;
 }
 
 /** Attributes of `lerp`. */
@@ -124,6 +126,7 @@ export interface KernelAttrs
   pad: PadAttrs;
   concat: ConcatAttrs;
   cast: NoAttrs;
+  increment: NoAttrs;
   adamUpdate: AdamAttrs;
   lerp: LerpAttrs;
 }
@@ -151,6 +154,7 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'gather',
   'scatterAdd',
   'cast',
+  'increment',
   'adamUpdate',
   'lerp',
 ] satisfies readonly KernelName[];
