@@ -99,13 +99,16 @@ export class DDPG extends ActorCriticAgent {
    * updates (`T.replayable`): the same kernels on the same buffers, without rebuilding the
    * graph. Bit-identical to running it eagerly; `CHAINRULE_REPLAY=0` runs it eagerly.
    */
-  readonly compiledUpdate = T.replayable(
-    // obs, action, reward, nextObs, terminated, then TD3's smoothing noise
-    (...t: Tensor[]) =>
+  readonly compiledUpdate = T.replayableVariants(
+    // The branch ('actor' when this update also steps the actor) is decided once, in
+    // updateOn, and arrives here as the variant: each branch is its own plan, and nothing
+    // here reads the update count again. Tensors: obs, action, reward, nextObs,
+    // terminated, then TD3's smoothing noise.
+    (branch: 'actor' | 'critic', ...t: Tensor[]) =>
       this.updateTensors(
         { obs: t[0]!, action: t[1]!, reward: t[2]!, nextObs: t[3]!, terminated: t[4]! },
         t[5],
-        this.actorStepDue(),
+        branch === 'actor',
       ),
     { name: `${this.constructor.name}.update` },
   );
@@ -280,6 +283,7 @@ export class DDPG extends ActorCriticAgent {
     const noise = this.drawUpdateNoise(b.obs.shape[0]!);
     const inputs = [b.obs, b.action, b.reward, b.nextObs, b.terminated];
     if (noise) inputs.push(noise);
+    // The one place the delayed-actor branch is decided (the variant picks the plan).
     const out = this.compiledUpdate.call(inputs, this.actorStepDue() ? 'actor' : 'critic');
     this.updates++;
     if (this.config.hardUpdateEvery > 0) this.hardUpdateTargets();
