@@ -20,7 +20,7 @@ const OPS = [
   ...T.BINARY_OPS,
   ...T.COMPARISON_OPS,
   ...['clip', 'where', 'broadcastTo', 'sum', 'max', 'min', 'matmul', 'fusedDense', 'transpose'],
-  ...['slice', 'pad', 'concat', 'gather', 'scatterAdd', 'cast', 'adamUpdate', 'lerp'],
+  ...['slice', 'pad', 'concat', 'gather', 'scatterAdd', 'cast', 'increment', 'adamUpdate', 'lerp'],
 ];
 for (const op of OPS) {
   const k = getKernel(op, B);
