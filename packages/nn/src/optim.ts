@@ -85,6 +85,10 @@ export abstract class Optimizer {
 
   set lr(value: number) {
     checkFinite(`${this.constructor.name}.lr`, 'lr', value);
+    // Set inside a captured function, every replay would assign the rate of the capture.
+    T.notReplayable(
+      `it sets ${this.constructor.name}.lr, which a replay would freeze at the captured value; set the learning rate between calls`,
+    );
     this.lrVariable.assign(T.tidy(() => T.scalar(value, this.lrVariable.dtype)));
   }
 

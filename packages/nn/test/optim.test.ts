@@ -609,6 +609,26 @@ describe('replayed optimiser steps', () => {
     expect((c.opt as Adam).parameterSteps).toEqual([10, 10]);
   });
 
+  it('setting opt.lr inside a replayable function ends its capture: it runs eagerly and follows the schedule', () => {
+    const eager = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    const inside = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    let calls = 0;
+    const step = T.replayable((x: T.Tensor, y: T.Tensor) => {
+      inside.opt.lr = 0.1 / (2 + calls++); // a schedule inside the function
+      return inside.fn(x, y);
+    });
+    const data = new Rng(9);
+    for (let i = 0; i < 6; i++) {
+      const [x, y] = [T.randn([8, 4], data), T.randn([8, 3], data)];
+      eager.opt.lr = 0.1 / (2 + i);
+      T.tidy(() => eager.fn(x, y));
+      step.call([x, y]);
+    }
+    expect(weights(inside.net)).toEqual(weights(eager.net));
+    expect(step.stats().replays).toBe(0);
+    expect(step.stats().eagerReason).toMatch(/it sets Adam\.lr, which a replay would freeze/);
+  });
+
   it('a rate that is not a finite number >= 0 is a clear error', () => {
     const { opt } = twin((ps) => new Adam(ps));
     expect(() => {

@@ -57,6 +57,16 @@ export function noteRandom(): void {
   );
 }
 
+/**
+ * Declare that the code running now cannot be replayed (it sets host state that a replay
+ * would freeze, such as an optimiser's learning rate). Inside a capture this ends the
+ * capture: the replayable function then runs eagerly, and `stats().eagerReason` is
+ * `reason`. Outside a capture it does nothing.
+ */
+export function notReplayable(reason: string): void {
+  active?.fail(reason);
+}
+
 let epoch = 0;
 
 /** @internal A counter that {@link invalidateCaptures} moves on; replayable functions compare it. */

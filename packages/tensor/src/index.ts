@@ -36,7 +36,7 @@ export {
   replayable,
   replayableVariants,
 } from './capture.ts';
-export { invalidateCaptures } from './capture-hooks.ts';
+export { invalidateCaptures, notReplayable } from './capture-hooks.ts';
 export {
   arange,
   type CreateOptions,
