@@ -195,7 +195,7 @@ export class ActorCriticAgent<C extends SharedConfig = AgentConfig> implements A
    * without rebuilding the graph. Bit-identical to running it eagerly; `CHAINRULE_REPLAY=0`
    * runs it eagerly.
    */
-  readonly compiledUpdate: Replayable<Tensor[], UpdateTensors>;
+  readonly compiledUpdate: Replayable<Tensor[], UpdateTensors, 'actor' | 'critic'>;
   /** Updates done so far. */
   updates = 0;
   /** Transitions observed so far. */
@@ -262,17 +262,18 @@ export class ActorCriticAgent<C extends SharedConfig = AgentConfig> implements A
         this.critic2Opt = this.makeCriticOpt(critic2);
       }
     }
-    this.compiledUpdate = T.replayable(
-      // obs, action, reward, nextObs, terminated, then the update's own draws (TD3's smoothing noise)
-      (...t: Tensor[]) => {
-        const u = this.offPolicy();
-        return u.updateTensors(
+    this.compiledUpdate = T.replayableVariants(
+      // The branch ('actor' when this update also steps the actor) is decided once, in
+      // updateOn, and arrives here as the variant: each branch is its own plan, and nothing
+      // here reads the update count again. Tensors: obs, action, reward, nextObs, terminated,
+      // then the update's own draws (TD3's smoothing noise).
+      (branch: 'actor' | 'critic', ...t: Tensor[]) =>
+        this.offPolicy().updateTensors(
           this,
           { obs: t[0]!, action: t[1]!, reward: t[2]!, nextObs: t[3]!, terminated: t[4]! },
           t[5],
-          u.actorStepDue(this),
-        );
-      },
+          branch === 'actor',
+        ),
       { name: `${config.algo.toUpperCase()}.update` },
     );
   }
@@ -429,6 +430,7 @@ export class ActorCriticAgent<C extends SharedConfig = AgentConfig> implements A
     const noise = u.drawUpdateNoise(this, b.obs.shape[0]!);
     const inputs = [b.obs, b.action, b.reward, b.nextObs, b.terminated];
     if (noise) inputs.push(noise);
+    // The one place the delayed-actor branch is decided (the variant picks the plan).
     const out = this.compiledUpdate.call(inputs, u.actorStepDue(this) ? 'actor' : 'critic');
     this.updates++;
     if (this.replayFields().hardUpdateEvery > 0) this.hardUpdateTargets();

@@ -29,7 +29,14 @@ function fill(agent: ActorCriticAgent, n: number, seed: number): void {
   }
 }
 
-function make(config: AgentConfig, replay: '0' | 'poison'): ActorCriticAgent {
+/**
+ * The replay mode of the replayed agents: `poison`, or `verify` when the suite runs under
+ * CHAINRULE_REPLAY=verify (CI does), which also checks every replay kernel by kernel
+ * against the eager update.
+ */
+const REPLAYED = process.env.CHAINRULE_REPLAY === 'verify' ? 'verify' : 'poison';
+
+function make(config: AgentConfig, replay: '0' | 'poison' | 'verify'): ActorCriticAgent {
   const previous = process.env.CHAINRULE_REPLAY;
   process.env.CHAINRULE_REPLAY = replay;
   try {
@@ -63,9 +70,9 @@ afterEach(() => T.setBackend('wasm'));
 describe('replayed updates', () => {
   for (const backend of ['wasm', 'js']) {
     for (const [name, config] of cases) {
-      it(`${name} on ${backend}: bit-identical to eager, every update`, () => {
+      it(`${name} on ${backend}: bit-identical to eager, every update (${REPLAYED})`, () => {
         T.setBackend(backend);
-        const replayed = make(config, 'poison');
+        const replayed = make(config, REPLAYED);
         const eager = make(config, '0');
         fill(replayed, 64, 1);
         fill(eager, 64, 1);
@@ -84,6 +91,14 @@ describe('replayed updates', () => {
       });
     }
   }
+
+  it('td3 under verify: every replay of both branches matches the eager update kernel by kernel', () => {
+    const agent = make(makeConfig('td3', tiny), 'verify');
+    expect(agent.compiledUpdate.verify).toBe(true);
+    fill(agent, 64, 3);
+    for (let i = 0; i < 8; i++) agent.update();
+    expect(agent.compiledUpdate.stats()).toMatchObject({ plans: 2, replays: 4, eagerReason: undefined });
+  });
 
   it('keeps memory flat: replays allocate no new tensors', () => {
     const agent = make(makeConfig('tuned', tiny), 'poison');

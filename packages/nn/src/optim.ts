@@ -5,6 +5,12 @@
  * variables, so their objects never change and no `tidy` scope needs to be told about them.
  * Each update runs in its own small `tidy`, so it leaves no temporaries behind even when
  * the caller has no scope.
+ *
+ * What changes from one step to the next (the step counts and the learning rate) is state
+ * in 0-d tensor variables too, not JavaScript numbers: a captured update (`T.replayable`)
+ * reads variables anew on every replay, so it counts its steps and follows `opt.lr = …`
+ * exactly as eager steps do (PyTorch's `capturable` Adam keeps `step` and `lr` on the
+ * device for CUDA Graphs for the same reason).
  * @module
  */
 import type { Var } from '@chainrule/autograd';
@@ -30,14 +36,70 @@ export interface OptimizerState {
   tensors: Record<string, Tensor>;
 }
 
+/** A 0-d variable holding `value` in the dtype that holds counts and rates exactly on this backend. */
+function scalarVariable(value: number): Tensor {
+  return T.keep(T.scalar(value, T.scalarDType()));
+}
+
+/** Check a learning rate (or other hyperparameter) is a finite number >= `min`. */
+function checkFinite(op: string, name: string, v: number, min = 0): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+    throw new ChainruleError(op, `${name} must be a finite number >= ${min}, got ${v}`);
+}
+
 /** The base class: a list of parameters and `step()` reading their `.grad`. */
 export abstract class Optimizer {
-  /** Steps taken so far. */
-  stepCount = 0;
+  /** Calls to `step()`, a 0-d variable that each step increments (replayed steps included). */
+  private readonly calls: Tensor;
+  /**
+   * The learning rate, a 0-d variable that every update reads when it runs: setting
+   * {@link lr} between steps (a schedule) reaches replayed updates too.
+   */
+  protected readonly lrVariable: Tensor;
+
   /** Makes each parameter's value a variable (`param()` and modules already do), so `step()` can assign it. */
-  constructor(readonly params: readonly Var[]) {
+  constructor(
+    readonly params: readonly Var[],
+    lr: number,
+  ) {
     if (params.length === 0) throw new ChainruleError(this.constructor.name, 'got an empty parameter list');
+    checkFinite(this.constructor.name, 'lr', lr);
     for (const p of params) T.keep(p.value);
+    this.calls = scalarVariable(0);
+    this.lrVariable = scalarVariable(lr);
+  }
+
+  /** Steps taken so far (read from its variable: outside a replayed function). */
+  get stepCount(): number {
+    return this.calls.item();
+  }
+
+  /**
+   * The learning rate. Set it between steps for a schedule (PyTorch's
+   * `param_group['lr'] = …`); eager and replayed steps alike use the new value. Set it
+   * outside a replayed function: inside one, the value set at capture would be replayed.
+   */
+  get lr(): number {
+    return this.lrVariable.item();
+  }
+
+  set lr(value: number) {
+    checkFinite(`${this.constructor.name}.lr`, 'lr', value);
+    // Set inside a captured function, every replay would assign the rate of the capture.
+    T.notReplayable(
+      `it sets ${this.constructor.name}.lr, which a replay would freeze at the captured value; set the learning rate between calls`,
+    );
+    this.lrVariable.assign(T.tidy(() => T.scalar(value, this.lrVariable.dtype)));
+  }
+
+  /** Count one call of `step()`: a kernel, so a replayed step counts too. */
+  protected countStep(): void {
+    this.calls.assign(T.increment(this.calls));
+  }
+
+  /** Restore the step count (a checkpoint's). */
+  protected setStepCount(n: number): void {
+    this.calls.assign(T.tidy(() => T.scalar(n, this.calls.dtype)));
   }
   /** Apply one update from the current `.grad` of each parameter (parameters without a grad are skipped). */
   abstract step(): void;
@@ -47,10 +109,22 @@ export abstract class Optimizer {
   }
   /** A snapshot of the state, for checkpoints. */
   abstract stateDict(): OptimizerState;
-  /** Release the optimiser's state (moments, momentum); the parameters stay. Stepping afterwards is an error. */
-  abstract dispose(): void;
+  /** Release the optimiser's state (moments, momentum, counts); the parameters stay. Stepping afterwards is an error. */
+  dispose(): void {
+    this.calls.dispose();
+    this.lrVariable.dispose();
+  }
   /** Restore a snapshot; mismatched kinds, shapes or keys are a clear error. */
   abstract loadStateDict(state: OptimizerState): void;
+
+  /**
+   * Restore the learning rate a state was saved with, as PyTorch's `load_state_dict`
+   * restores its param groups' `lr`: a run resumed mid-schedule continues where it was.
+   */
+  protected loadLr(state: OptimizerState): void {
+    const lr = state.hyper.lr;
+    if (typeof lr === 'number') this.lr = lr;
+  }
 
   protected checkState(state: OptimizerState, kind: string, slots: string[]): void {
     if (state.kind !== kind)
@@ -73,11 +147,6 @@ export abstract class Optimizer {
     }
     if (problems.length) throw new ChainruleError(`${kind}.loadStateDict`, problems.join('; '));
   }
-}
-
-function checkFinite(op: string, name: string, v: number, min = 0): void {
-  if (!Number.isFinite(v) || v < min)
-    throw new ChainruleError(op, `${name} must be a finite number >= ${min}, got ${v}`);
 }
 
 /** Options for {@link Adam}. */
@@ -103,7 +172,6 @@ export interface AdamOptions {
  * `adamUpdate` kernel per parameter.
  */
 export class Adam extends Optimizer {
-  readonly lr: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
@@ -114,21 +182,20 @@ export class Adam extends Optimizer {
   private v: Tensor[];
   private vmax: Tensor[];
   /**
-   * Updates each parameter has received. Bias correction uses a parameter's own count, as
-   * PyTorch's `state['step']` does: a parameter skipped (no gradient) on some steps would
-   * otherwise be corrected as if its moments had seen every step.
+   * Updates each parameter has received, as 0-d variables that the update increments.
+   * Bias correction uses a parameter's own count, as PyTorch's `state['step']` does: a
+   * parameter skipped (no gradient) on some steps would otherwise be corrected as if its
+   * moments had seen every step.
    */
-  private steps: number[];
+  private readonly steps: Tensor[];
 
   constructor(params: readonly Var[], options: AdamOptions = {}) {
-    super(params);
-    this.lr = options.lr ?? 1e-3;
+    super(params, options.lr ?? 1e-3);
     [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
     this.decoupled = options.decoupledWeightDecay ?? false;
     this.amsgrad = options.amsgrad ?? false;
-    checkFinite('Adam', 'lr', this.lr);
     checkFinite('Adam', 'eps', this.eps);
     checkFinite('Adam', 'weightDecay', this.weightDecay);
     for (const b of [this.beta1, this.beta2]) {
@@ -139,22 +206,17 @@ export class Adam extends Optimizer {
     this.m = state();
     this.v = state();
     this.vmax = this.amsgrad ? state() : [];
-    this.steps = params.map(() => 0);
+    this.steps = params.map(() => scalarVariable(0));
   }
 
   /** The bias-correction step of each parameter: how many updates it has received. */
   get parameterSteps(): readonly number[] {
-    return this.steps;
+    return this.steps.map((t) => t.item());
   }
 
   step(): void {
-    // The step counts are host state: hostStep repeats their increments when a captured
-    // update is replayed (T.replayable), and the kernel reads `opts.step` when it runs.
-    T.hostStep(() => {
-      this.stepCount++;
-    });
     const hyper = {
-      lr: this.lr,
+      lr: this.lrVariable,
       beta1: this.beta1,
       beta2: this.beta2,
       eps: this.eps,
@@ -163,19 +225,18 @@ export class Adam extends Optimizer {
       amsgrad: this.amsgrad,
     };
     T.tidy(() => {
+      this.countStep();
       this.params.forEach((p, i) => {
         if (!p.grad) return;
-        const opts = { ...hyper, step: 0 };
-        T.hostStep(() => {
-          opts.step = ++this.steps[i]!;
-        });
+        // t ← t + 1 by a kernel; the Adam kernel reads t and the lr variable when it runs.
+        const step = this.steps[i]!.assign(T.increment(this.steps[i]!));
         const out = T.adamUpdate(
           p.value,
           p.grad,
           this.m[i]!,
           this.v[i]!,
           this.amsgrad ? this.vmax[i] : undefined,
-          opts,
+          { ...hyper, step },
         );
         p.value.assign(out[0]!);
         this.m[i]!.assign(out[1]!);
@@ -185,8 +246,9 @@ export class Adam extends Optimizer {
     });
   }
 
-  dispose(): void {
-    for (const t of [...this.m, ...this.v, ...this.vmax]) t.dispose();
+  override dispose(): void {
+    for (const t of [...this.m, ...this.v, ...this.vmax, ...this.steps]) t.dispose();
+    super.dispose();
   }
 
   stateDict(): OptimizerState {
@@ -199,7 +261,7 @@ export class Adam extends Optimizer {
     return {
       kind: 'adam',
       step: this.stepCount,
-      steps: [...this.steps],
+      steps: [...this.parameterSteps],
       hyper: {
         lr: this.lr,
         beta1: this.beta1,
@@ -231,8 +293,11 @@ export class Adam extends Optimizer {
         `steps must be one non-negative integer per parameter (${this.params.length}), and step an integer; got steps ${JSON.stringify(state.steps)}, step ${state.step}`,
       );
     }
-    this.stepCount = state.step;
-    this.steps = [...steps];
+    this.loadLr(state); // first: an invalid rate throws before anything changed
+    this.setStepCount(state.step);
+    this.steps.forEach((t, i) => {
+      t.assign(T.tidy(() => T.scalar(steps[i]!, t.dtype)));
+    });
     // Tensors are immutable, so the variables may share the loaded tensors' storage.
     this.params.forEach((_, i) => {
       this.m[i]!.assign(state.tensors[`${i}.m`]!);
@@ -258,32 +323,51 @@ export interface SGDOptions {
 
 /** Stochastic gradient descent with PyTorch's momentum, dampening and Nesterov semantics. */
 export class SGD extends Optimizer {
-  readonly lr: number;
   readonly momentum: number;
   readonly dampening: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
   private buf: (Tensor | null)[];
+  /**
+   * The learning rate in each parameter dtype, for the `lr · g` product (the number used to
+   * become a scalar of g's dtype, so float32 parameters see the same rounded rate).
+   */
+  private readonly lrByDType = new Map<string, Tensor>();
 
   constructor(params: readonly Var[], options: SGDOptions) {
-    super(params);
-    this.lr = options.lr;
+    super(params, options?.lr);
     this.momentum = options.momentum ?? 0;
     this.dampening = options.dampening ?? 0;
     this.nesterov = options.nesterov ?? false;
     this.weightDecay = options.weightDecay ?? 0;
-    checkFinite('SGD', 'lr', this.lr);
     checkFinite('SGD', 'momentum', this.momentum);
     checkFinite('SGD', 'weightDecay', this.weightDecay);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new ChainruleError('SGD', 'nesterov needs momentum > 0 and dampening 0');
     }
     this.buf = params.map(() => null);
+    for (const p of params)
+      if (!this.lrByDType.has(p.dtype)) this.lrByDType.set(p.dtype, T.keep(T.zeros([], { dtype: p.dtype })));
+    this.syncLr();
+  }
+
+  override get lr(): number {
+    return super.lr;
+  }
+
+  override set lr(value: number) {
+    super.lr = value;
+    this.syncLr();
+  }
+
+  /** Copy the learning rate into each dtype's variable (a cast kernel: exact for float64, float32's rounding otherwise). */
+  private syncLr(): void {
+    for (const t of this.lrByDType.values()) t.assign(T.tidy(() => T.cast(this.lrVariable, t.dtype)));
   }
 
   step(): void {
-    this.stepCount++;
     T.tidy(() => {
+      this.countStep();
       this.params.forEach((p, i) => {
         if (!p.grad) return;
         let g = p.grad;
@@ -296,13 +380,15 @@ export class SGD extends Optimizer {
           this.buf[i] = b;
           g = this.nesterov ? T.add(g, T.mul(b, this.momentum)) : b;
         }
-        p.value.assign(T.sub(p.value, T.mul(g, this.lr)));
+        p.value.assign(T.sub(p.value, T.mul(g, this.lrByDType.get(p.dtype)!)));
       });
     });
   }
 
-  dispose(): void {
+  override dispose(): void {
     for (const b of this.buf) b?.dispose();
+    for (const t of this.lrByDType.values()) t.dispose();
+    super.dispose();
   }
 
   stateDict(): OptimizerState {
@@ -326,11 +412,15 @@ export class SGD extends Optimizer {
 
   loadStateDict(state: OptimizerState): void {
     this.checkState(state, 'sgd', ['momentum']);
-    this.stepCount = state.step;
+    this.loadLr(state); // first: an invalid rate throws before anything changed
+    this.setStepCount(state.step);
+    for (const b of this.buf) b?.dispose();
     this.buf = this.params.map((_, i) => {
       const t = state.tensors[`${i}.momentum`];
       return t ? T.keep(T.clone(t)) : null;
     });
+    // New variable objects: a captured update must capture again to read them.
+    T.invalidateCaptures();
   }
 }
 

@@ -402,10 +402,11 @@ describe('docs/nn.md', () => {
       const atEnd = snapshot();
       expect(atEnd).toEqual(atWarmup);
       // What is alive is exactly the variables: 4 networks' parameters and running
-      // statistics, and 2 Adams' moments (m, v per parameter).
+      // statistics, and 2 Adams' state: m, v and the step count per parameter, and the
+      // count of calls and the learning rate (0-d variables, which a replay reads).
       const live = (m: Module) => m.parameters().length + m.buffers().length;
       const variables = live(actor) + live(critic) + live(actorTarget) + live(criticTarget);
-      const moments = 2 * (actor.parameters().length + critic.parameters().length);
+      const moments = 3 * (actor.parameters().length + critic.parameters().length) + 2 * 2;
       expect(atEnd.numVariables - (before?.numVariables ?? 0)).toBe(variables + moments);
       expect(atEnd.numTensors - (before?.numTensors ?? 0)).toBe(variables + moments);
       for (const m of [actor, critic, actorTarget, criticTarget]) m.dispose();

@@ -515,3 +515,128 @@ describe('softUpdate and hardUpdate', () => {
     for (const k of Object.keys(t)) expect(arr(t2[k]!), k).toEqual(arr(t[k]!));
   });
 });
+
+/**
+ * The repro of issue 24: a Linear layer trained with a learning-rate schedule set between
+ * steps, once eagerly and once through a captured update (`T.replayable`). Both read the
+ * rate and the step counts from 0-d variables, so the replayed twin follows the schedule.
+ */
+describe('replayed optimiser steps', () => {
+  function twin(make: (ps: Var[]) => Optimizer) {
+    const net = new Linear(4, 3, { rng: new Rng(7) }); // 15 weights
+    const opt = make(net.parameters());
+    const fn = (x: T.Tensor, y: T.Tensor) => {
+      opt.zeroGrad();
+      const loss = mseLoss(net.forward(variable(x)), variable(y));
+      loss.backward();
+      opt.step();
+      return loss.value;
+    };
+    return { net, opt, fn };
+  }
+  const weights = (net: Linear) =>
+    net.parameters().flatMap((p) => Array.from(new Uint32Array(p.value.dataSync().buffer)));
+  const makers: [string, (ps: Var[]) => Optimizer][] = [
+    ['Adam', (ps) => new Adam(ps, { lr: 0.1 })],
+    [
+      'AdamW + AMSGrad',
+      (ps) => new Adam(ps, { lr: 0.1, weightDecay: 0.1, decoupledWeightDecay: true, amsgrad: true }),
+    ],
+    ['SGD with momentum', (ps) => new SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 1e-3 })],
+  ];
+  for (const backend of ['wasm', 'js']) {
+    for (const [name, make] of makers) {
+      it(`${name} on ${backend}: opt.lr = 0.1/(1+i) before each of 30 steps gives bit-identical weights replayed and eager`, () => {
+        T.withBackend(backend, () => {
+          const eager = twin(make);
+          const replayed = twin(make);
+          const step = T.replayable(replayed.fn, { poison: true });
+          const data = new Rng(3);
+          for (let i = 0; i < 30; i++) {
+            const x = T.randn([8, 4], data);
+            const y = T.randn([8, 3], data);
+            eager.opt.lr = 0.1 / (1 + i);
+            replayed.opt.lr = 0.1 / (1 + i);
+            const a = T.tidy(() => eager.fn(x, y));
+            const b = step.call([x, y]);
+            expect(b.item(), `loss at step ${i}`).toBe(a.item());
+          }
+          expect(weights(replayed.net)).toEqual(weights(eager.net));
+          expect(step.stats()).toMatchObject({ captures: 1, replays: 28, eagerReason: undefined });
+          expect(replayed.opt.stepCount).toBe(30);
+          expect(replayed.opt.lr).toBe(0.1 / 30);
+          if (replayed.opt instanceof Adam) expect(replayed.opt.parameterSteps).toEqual([30, 30]);
+          // The schedule mattered: a constant rate ends elsewhere.
+          const constant = twin(make);
+          const data2 = new Rng(3);
+          for (let i = 0; i < 30; i++) {
+            const x = T.randn([8, 4], data2);
+            const y = T.randn([8, 3], data2);
+            T.tidy(() => constant.fn(x, y));
+          }
+          expect(weights(constant.net)).not.toEqual(weights(eager.net));
+        });
+      });
+    }
+  }
+
+  it('a state saved mid-schedule restores the rate and the counts, and a replayed update resumes exactly', () => {
+    const data = new Rng(5);
+    const batches = Array.from({ length: 10 }, () => [T.randn([8, 4], data), T.randn([8, 3], data)] as const);
+    const a = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    for (const [i, [x, y]] of batches.entries()) {
+      a.opt.lr = 0.1 / (1 + i);
+      T.tidy(() => a.fn(x, y));
+    }
+    const b = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    const stepB = T.replayable(b.fn);
+    for (const [i, [x, y]] of batches.slice(0, 5).entries()) {
+      b.opt.lr = 0.1 / (1 + i);
+      stepB.call([x, y]);
+    }
+    const c = twin((ps) => new Adam(ps, { lr: 0.5 })); // another rate, overwritten by the load
+    c.net.loadStateDict(b.net.stateDict());
+    c.opt.loadStateDict(b.opt.stateDict());
+    expect(c.opt.lr).toBe(0.1 / 5);
+    expect(c.opt.stepCount).toBe(5);
+    const stepC = T.replayable(c.fn);
+    for (const [i, [x, y]] of batches.slice(5).entries()) {
+      c.opt.lr = 0.1 / (6 + i);
+      stepC.call([x, y]);
+    }
+    expect(stepC.stats().replays).toBe(3);
+    expect(weights(c.net)).toEqual(weights(a.net));
+    expect((c.opt as Adam).parameterSteps).toEqual([10, 10]);
+  });
+
+  it('setting opt.lr inside a replayable function ends its capture: it runs eagerly and follows the schedule', () => {
+    const eager = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    const inside = twin((ps) => new Adam(ps, { lr: 0.1 }));
+    let calls = 0;
+    const step = T.replayable((x: T.Tensor, y: T.Tensor) => {
+      inside.opt.lr = 0.1 / (2 + calls++); // a schedule inside the function
+      return inside.fn(x, y);
+    });
+    const data = new Rng(9);
+    for (let i = 0; i < 6; i++) {
+      const [x, y] = [T.randn([8, 4], data), T.randn([8, 3], data)];
+      eager.opt.lr = 0.1 / (2 + i);
+      T.tidy(() => eager.fn(x, y));
+      step.call([x, y]);
+    }
+    expect(weights(inside.net)).toEqual(weights(eager.net));
+    expect(step.stats().replays).toBe(0);
+    expect(step.stats().eagerReason).toMatch(/it sets Adam\.lr, which a replay would freeze/);
+  });
+
+  it('a rate that is not a finite number >= 0 is a clear error', () => {
+    const { opt } = twin((ps) => new Adam(ps));
+    expect(() => {
+      opt.lr = Number.NaN;
+    }).toThrow(/Adam\.lr: lr must be a finite number >= 0, got NaN/);
+    expect(() => new SGD([param(T.zeros([1]))], { lr: -1 })).toThrow(
+      /SGD: lr must be a finite number >= 0, got -1/,
+    );
+    expect(opt.lr).toBe(1e-3);
+  });
+});

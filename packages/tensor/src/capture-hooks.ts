@@ -10,14 +10,18 @@ import type { Tensor } from './tensor.ts';
 
 /** What a running capture is told. */
 export interface CaptureRecorder {
-  /** A kernel ran: `fn` filled `outputs` from `inputs` with `attrs`. */
-  kernel(fn: KernelFunc, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
+  /** A kernel ran: `fn` (op `op`) filled `outputs` from `inputs` with `attrs`. */
+  kernel(
+    op: string,
+    fn: KernelFunc,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+    attrs: unknown,
+  ): void;
   /** `variable.assign(value)` is about to run. */
   assign(variable: Tensor, value: Tensor): void;
   /** `t.dataSync()` (or `item()`, `toArray()`) is about to copy data out. */
   read(t: Tensor): void;
-  /** A host callback (`hostStep`) ran and must run again at this point of every replay. */
-  host(fn: () => void): void;
   /** Something happened that a replay could not repeat. */
   fail(reason: string): void;
 }
@@ -51,6 +55,16 @@ export function noteRandom(): void {
   active?.fail(
     'it draws random numbers from an Rng, and a replay would repeat the captured draws; draw them outside and pass them in as an argument',
   );
+}
+
+/**
+ * Declare that the code running now cannot be replayed (it sets host state that a replay
+ * would freeze, such as an optimiser's learning rate). Inside a capture this ends the
+ * capture: the replayable function then runs eagerly, and `stats().eagerReason` is
+ * `reason`. Outside a capture it does nothing.
+ */
+export function notReplayable(reason: string): void {
+  active?.fail(reason);
 }
 
 let epoch = 0;

@@ -17,12 +17,18 @@
  * `Var` and `Tensor` objects, shape checks, scope bookkeeping and allocation. Each kernel
  * runs on buffers the plan keeps from call to call.
  *
- * **What it repeats.** The kernels, in order, with the attributes they were given (a
- * JavaScript number passed to an op becomes a constant of the capture); the
- * `assign()`s to variables (parameters, optimiser moments, running statistics); and the
- * callbacks registered with {@link hostStep}, for JavaScript state that must change on
- * every call (an optimiser's step count). It reads the arguments and the variables' values
- * anew on every call, so the results are bit for bit those of the eager function.
+ * **What it repeats.** The kernels, in order, with the attributes they were given, and the
+ * `assign()`s to variables (parameters, optimiser moments and step counts, running
+ * statistics).
+ *
+ * **What it reads.** Exactly two kinds of input, anew on every call, as `jax.jit` reads its
+ * arguments: the tensors passed to `call`, and the current values of the variables
+ * (`keep()`) the function used, such as an optimiser's learning rate and step count, which
+ * are 0-d variables for this reason. Everything else is a constant of the capture: a
+ * JavaScript number passed to an op, a kernel attribute, a tensor made from host data.
+ * `CHAINRULE_REPLAY=verify` runs the eager function beside every replay and names the
+ * first kernel whose inputs, attributes or outputs differ, which is how a number that
+ * should have been an input shows up.
  *
  * **What the function may not do.** Anything whose effect a replay could not repeat ends
  * the capture, and that function then runs eagerly (`stats().eagerReason` says why):
@@ -71,12 +77,12 @@ interface Slot {
 type Step =
   | {
       readonly kind: 'kernel';
+      readonly op: string;
       readonly fn: KernelFunc;
       readonly inputs: Tensor[];
       readonly outputs: Tensor[];
       readonly attrs: unknown;
     }
-  | { readonly kind: 'host'; readonly fn: () => void }
   | { readonly kind: 'assign'; readonly variable: Tensor; readonly value: Tensor };
 
 /** The shape of a function's result, with the views that hold its tensors. */
@@ -155,7 +161,13 @@ class Recording implements CaptureRecorder {
     return v;
   }
 
-  kernel(fn: KernelFunc, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void {
+  kernel(
+    op: string,
+    fn: KernelFunc,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+    attrs: unknown,
+  ): void {
     if (this.failure) return;
     const ins = inputs.map((t) => this.view(t));
     const outs = outputs.map((t) => {
@@ -163,7 +175,7 @@ class Recording implements CaptureRecorder {
       this.addSlot(t.storage, { kind: 'internal', dtype: t.dtype, size: t.size });
       return this.view(t);
     });
-    this.steps.push({ kind: 'kernel', fn, inputs: ins, outputs: outs, attrs });
+    this.steps.push({ kind: 'kernel', op, fn, inputs: ins, outputs: outs, attrs });
   }
 
   assign(variable: Tensor, value: Tensor): void {
@@ -180,10 +192,6 @@ class Recording implements CaptureRecorder {
     this.fail(
       `it reads tensor data (dataSync, item or toArray of a ${t.dtype} ${fmtShape(t.shape)} tensor); return the tensor and read it after the call`,
     );
-  }
-
-  host(fn: () => void): void {
-    if (!this.failure) this.steps.push({ kind: 'host', fn });
   }
 
   fail(reason: string): void {
@@ -270,6 +278,12 @@ class Plan {
   }
 
   run(args: readonly Tensor[]): unknown {
+    this.execute(args);
+    return build(this.result);
+  }
+
+  /** The replay itself: bind every slot to this call's buffer, then run the steps. */
+  execute(args: readonly Tensor[]): void {
     for (const slot of this.slots) {
       if (slot.kind === 'argument') this.bind(slot, args[slot.argument!]!.storage);
       else if (slot.kind === 'variable') this.bind(slot, slot.variables![0]!.storage);
@@ -282,11 +296,22 @@ class Plan {
     for (const step of this.steps) {
       if (step.kind === 'kernel')
         step.fn({ inputs: step.inputs, outputs: step.outputs, attrs: step.attrs as never });
-      else if (step.kind === 'assign') step.variable.assign(step.value);
-      else step.fn();
+      else step.variable.assign(step.value);
     }
     this.replays++;
-    return build(this.result);
+  }
+
+  /** The variables the plan assigns, once each. */
+  assignedVariables(): Tensor[] {
+    const vs = new Set<Tensor>();
+    for (const step of this.steps) if (step.kind === 'assign') vs.add(step.variable);
+    return [...vs];
+  }
+
+  /** The kind of slot a step's view belongs to (for verify's messages). */
+  kindOf(view: Tensor): SlotKind | undefined {
+    for (const slot of this.slots) if (slot.views.includes(view)) return slot.kind;
+    return undefined;
   }
 
   dispose(): void {
@@ -328,6 +353,12 @@ export interface ReplayOptions {
    * not write all of its output shows up as NaN (backends with a `fill` method: js, wasm).
    */
   poison?: boolean;
+  /**
+   * Testing: run the eager function beside every replay, from the same state, and throw on
+   * the first kernel whose inputs, attributes or outputs differ in any bit (default: true
+   * when `CHAINRULE_REPLAY=verify`). The eager run's results and state are kept.
+   */
+  verify?: boolean;
 }
 
 /** How a {@link Replayable} has run so far. */
@@ -346,14 +377,15 @@ export interface ReplayStats {
 
 /**
  * Environment switch: `CHAINRULE_REPLAY=0` makes every replayable function run eagerly;
- * `poison` replays with the `poison` check on (see {@link ReplayOptions.poison}).
+ * `poison` replays with the `poison` check on (see {@link ReplayOptions.poison}); `verify`
+ * checks every replay against the eager function (see {@link ReplayOptions.verify}).
  */
-function replayEnv(): 'on' | 'off' | 'poison' {
+function replayEnv(): 'on' | 'off' | 'poison' | 'verify' {
   const v = envVar('CHAINRULE_REPLAY');
   if (v === undefined || v === '' || v === '1') return 'on';
   if (v === '0') return 'off';
-  if (v === 'poison') return 'poison';
-  throw new ChainruleError('CHAINRULE_REPLAY', `expected 0, 1 or poison, got ${JSON.stringify(v)}`);
+  if (v === 'poison' || v === 'verify') return v;
+  throw new ChainruleError('CHAINRULE_REPLAY', `expected 0, 1, poison or verify, got ${JSON.stringify(v)}`);
 }
 
 /**
@@ -368,9 +400,11 @@ const dropped = new FinalizationRegistry<Map<string, Plan | { eager: string }>>(
  * A function of tensors that is captured on its first call and replayed afterwards (see the
  * module documentation for the rules). Make one with {@link replayable}.
  */
-export class Replayable<A extends readonly Tensor[], R> {
+export class Replayable<A extends readonly Tensor[], R, V extends string = string> {
   readonly name: string;
   readonly enabled: boolean;
+  /** Whether each replay is checked against the eager function ({@link ReplayOptions.verify}). */
+  readonly verify: boolean;
   private readonly plans = new Map<string, Plan | { eager: string }>();
   private readonly warm = new Map<string, number>();
   private readonly warmup: number;
@@ -379,8 +413,12 @@ export class Replayable<A extends readonly Tensor[], R> {
   private eagerReason: string | undefined;
   private epoch = captureEpoch();
 
+  /**
+   * @param fn The function, given the variant of the call and the arguments (see
+   *   {@link replayable} and {@link replayableVariants}).
+   */
   constructor(
-    private readonly fn: (...args: A) => R,
+    private readonly fn: (variant: V, args: A) => R,
     options: ReplayOptions = {},
   ) {
     if (typeof fn !== 'function')
@@ -389,6 +427,7 @@ export class Replayable<A extends readonly Tensor[], R> {
     const env = replayEnv();
     this.enabled = options.enabled ?? env !== 'off';
     this.poison = options.poison ?? env === 'poison';
+    this.verify = options.verify ?? env === 'verify';
     dropped.register(this, this.plans, this);
     this.warmup = options.warmup ?? 1;
     if (!Number.isInteger(this.warmup) || this.warmup < 0)
@@ -398,30 +437,72 @@ export class Replayable<A extends readonly Tensor[], R> {
   /**
    * Call the function with `args`. The first call for these argument shapes (and `variant`)
    * runs eagerly and is captured; later ones replay the capture. `variant` names a branch of
-   * the function's JavaScript (for example `'actor'` on the steps that also update the actor).
+   * the function's JavaScript (for example `'actor'` on the steps that also update the
+   * actor); a function made with {@link replayableVariants} receives it, so the branch is
+   * decided once, here.
    */
-  call(args: A, variant = ''): R {
+  call(args: A, variant: V = '' as V): R {
     const backend = getBackend();
     const key = this.key(backend, args, variant);
     if (this.epoch !== captureEpoch()) this.reset(); // a variable was replaced: plans may be stale
     const entry = this.plans.get(key);
     if (entry instanceof Plan) {
-      if (activeRecorder()) return this.eager(args); // inside another capture: let it record the kernels
-      if (entry.valid(this.name)) return entry.run(args) as R;
-      this.retire(key, entry);
-      return this.capture(key, getBackend(), args);
+      if (activeRecorder()) return this.eager(args, variant); // inside another capture: let it record the kernels
+      if (!entry.valid(this.name)) {
+        this.retire(key, entry);
+        return this.capture(key, getBackend(), args, variant);
+      }
+      return this.verify ? this.verified(entry, args, variant) : (entry.run(args) as R);
     }
-    if (entry || !this.enabled || activeRecorder()) return this.eager(args);
+    if (entry || !this.enabled || activeRecorder()) return this.eager(args, variant);
     const warmed = this.warm.get(key) ?? 0;
     if (warmed < this.warmup) {
       this.warm.set(key, warmed + 1);
-      return this.eager(args);
+      return this.eager(args, variant);
     }
     if (!backend.replayable) {
       this.noteEager(key, `the ${backend.name} backend does not support replay`);
-      return this.eager(args);
+      return this.eager(args, variant);
     }
-    return this.capture(key, backend, args);
+    return this.capture(key, backend, args, variant);
+  }
+
+  /**
+   * A replay checked against the eager function (`CHAINRULE_REPLAY=verify`): replay, put the
+   * variables back as they were, run the function eagerly while recording its kernels, and
+   * compare the two step by step, bit for bit. The eager run's results and state are kept.
+   */
+  private verified(plan: Plan, args: A, variant: V): R {
+    const assigned = plan.assignedVariables();
+    // Tensors holding the variables' buffers keep them alive (and out of the plan's reuse).
+    const hold = (v: Tensor) => new Tensor(v.shape, v.dtype, v.storage);
+    const start = assigned.map(hold);
+    const held: Tensor[] = [...start];
+    const recording = new Recording(plan.backend, args);
+    try {
+      plan.execute(args);
+      held.push(...assigned.map(hold)); // the replay's end state, until it is compared
+      assigned.forEach((v, i) => {
+        v.assign(start[i]!);
+      });
+      const previous = setRecorder(recording);
+      let result: R;
+      try {
+        result = tidy(() => this.fn(variant, args));
+      } finally {
+        setRecorder(previous);
+      }
+      const problem = recording.failure ?? compareSteps(plan, recording.steps);
+      if (problem)
+        throw new ChainruleError(
+          this.name,
+          `CHAINRULE_REPLAY=verify: replay ${plan.replays} of variant ${JSON.stringify(variant)} differs from the eager function: ${problem}`,
+        );
+      return result;
+    } finally {
+      recording.release();
+      for (const t of held) t.dispose();
+    }
   }
 
   private key(backend: Backend, args: A, variant: string): string {
@@ -437,9 +518,9 @@ export class Replayable<A extends readonly Tensor[], R> {
     return key;
   }
 
-  private eager(args: A): R {
+  private eager(args: A, variant: V): R {
     this.counts.eagerCalls++;
-    return tidy(() => this.fn(...args));
+    return tidy(() => this.fn(variant, args));
   }
 
   private noteEager(key: string, reason: string): void {
@@ -448,12 +529,12 @@ export class Replayable<A extends readonly Tensor[], R> {
     debugLog(`${this.name}: runs eagerly because ${reason}`);
   }
 
-  private capture(key: string, backend: Backend, args: A): R {
+  private capture(key: string, backend: Backend, args: A, variant: V): R {
     const recording = new Recording(backend, args);
     const previous = setRecorder(recording);
     let result: R;
     try {
-      result = tidy(() => this.fn(...args));
+      result = tidy(() => this.fn(variant, args));
     } catch (e) {
       recording.release();
       throw e;
@@ -512,15 +593,123 @@ export function replayable<A extends readonly Tensor[], R>(
   fn: (...args: A) => R,
   options: ReplayOptions = {},
 ): Replayable<A, R> {
-  return new Replayable(fn, options);
+  if (typeof fn !== 'function')
+    throw new ChainruleError('replayable', `expected a function, got ${typeof fn}`);
+  return new Replayable((_variant: string, args: A) => fn(...args), options);
 }
 
 /**
- * Run `fn` now and, inside a capture, at this point of every replay too: for JavaScript
- * state that must change on each call of a replayed function (an optimiser's step count,
- * read by a later kernel's attributes). Outside a capture it simply calls `fn`.
+ * A {@link Replayable} with branches: `fn(variant, ...args)` is told which branch the call
+ * takes, so the caller decides it once (`call(args, variant)`) and each variant is
+ * captured and replayed as its own plan. TD3's update takes `'actor'` on every second cycle.
  */
-export function hostStep(fn: () => void): void {
-  fn();
-  activeRecorder()?.host(fn);
+export function replayableVariants<V extends string, A extends readonly Tensor[], R>(
+  fn: (variant: V, ...args: A) => R,
+  options: ReplayOptions = {},
+): Replayable<A, R, V> {
+  if (typeof fn !== 'function')
+    throw new ChainruleError('replayableVariants', `expected a function, got ${typeof fn}`);
+  return new Replayable((variant: V, args: A) => fn(variant, ...args), options);
+}
+
+/** The values of a tensor, by bits (NaN equals NaN), read without a capture's read hook. */
+function bytesOf_(t: Tensor): Uint8Array {
+  const d = t.backend.read(t.storage, t.dtype, t.size);
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+function sameBits(a: Tensor, b: Tensor): boolean {
+  const x = bytesOf_(a);
+  const y = bytesOf_(b);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** A few of a tensor's values, for a message. */
+function preview(t: Tensor): string {
+  const d = t.backend.read(t.storage, t.dtype, t.size);
+  const shown = Array.from(d.subarray(0, 4), (x) => String(x)).join(', ');
+  return `[${shown}${d.length > 4 ? ', ...' : ''}]`;
+}
+
+/** Where two attribute values first differ (a dotted path and both values), if they do. */
+function attrDiff(a: unknown, b: unknown, path: string): string | undefined {
+  if (Object.is(a, b)) return undefined;
+  const isList = (x: unknown): x is ArrayLike<unknown> => Array.isArray(x) || ArrayBuffer.isView(x);
+  if (isList(a) && isList(b)) {
+    if (a.length !== b.length) return `${path} has length ${a.length} in the replay, ${b.length} eagerly`;
+    for (let i = 0; i < a.length; i++) {
+      const d = attrDiff(a[i], b[i], `${path}[${i}]`);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const d = attrDiff(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      );
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return `attribute ${path} is ${String(a)} in the replay (frozen at capture), ${String(b)} eagerly: a JavaScript value that changes between calls; pass it as a tensor argument or a 0-d variable`;
+}
+
+const SLOT_WORDS: Record<SlotKind, string> = {
+  argument: 'an argument',
+  variable: 'a variable read at the start of the call',
+  constant:
+    'a constant of the capture (a JavaScript number passed to an op, or a tensor made from host data): a value that changes between calls must be a tensor argument or a 0-d variable',
+  internal: 'an earlier kernel output',
+};
+
+/**
+ * The first difference between a replay (the plan's steps, their views holding this
+ * replay's values) and the eager run's recorded steps, as a message naming the kernel: its
+ * index, op and shapes.
+ */
+function compareSteps(plan: Plan, eager: readonly Step[]): string | undefined {
+  const shapes = (ts: readonly Tensor[]) => ts.map((t) => fmtShape(t.shape)).join(', ');
+  let kernels = 0;
+  for (let i = 0; i < Math.max(plan.steps.length, eager.length); i++) {
+    const r = plan.steps[i];
+    const e = eager[i];
+    const name =
+      r?.kind === 'kernel'
+        ? `kernel ${kernels} (${r.op}: ${shapes(r.inputs)} -> ${shapes(r.outputs)})`
+        : `step ${i} (an assign to a ${r ? fmtShape(r.variable.shape) : '?'} variable)`;
+    if (!r || !e)
+      return `the replay has ${plan.steps.length} steps and the eager run ${eager.length}; the first unmatched is ${r ? name : describeStep(e!)}`;
+    if (r.kind !== e.kind || (r.kind === 'kernel' && e.kind === 'kernel' && r.op !== e.op))
+      return `${name}: the eager run has ${describeStep(e)} here`;
+    if (r.kind === 'kernel' && e.kind === 'kernel') {
+      if (shapes(r.inputs) !== shapes(e.inputs) || shapes(r.outputs) !== shapes(e.outputs))
+        return `${name}: the eager run's shapes are ${shapes(e.inputs)} -> ${shapes(e.outputs)}`;
+      const d = attrDiff(r.attrs, e.attrs, '');
+      if (d) return `${name}: ${d}`;
+      for (const [j, t] of r.inputs.entries()) {
+        if (!sameBits(t, e.inputs[j]!))
+          return `${name}: input ${j} (${SLOT_WORDS[plan.kindOf(t) ?? 'internal']}) is ${preview(t)} in the replay, ${preview(e.inputs[j]!)} eagerly`;
+      }
+      for (const [j, t] of r.outputs.entries()) {
+        if (!sameBits(t, e.outputs[j]!))
+          return `${name}: output ${j} is ${preview(t)} in the replay, ${preview(e.outputs[j]!)} eagerly, from the same inputs`;
+      }
+      kernels++;
+    } else if (r.kind === 'assign' && e.kind === 'assign') {
+      if (r.variable !== e.variable) return `${name}: the eager run assigns another variable here`;
+      if (!sameBits(r.value, e.value))
+        return `${name}: the value assigned is ${preview(r.value)} in the replay, ${preview(e.value)} eagerly`;
+    }
+  }
+  return undefined;
+}
+
+function describeStep(s: Step): string {
+  return s.kind === 'kernel' ? `a ${s.op} kernel` : `an assign to a ${fmtShape(s.variable.shape)} variable`;
 }

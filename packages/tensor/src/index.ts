@@ -37,8 +37,14 @@ export {
 } from './backend.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
 export { type SimdPath, setThreads, type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
-export { hostStep, Replayable, type ReplayOptions, type ReplayStats, replayable } from './capture.ts';
-export { invalidateCaptures } from './capture-hooks.ts';
+export {
+  Replayable,
+  type ReplayOptions,
+  type ReplayStats,
+  replayable,
+  replayableVariants,
+} from './capture.ts';
+export { invalidateCaptures, notReplayable } from './capture-hooks.ts';
 export {
   arange,
   type CreateOptions,

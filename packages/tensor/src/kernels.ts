@@ -64,16 +64,18 @@ export interface IndexAttrs {
   axis: number;
 }
 
-/** Attributes of the fused Adam update (see `adamUpdate` in ops.ts). */
+/**
+ * Attributes of the fused Adam update (see `adamUpdate` in ops.ts): the fixed
+ * hyperparameters. The step t and the learning rate are its last two inputs (0-d tensors),
+ * after p, g, m, v (and vmax), so that a replay reads their current values.
+ */
 export interface AdamAttrs {
-  lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
   decoupled: boolean;
   amsgrad: boolean;
-  step: number;
 }
 
 /** Attributes of `lerp`. */
@@ -175,6 +177,7 @@ export const OPS = {
   gather: primitive<IndexAttrs>(),
   scatterAdd: primitive<IndexAttrs>(),
   cast: primitive(),
+  increment: kernelOnly(),
   adamUpdate: kernelOnly<AdamAttrs>(),
   lerp: kernelOnly<LerpAttrs>(),
 };

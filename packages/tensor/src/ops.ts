@@ -4,9 +4,18 @@
  * given and what was expected.
  * @module
  */
+
+import { getBackend } from './backend.ts';
 import { allocTyped, type DType, isDType } from './dtype.ts';
 import { ChainruleError, fmtShape } from './errors.ts';
-import { ACTIVATIONS, type Activation, type BinaryOp, type ComparisonOp, type UnaryOp } from './kernels.ts';
+import {
+  ACTIVATIONS,
+  type Activation,
+  type AdamAttrs,
+  type BinaryOp,
+  type ComparisonOp,
+  type UnaryOp,
+} from './kernels.ts';
 import { runKernel } from './run.ts';
 import {
   assertValidShape,
@@ -740,8 +749,11 @@ export { sizeOf };
 
 /** Hyperparameters of {@link adamUpdate}. */
 export interface AdamUpdateOptions {
-  /** Learning rate. */
-  lr: number;
+  /**
+   * Learning rate: a number (a constant of a capture), or a 0-d tensor that the kernel reads
+   * when it runs, so a replayed update follows a learning-rate schedule.
+   */
+  lr: number | Tensor;
   /** β₁, the first-moment decay. */
   beta1: number;
   /** β₂, the second-moment decay. */
@@ -754,14 +766,41 @@ export interface AdamUpdateOptions {
   decoupled: boolean;
   /** Use the maximum of past second moments (AMSGrad); then `vmax` is required. */
   amsgrad: boolean;
-  /** The 1-based step number t, for bias correction. */
-  step: number;
+  /**
+   * The 1-based step number t, for bias correction: a number, or a 0-d tensor read when the
+   * kernel runs (an optimiser's step count, advanced with {@link increment}).
+   */
+  step: number | Tensor;
+}
+
+/**
+ * The float dtype that holds per-call scalars (a step count, a learning rate) exactly on the
+ * active backend: float64 where it is stored, else float32 (gpu.js).
+ */
+export function scalarDType(): DType {
+  return getBackend().supportsDType('float64') ? 'float64' : 'float32';
+}
+
+/** A 0-d tensor argument of an op that is read as a number by its kernel. */
+function checkScalarInput(op: string, name: string, x: number | Tensor): Tensor {
+  if (typeof x === 'number') return scalarTensor(x, scalarDType());
+  checkTensor(op, x, name);
+  if (x.size !== 1)
+    throw new ChainruleError(
+      op,
+      `${name} must be a number or a one-element tensor, got ${fmtShape(x.shape)}`,
+    );
+  return x;
 }
 
 /**
  * One bias-corrected Adam step for one parameter (Kingma & Ba 2015, Algorithm 1, with
  * PyTorch's L2 / AdamW weight decay). A fused kernel: returns the new parameter and the
  * new moment estimates `[p, m, v]` (and `vmax` with AMSGrad).
+ *
+ * `lr` and `step` are kernel *inputs* (0-d tensors; numbers become constants), not
+ * attributes: a captured update (`T.replayable`) reads them anew on every replay, as
+ * PyTorch's `capturable` Adam keeps `step` and `lr` on the device for CUDA Graphs.
  */
 export function adamUpdate(
   p: Tensor,
@@ -784,15 +823,39 @@ export function adamUpdate(
     }
   }
   if (options.amsgrad && !vmax) throw new ChainruleError('adamUpdate', 'amsgrad needs the vmax state');
-  if (!Number.isInteger(options.step) || options.step < 1) {
+  if (typeof options.step === 'number' && (!Number.isInteger(options.step) || options.step < 1)) {
     throw new ChainruleError('adamUpdate', `step must be an integer >= 1, got ${options.step}`);
   }
+  if (typeof options.lr === 'number' && !Number.isFinite(options.lr)) {
+    throw new ChainruleError('adamUpdate', `lr must be a finite number, got ${options.lr}`);
+  }
+  const step = checkScalarInput('adamUpdate', 'step', options.step);
+  const lr = checkScalarInput('adamUpdate', 'lr', options.lr);
   const spec = { shape: p.shape, dtype: p.dtype };
-  const inputs = options.amsgrad ? [p, g, m, v, vmax!] : [p, g, m, v];
+  const state = options.amsgrad ? [p, g, m, v, vmax!] : [p, g, m, v];
   const outs = options.amsgrad ? [spec, spec, spec, spec] : [spec, spec, spec];
-  // The options object itself is the kernel's attributes: a replayed step (capture.ts) reads
-  // the step count its optimiser's hostStep wrote there.
-  return runKernel('adamUpdate', inputs, outs, options);
+  const attrs: AdamAttrs = {
+    beta1: options.beta1,
+    beta2: options.beta2,
+    eps: options.eps,
+    weightDecay: options.weightDecay,
+    decoupled: options.decoupled,
+    amsgrad: options.amsgrad,
+  };
+  // The attributes are fixed hyperparameters; what changes from step to step is an input.
+  const out = runKernel('adamUpdate', [...state, step, lr], outs, attrs);
+  if (step !== options.step) step.dispose();
+  if (lr !== options.lr) lr.dispose();
+  return out;
+}
+
+/**
+ * x + 1, exactly, for counters kept in tensors (an optimiser's step count, so that a replayed
+ * update advances it). Any dtype, on every backend; float64 counts exactly up to 2⁵³.
+ */
+export function increment(x: Tensor): Tensor {
+  checkTensor('increment', x);
+  return runKernel('increment', [x], [{ shape: x.shape, dtype: x.dtype }])[0]!;
 }
 
 /**

@@ -75,7 +75,7 @@ function dispatch(op: string, inputs: readonly Tensor[], outs: readonly OutSpec[
     const recorder = activeRecorder();
     if (recorder) {
       if (moved.length) recorder.fail(`an input of "${op}" lives on another backend and was copied over`);
-      else recorder.kernel(kernel.fn, ins, outputs, attrs);
+      else recorder.kernel(op, kernel.fn, ins, outputs, attrs);
     }
     for (const m of moved) m.dispose();
     return outputs;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as T from '../src/index.ts';
-import { hostStep, keep, Rng, replayable, type Tensor } from '../src/index.ts';
+import { keep, Rng, replayable, replayableVariants, type Tensor } from '../src/index.ts';
 
 afterEach(() => T.setBackend('wasm'));
 
@@ -10,8 +10,9 @@ function bits(t: Tensor): number[] {
 
 /**
  * A small training step with everything a replay must repeat: a kernel chain over an
- * argument and variables, a reshape view, assigns, a host counter that a kernel's
- * attributes read (Adam's bias correction step), and results in an object.
+ * argument and variables, a reshape view, assigns, a step counter in a 0-d variable that a
+ * kernel advances and Adam's bias correction reads, a learning rate in a 0-d variable set
+ * from outside, and results in an object.
  */
 function model(seed: number) {
   const rng = new Rng(seed);
@@ -19,33 +20,31 @@ function model(seed: number) {
   const m = keep(T.zeros([4, 3]));
   const v = keep(T.zeros([4, 3]));
   const b = keep(T.zeros([3]));
-  const state = { steps: 0 };
+  const steps = keep(T.scalar(0, 'float64'));
+  const lr = keep(T.scalar(0.1, 'float64'));
   const fn = (x: Tensor, y: Tensor) => {
     const opts = {
-      lr: 0.1,
+      lr,
       beta1: 0.9,
       beta2: 0.999,
       eps: 1e-8,
       weightDecay: 0,
       decoupled: false,
       amsgrad: false,
-      step: 0,
     };
-    hostStep(() => {
-      opts.step = ++state.steps;
-    });
+    const step = steps.assign(T.increment(steps));
     const pred = T.add(T.matmul(x, w), b);
     const err = T.sub(pred, y);
     const gw = T.matmul(x, err, { transposeA: true });
     const gb = T.reshape(T.sum(err, 0, true), [3]);
-    const [w2, m2, v2] = T.adamUpdate(w, gw, m, v, undefined, opts);
+    const [w2, m2, v2] = T.adamUpdate(w, gw, m, v, undefined, { ...opts, step });
     w.assign(w2!);
     m.assign(m2!);
     v.assign(v2!);
     b.assign(T.sub(b, T.mul(gb, 0.05)));
     return { loss: T.mean(T.square(err)), pred };
   };
-  return { w, b, state, fn };
+  return { w, b, steps, lr, fn };
 }
 
 function batch(rng: Rng, n = 5): [Tensor, Tensor] {
@@ -54,7 +53,7 @@ function batch(rng: Rng, n = 5): [Tensor, Tensor] {
 
 describe('replayable', () => {
   for (const backend of ['wasm', 'js']) {
-    it(`on ${backend}: replays are bit-identical to eager calls, host steps included`, () => {
+    it(`on ${backend}: replays are bit-identical to eager calls, step counter and lr schedule included`, () => {
       T.setBackend(backend);
       const eager = model(1);
       const replayed = model(1);
@@ -62,6 +61,8 @@ describe('replayable', () => {
       const rng = new Rng(2);
       for (let i = 0; i < 8; i++) {
         const [x, y] = batch(rng);
+        // A learning-rate schedule, set between calls: the replay reads the variable anew.
+        for (const s of [eager, replayed]) s.lr.assign(T.scalar(0.1 / (1 + i), 'float64'));
         const a = T.tidy(() => eager.fn(x, y));
         const b = step.call([x, y]);
         expect(bits(b.loss)).toEqual(bits(a.loss));
@@ -69,8 +70,8 @@ describe('replayable', () => {
       }
       expect(bits(replayed.w)).toEqual(bits(eager.w));
       expect(bits(replayed.b)).toEqual(bits(eager.b));
-      expect(replayed.state.steps).toBe(8);
-      // The host step ran on every call, and its value reached the Adam kernel (else w differs).
+      // The counter advanced on every call, and its value reached the Adam kernel (else w differs).
+      expect(replayed.steps.item()).toBe(8);
       expect(step.stats()).toMatchObject({
         captures: 1,
         eagerCalls: 1,
@@ -201,7 +202,7 @@ describe('replayable', () => {
       expect(off.enabled).toBe(false);
       process.env.CHAINRULE_REPLAY = 'yes';
       expect(() => replayable((a: Tensor) => a)).toThrow(
-        /CHAINRULE_REPLAY: expected 0, 1 or poison, got "yes"/,
+        /CHAINRULE_REPLAY: expected 0, 1, poison or verify, got "yes"/,
       );
     } finally {
       if (previous === undefined) delete process.env.CHAINRULE_REPLAY;
@@ -218,5 +219,84 @@ describe('replayable', () => {
     w.assign(T.tensor([0, 1]));
     expect(outer.call([x]).toArray()).toEqual([1, 5]);
     expect(outer.stats()).toMatchObject({ captures: 1, replays: 3 });
+  });
+
+  it('passes the variant to a replayableVariants function, so a branch is decided once', () => {
+    const w = keep(T.tensor([1, 2]));
+    const seen: string[] = [];
+    const step = replayableVariants(
+      (branch: 'double' | 'plain', a: Tensor) => {
+        seen.push(branch); // runs only when a call is eager or captured
+        return branch === 'double' ? T.mul(T.mul(a, w), 2) : T.mul(a, w);
+      },
+      { warmup: 0 },
+    );
+    const x = T.tensor([3, 4]);
+    for (let i = 0; i < 3; i++) {
+      expect(step.call([x], 'double').toArray()).toEqual([6, 16]);
+      expect(step.call([x], 'plain').toArray()).toEqual([3, 8]);
+    }
+    expect(seen).toEqual(['double', 'plain']);
+    expect(step.stats()).toMatchObject({ captures: 2, replays: 4, plans: 2 });
+  });
+
+  for (const backend of ['wasm', 'js']) {
+    it(`on ${backend}: verify mode passes a faithful replay and keeps the eager run's state`, () => {
+      T.setBackend(backend);
+      const eager = model(11);
+      const checked = model(11);
+      const step = replayable(checked.fn, { verify: true });
+      expect(step.verify).toBe(true);
+      const rng = new Rng(12);
+      for (let i = 0; i < 5; i++) {
+        const [x, y] = batch(rng);
+        for (const s of [eager, checked]) s.lr.assign(T.scalar(0.05 * (i + 1), 'float64'));
+        const a = T.tidy(() => eager.fn(x, y));
+        const b = step.call([x, y]);
+        expect(bits(b.loss)).toEqual(bits(a.loss));
+      }
+      expect(bits(checked.w)).toEqual(bits(eager.w));
+      expect(checked.steps.item()).toBe(5);
+      expect(step.stats()).toMatchObject({ captures: 1, replays: 3 });
+    });
+  }
+
+  it('verify mode names the kernel that reads a JavaScript number frozen at capture', () => {
+    const w = keep(T.tensor([1, 2]));
+    const box = { scale: 0.5 };
+    // The scale reaches `mul` as a number: a constant of the capture.
+    const step = replayable((a: Tensor) => T.mul(T.add(a, w), box.scale), { warmup: 0, verify: true });
+    const x = T.tensor([3, 4]);
+    step.call([x]);
+    step.call([x]); // replayed and verified: same number, no difference
+    box.scale = 0.25;
+    expect(() => step.call([x])).toThrow(
+      /replayable: CHAINRULE_REPLAY=verify: replay 2 of variant "" differs from the eager function: kernel 1 \(mul: \[2\], \[\] -> \[2\]\): input 1 \(a constant of the capture \(a JavaScript number passed to an op.*is \[0\.5\] in the replay, \[0\.25\] eagerly/,
+    );
+  });
+
+  it('verify mode names an attribute frozen at capture', () => {
+    const box = { t: 0.5 };
+    const a0 = keep(T.tensor([0, 0]));
+    const step = replayable((b: Tensor) => T.lerp(a0, b, box.t), { warmup: 0, verify: true });
+    const x = T.tensor([2, 4]);
+    step.call([x]);
+    box.t = 0.25;
+    expect(() => step.call([x])).toThrow(
+      /kernel 0 \(lerp: \[2\], \[2\] -> \[2\]\): attribute t is 0\.5 in the replay \(frozen at capture\), 0\.25 eagerly/,
+    );
+  });
+
+  it('CHAINRULE_REPLAY=verify turns verify on', () => {
+    const previous = process.env.CHAINRULE_REPLAY;
+    try {
+      process.env.CHAINRULE_REPLAY = 'verify';
+      const f = replayable((a: Tensor) => T.neg(a));
+      expect(f.verify).toBe(true);
+      expect(f.enabled).toBe(true);
+    } finally {
+      if (previous === undefined) delete process.env.CHAINRULE_REPLAY;
+      else process.env.CHAINRULE_REPLAY = previous;
+    }
   });
 });

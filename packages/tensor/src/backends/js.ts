@@ -603,7 +603,10 @@ registerKernel({
     const mOut = jsData(outputs[1]!);
     const vOut = jsData(outputs[2]!);
     const vmaxOut = attrs.amsgrad ? jsData(outputs[3]!) : undefined;
-    const { lr, beta1, beta2, eps, weightDecay, decoupled, step } = attrs;
+    const { beta1, beta2, eps, weightDecay, decoupled } = attrs;
+    // The step and the learning rate are the last two inputs, read now (a replay's values).
+    const step = jsData(inputs[inputs.length - 2]!)[0]!;
+    const lr = jsData(inputs[inputs.length - 1]!)[0]!;
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
     for (let i = 0; i < p.length; i++) {
@@ -624,6 +627,16 @@ registerKernel({
       }
       pOut[i] = w - (lr * (mi / bc1)) / (Math.sqrt(vHat / bc2) + eps);
     }
+  },
+});
+
+registerKernel({
+  op: 'increment',
+  backend: 'js',
+  fn: ({ inputs, outputs }: KernelArgs) => {
+    const x = jsData(inputs[0]!);
+    const y = jsData(outputs[0]!);
+    for (let i = 0; i < y.length; i++) y[i] = x[i]! + 1;
   },
 });
 

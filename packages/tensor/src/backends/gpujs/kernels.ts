@@ -535,10 +535,27 @@ reg(
 
 // ---------------------------------------------------------------- optimiser
 
+/** The value of a one-element tensor (a texture is read back; a host copy is read directly). */
+function scalarOf(t: Tensor): number {
+  return t.backend.read(t.storage, t.dtype, 1)[0]!;
+}
+
+// A counter (an optimiser's step count), on the host: one element is not worth a launch.
+reg('increment', ({ inputs, outputs }) => {
+  const x = inputs[0]!;
+  const y = x.backend.read(x.storage, x.dtype, x.size) as Float32Array;
+  for (let i = 0; i < y.length; i++) y[i] = y[i]! + 1;
+  setHost(outputs[0]!, y);
+});
+
 reg('adamUpdate', ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
-  const [p, g, m, v, vmax] = inputs as [Tensor, Tensor, Tensor, Tensor, Tensor | undefined];
+  const [p, g, m, v] = inputs as [Tensor, Tensor, Tensor, Tensor];
   const [pOut, mOut, vOut, vmaxOut] = outputs as [Tensor, Tensor, Tensor, Tensor | undefined];
-  const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, step } = attrs;
+  const { beta1, beta2, eps, weightDecay, decoupled, amsgrad } = attrs;
+  const vmax = amsgrad ? inputs[4] : undefined;
+  // The step and the learning rate are the last two inputs, read now.
+  const step = scalarOf(inputs[inputs.length - 2]!);
+  const lr = scalarOf(inputs[inputs.length - 1]!);
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;
   // Hyperparameters travel as data, so one compiled kernel serves every step.

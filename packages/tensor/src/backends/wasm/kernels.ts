@@ -660,9 +660,21 @@ reg(
 
 // ---------------------------------------------------------------- Adam (SIMD)
 
-reg('adamUpdate', ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
-  const [p, g, m, v, vmax] = inputs;
-  const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, step } = attrs;
+registerKernel({
+  op: 'adamUpdate',
+  backend: B,
+  // The SIMD kernel needs float32 state; the step and lr inputs may be float64.
+  supports: ({ inputs }) => inputs.slice(0, -2).every((t) => t.dtype === 'float32'),
+  fn: adamKernel,
+});
+
+function adamKernel({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>): void {
+  const { beta1, beta2, eps, weightDecay, decoupled, amsgrad } = attrs;
+  const [p, g, m, v] = inputs;
+  const vmax = amsgrad ? inputs[4] : undefined;
+  // The step and the learning rate are the last two inputs, read now (a replay's values).
+  const step = viewOf(inputs[inputs.length - 2]!)[0]!;
+  const lr = viewOf(inputs[inputs.length - 1]!)[0]!;
   runtime().k.adam!(
     ptrOf(p!),
     ptrOf(g!),
@@ -687,7 +699,18 @@ reg('adamUpdate', ({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>) => {
     1 - beta1 ** step,
     1 - beta2 ** step,
   );
-});
+}
+
+// A counter (an optimiser's step count): a plain loop, so float64 counts stay in wasm memory.
+reg(
+  'increment',
+  ({ inputs, outputs }: KernelArgs) => {
+    const x = viewOf(inputs[0]!);
+    const y = viewOf(outputs[0]!);
+    for (let i = 0; i < y.length; i++) y[i] = x[i]! + 1;
+  },
+  false,
+);
 
 // ---------------------------------------------------------------- lerp (Polyak updates, SIMD)
 
