@@ -296,6 +296,23 @@ export function setParallelThreshold(flops: number): number {
   return prev;
 }
 
+/**
+ * Profiling counters of the worker pool (all 0 without threads): parallel jobs, their
+ * milliseconds from hand-off to end, and the caller's milliseconds waiting for workers
+ * after its own last block. `reset` zeroes them.
+ */
+export function threadStats(reset = false): { jobs: number; jobMs: number; waitMs: number } {
+  const s = rt?.pool?.stats;
+  if (!s) return { jobs: 0, jobMs: 0, waitMs: 0 };
+  const out = { ...s };
+  if (reset) {
+    s.jobs = 0;
+    s.jobMs = 0;
+    s.waitMs = 0;
+  }
+  return out;
+}
+
 /** Blocks of matmuls that worker threads (not the caller) computed so far (0 without threads). */
 export function blocksByWorkers(): number {
   return rt?.pool?.blocksByWorkers ?? 0;

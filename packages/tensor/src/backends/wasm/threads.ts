@@ -234,6 +234,13 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Profiling counters: parallel jobs run, milliseconds from publishing a job to its end,
+   * and milliseconds the caller spent waiting for workers after its own last block
+   * (spin, sleep and wake-up: the cost of handing off).
+   */
+  readonly stats = { jobs: 0, jobMs: 0, waitMs: 0 };
+
   /** Blocks that workers (not the caller) have computed: shows that the work was shared. */
   get blocksByWorkers(): number {
     return this.earlierBlocks + Atomics.load(this.ctl, BY_WORKERS);
@@ -263,6 +270,7 @@ export class WorkerPool {
   ): void {
     const ctl = this.ctl;
     const nb = blocks.length;
+    const t0 = performance.now();
     if (nb > MAX_BLOCKS) throw new ChainruleError('wasm', `at most ${MAX_BLOCKS} blocks per job, got ${nb}`);
     for (let i = 0; i < 13; i++) ctl[ARGS + i] = args[i]!;
     blocks.forEach((b, i) => {
@@ -302,12 +310,17 @@ export class WorkerPool {
       }
       Atomics.add(ctl, COMPLETED, 1);
     }
+    const t1 = performance.now();
     let done = Atomics.load(ctl, COMPLETED);
     for (let i = 0; done < nb && i < SPIN; i++) done = Atomics.load(ctl, COMPLETED);
     while (done < nb) {
       Atomics.wait(ctl, COMPLETED, done);
       done = Atomics.load(ctl, COMPLETED);
     }
+    const t2 = performance.now();
+    this.stats.jobs++;
+    this.stats.jobMs += t2 - t0;
+    this.stats.waitMs += t2 - t1;
     if (error !== undefined) throw error;
     const failed = ctl[FAILED]!;
     if (failed !== 0) {
