@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { listBackends } from '@chainrule/tensor';
 import { gpujsMode } from '@chainrule/tensor/gpujs';
 import cliProgress from 'cli-progress';
+import { runtime, simdPeakGflops } from '../../packages/tensor/src/backends/wasm/backend.ts';
 import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';
 import { jaxjsContenders, jaxjsInfo } from './contenders/jaxjs.ts';
@@ -191,6 +192,15 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   }
 
   computeRatios(rows);
+  const usesWasm = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend.startsWith('wasm'));
+  const wasmPeak = usesWasm ? measureWasmPeak() : null;
+  if (wasmPeak) {
+    const peak = wasmPeak.fma ?? wasmPeak.simd;
+    log(
+      `wasm SIMD peak of one core: simd ${wasmPeak.simd.toFixed(1)}, fma ${wasmPeak.fma?.toFixed(1) ?? '—'} GFLOP/s`,
+    );
+    for (const r of rows) if (r.gflops !== undefined) r.peakShare = r.gflops / peak;
+  }
   const usesTfjs = tasks.some((t) => t.c.impl === 'tfjs');
   const usesJaxjs = tasks.some((t) => t.c.impl === 'jax-js');
   const usesGpujs = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend === 'gpujs');
@@ -201,6 +211,7 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       tfjs: usesTfjs ? await tfjsInfo() : null,
       jaxjs: usesJaxjs ? await jaxjsInfo() : null,
       torch: torch.info,
+      wasmPeak,
     }),
     command: opts.command ?? commandFor(opts),
     convention: CONVENTION,
@@ -208,6 +219,12 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   };
   const files = await writeReport(opts.outDir, report, cases);
   return { report, files };
+}
+
+/** One core's wasm SIMD peak for each path the engine runs (see MachineInfo.wasmPeak). */
+function measureWasmPeak(): { simd: number; fma: number | null } {
+  const simd = simdPeakGflops('simd');
+  return { simd, fma: runtime().paths.includes('fma') ? simdPeakGflops('fma') : null };
 }
 
 const HELP = `Usage: pnpm bench [options]
@@ -273,7 +290,10 @@ export function parseCli(argv: readonly string[]): RunBenchOptions | 'help' {
 function summary(report: Report): string {
   const lines = report.results.map((r) => {
     const t = r.medianMs === null ? '—' : `${r.medianMs.toPrecision(4)} ms`;
-    const g = r.gflops === undefined ? '' : `  ${r.gflops.toFixed(2)} GFLOP/s`;
+    const g =
+      r.gflops === undefined
+        ? ''
+        : `  ${r.gflops.toFixed(2)} GFLOP/s${r.peakShare === undefined ? '' : ` (${(100 * r.peakShare).toFixed(0)}% of a core's wasm peak)`}`;
     const s = r.speedupVsTfjsWasm === null ? '' : `  ×${r.speedupVsTfjsWasm.toFixed(2)}`;
     const st = r.status === 'ok' ? '' : `  [${r.status}]`;
     return `  ${r.case.padEnd(32)} ${contenderId(r).padEnd(16)} ${t.padStart(12)}${g}${s}${st}`;

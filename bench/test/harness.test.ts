@@ -123,9 +123,9 @@ describe('bench harness', () => {
     const md = await readFile(path.join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('## matmul 8x8x8');
     expect(md).toMatch(
-      /\| contender \| median ms \| p10–p90 ms \| samples \| GFLOP\/s \| speedup vs tfjs-wasm \| status \|/,
+      /\| contender \| median ms \| p10–p90 ms \| samples \| GFLOP\/s \| % of wasm peak \| speedup vs tfjs-wasm \| status \|/,
     );
-    expect(md).toMatch(/\| tfjs-wasm \| [\d.]+ \| [\d.]+–[\d.]+ \| \d+ \| [\d.]+ \| 1\.00× \| ok \|/);
+    expect(md).toMatch(/\| tfjs-wasm \| [\d.]+ \| [\d.]+–[\d.]+ \| \d+ \| [\d.]+ \| — \| 1\.00× \| ok \|/);
     expect(md).toContain('**mismatch**');
     expect(md).toContain('median(tfjs-wasm) / median(contender)');
     expect(md).toContain('pnpm bench');

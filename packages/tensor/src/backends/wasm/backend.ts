@@ -501,3 +501,38 @@ export function wasmHeapStats(): WasmMemoryStats {
   rt ??= createRuntime();
   return rt.heap.stats();
 }
+
+/**
+ * The SIMD peak of one core for a path, in GFLOP/s: the `peak_madd` kernel (12 chains of
+ * four-lane multiply-adds held in registers: fused with `fma`, a mul and an add with
+ * `simd`), timed on the calling thread; the best of `trials` runs of about `ms` ms each.
+ * A kernel's GFLOP/s divided by this says how close it is to what wasm SIMD can do here.
+ */
+export function simdPeakGflops(path: SimdPath, trials = 5, ms = 40): number {
+  rt ??= createRuntime();
+  const inst = rt.instances[path];
+  if (!inst) {
+    throw new ChainruleError('simdPeakGflops', `the "${path}" SIMD path is not available here`);
+  }
+  const f = inst.peak_madd!;
+  // Calibrate the round count to about `ms` ms, then keep the fastest trial.
+  let iters = 1 << 16;
+  for (;;) {
+    const t0 = performance.now();
+    f(iters);
+    const dt = performance.now() - t0;
+    if (dt >= ms / 4 || iters >= 1 << 30) {
+      iters = Math.min(2 ** 31 - 1, Math.ceil((iters * ms) / Math.max(dt, 1e-3)));
+      break;
+    }
+    iters *= 4;
+  }
+  let best = 0;
+  for (let t = 0; t < trials; t++) {
+    const t0 = performance.now();
+    f(iters);
+    const dt = performance.now() - t0;
+    best = Math.max(best, (iters * 96) / (dt * 1e6));
+  }
+  return best;
+}
