@@ -338,7 +338,7 @@ function setRuntimeThreads(r: Runtime, n: number): void {
 }
 
 /**
- * Use `n` threads for the wasm backend's matmul and fused dense layer (default: the
+ * Use `n` threads for the wasm backend's matmuls and large elementwise, Adam and reduction kernels (default: the
  * `CHAINRULE_THREADS` environment variable, else the number of cores). Results do not
  * depend on it. Where threads are unavailable (no worker_threads or SharedArrayBuffer,
  * as in a browser) the backend stays on one thread; `getBackendInfo().threads` says how
