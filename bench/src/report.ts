@@ -152,6 +152,7 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     lines.push('');
   }
   lines.push(...torchVsChainrule(report.results, cases));
+  lines.push(...threadScaling(report.results, cases));
   lines.push('## Notes', '');
   lines.push(
     '- Correctness before speed: matmul, dense, batch-norm and Adam outputs are compared with float64 references computed by plain JS loops on the same seeded float32 inputs, with float32 error bounds; a `mismatch` row is still timed but excluded from ratios.',
@@ -206,6 +207,35 @@ function torchVsChainrule(rows: readonly ResultRow[], cases: readonly BenchCase[
     '',
     '| case | chainrule row | chainrule ms | PyTorch ÷ chainrule |',
     '|---|---|---:|---|',
+    ...table,
+    '',
+  ];
+}
+
+/**
+ * chainrule's thread scaling, same run: median(chainrule-wasm-1t) / median(chainrule-wasm-2t)
+ * for each case with both rows ok (the issue's "2-thread ÷ 1-thread" speed-up).
+ */
+export function threadScaling(rows: readonly ResultRow[], cases: readonly BenchCase[]): string[] {
+  const ok = (r: ResultRow | undefined) =>
+    r !== undefined && r.status === 'ok' && r.medianMs !== null && r.medianMs > 0;
+  const table: string[] = [];
+  for (const c of cases) {
+    const one = rows.find((r) => r.case === c.name && r.impl === 'chainrule' && r.backend === 'wasm-1t');
+    const two = rows.find((r) => r.case === c.name && r.impl === 'chainrule' && r.backend === 'wasm-2t');
+    if (!ok(one) || !ok(two)) continue;
+    table.push(
+      `| ${c.name} | ${fmtMs(one!.medianMs)} | ${fmtMs(two!.medianMs)} | ${(one!.medianMs! / two!.medianMs!).toFixed(2)}× |`,
+    );
+  }
+  if (table.length === 0) return [];
+  return [
+    '## chainrule: 2 threads ÷ 1 thread (same run)',
+    '',
+    'median(chainrule-wasm-1t) / median(chainrule-wasm-2t): the speed-up from the second thread.',
+    '',
+    '| case | 1 thread ms | 2 threads ms | speed-up |',
+    '|---|---:|---:|---:|',
     ...table,
     '',
   ];
