@@ -128,6 +128,10 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       ? undefined
       : { ...(opts.torch || {}), cases, plan, log, ...(opts.filter ? { filter: opts.filter } : {}) };
   const wantTorch = torchOpts !== undefined && torchSelected(torchOpts);
+  // The SIMD peak is probed before the contenders and again after them, and the higher
+  // value kept: other work on the machine can only lower it.
+  const usesWasm = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend.startsWith('wasm'));
+  const peakBefore = usesWasm ? measureWasmPeak() : null;
   if (tasks.length === 0 && !wantTorch) {
     throw new UsageError(
       `nothing to run${opts.filter ? ` (no case/contender matches --filter ${JSON.stringify(opts.filter)})` : ''}. Cases: ${cases.map((c) => c.name).join(', ')}`,
@@ -192,8 +196,17 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   }
 
   computeRatios(rows);
-  const usesWasm = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend.startsWith('wasm'));
-  const wasmPeak = usesWasm ? measureWasmPeak() : null;
+  const peakAfter = usesWasm ? measureWasmPeak() : null;
+  const wasmPeak =
+    peakBefore && peakAfter
+      ? {
+          simd: Math.max(peakBefore.simd, peakAfter.simd),
+          fma:
+            peakBefore.fma === null || peakAfter.fma === null
+              ? null
+              : Math.max(peakBefore.fma, peakAfter.fma),
+        }
+      : null;
   if (wasmPeak) {
     const peak = wasmPeak.fma ?? wasmPeak.simd;
     log(
