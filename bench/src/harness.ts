@@ -63,6 +63,11 @@ export interface ResultRow {
   p90Ms: number | null;
   samples: number;
   gflops?: number;
+  /**
+   * gflops as a share of one core's measured wasm SIMD peak (`machine.wasmPeak`, the best
+   * path): 1 is one core at the peak, so a 2-thread row can reach 2 and PyTorch's AVX2 more.
+   */
+  peakShare?: number;
   /** tfjs-wasm median / this median, same run; `null` when either side is not `ok`. */
   speedupVsTfjsWasm: number | null;
   status: RowStatus;

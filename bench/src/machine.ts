@@ -59,6 +59,14 @@ export interface MachineInfo {
   readonly jaxjs: JaxjsInfo | null;
   /** PyTorch details, or `null` when no PyTorch row ran (not installed, or filtered out). */
   readonly torch: TorchInfo | null;
+  /**
+   * One core's wasm SIMD peak in GFLOP/s, measured by a register-only multiply-add loop
+   * (`simdPeakGflops` in the wasm backend): `fma` fused (relaxed SIMD; `null` where the
+   * engine lacks it), `simd` a mul and an add. `null` when no chainrule wasm row ran.
+   */
+  readonly wasmPeak: { simd: number; fma: number | null } | null;
+  /** os.loadavg() when the report was made: how busy the machine was (other work skews ratios). */
+  readonly loadavg?: readonly number[];
 }
 
 export function machineInfo(
@@ -67,6 +75,7 @@ export function machineInfo(
     tfjs?: TfjsInfo | null;
     jaxjs?: JaxjsInfo | null;
     torch?: TorchInfo | null;
+    wasmPeak?: { simd: number; fma: number | null } | null;
   } = {},
 ): MachineInfo {
   const cpus = os.cpus();
@@ -80,5 +89,7 @@ export function machineInfo(
     tfjs: extra.tfjs ?? null,
     jaxjs: extra.jaxjs ?? null,
     torch: extra.torch ?? null,
+    wasmPeak: extra.wasmPeak ?? null,
+    loadavg: os.loadavg(),
   };
 }

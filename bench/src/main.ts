@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { listBackends } from '@chainrule/tensor';
 import { gpujsMode } from '@chainrule/tensor/gpujs';
 import cliProgress from 'cli-progress';
+import { runtime, simdPeakGflops } from '../../packages/tensor/src/backends/wasm/backend.ts';
 import { type BenchCase, defaultCases } from './cases.ts';
 import { chainruleContenders } from './contenders/chainrule.ts';
 import { jaxjsContenders, jaxjsInfo } from './contenders/jaxjs.ts';
@@ -127,6 +128,10 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       ? undefined
       : { ...(opts.torch || {}), cases, plan, log, ...(opts.filter ? { filter: opts.filter } : {}) };
   const wantTorch = torchOpts !== undefined && torchSelected(torchOpts);
+  // The SIMD peak is probed before the contenders and again after them, and the higher
+  // value kept: other work on the machine can only lower it.
+  const usesWasm = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend.startsWith('wasm'));
+  const peakBefore = usesWasm ? measureWasmPeak() : null;
   if (tasks.length === 0 && !wantTorch) {
     throw new UsageError(
       `nothing to run${opts.filter ? ` (no case/contender matches --filter ${JSON.stringify(opts.filter)})` : ''}. Cases: ${cases.map((c) => c.name).join(', ')}`,
@@ -191,6 +196,24 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   }
 
   computeRatios(rows);
+  const peakAfter = usesWasm ? measureWasmPeak() : null;
+  const wasmPeak =
+    peakBefore && peakAfter
+      ? {
+          simd: Math.max(peakBefore.simd, peakAfter.simd),
+          fma:
+            peakBefore.fma === null || peakAfter.fma === null
+              ? null
+              : Math.max(peakBefore.fma, peakAfter.fma),
+        }
+      : null;
+  if (wasmPeak) {
+    const peak = wasmPeak.fma ?? wasmPeak.simd;
+    log(
+      `wasm SIMD peak of one core: simd ${wasmPeak.simd.toFixed(1)}, fma ${wasmPeak.fma?.toFixed(1) ?? '—'} GFLOP/s`,
+    );
+    for (const r of rows) if (r.gflops !== undefined) r.peakShare = r.gflops / peak;
+  }
   const usesTfjs = tasks.some((t) => t.c.impl === 'tfjs');
   const usesJaxjs = tasks.some((t) => t.c.impl === 'jax-js');
   const usesGpujs = tasks.some((t) => t.c.impl === 'chainrule' && t.c.backend === 'gpujs');
@@ -201,6 +224,7 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
       tfjs: usesTfjs ? await tfjsInfo() : null,
       jaxjs: usesJaxjs ? await jaxjsInfo() : null,
       torch: torch.info,
+      wasmPeak,
     }),
     command: opts.command ?? commandFor(opts),
     convention: CONVENTION,
@@ -208,6 +232,12 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
   };
   const files = await writeReport(opts.outDir, report, cases);
   return { report, files };
+}
+
+/** One core's wasm SIMD peak for each path the engine runs (see MachineInfo.wasmPeak). */
+function measureWasmPeak(): { simd: number; fma: number | null } {
+  const simd = simdPeakGflops('simd');
+  return { simd, fma: runtime().paths.includes('fma') ? simdPeakGflops('fma') : null };
 }
 
 const HELP = `Usage: pnpm bench [options]
@@ -273,7 +303,10 @@ export function parseCli(argv: readonly string[]): RunBenchOptions | 'help' {
 function summary(report: Report): string {
   const lines = report.results.map((r) => {
     const t = r.medianMs === null ? '—' : `${r.medianMs.toPrecision(4)} ms`;
-    const g = r.gflops === undefined ? '' : `  ${r.gflops.toFixed(2)} GFLOP/s`;
+    const g =
+      r.gflops === undefined
+        ? ''
+        : `  ${r.gflops.toFixed(2)} GFLOP/s${r.peakShare === undefined ? '' : ` (${(100 * r.peakShare).toFixed(0)}% of a core's wasm peak)`}`;
     const s = r.speedupVsTfjsWasm === null ? '' : `  ×${r.speedupVsTfjsWasm.toFixed(2)}`;
     const st = r.status === 'ok' ? '' : `  [${r.status}]`;
     return `  ${r.case.padEnd(32)} ${contenderId(r).padEnd(16)} ${t.padStart(12)}${g}${s}${st}`;

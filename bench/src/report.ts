@@ -74,6 +74,17 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
   lines.push(`| CPU | ${escapeCell(machine.cpu)} (${machine.cores} logical cores) |`);
   lines.push(`| platform | ${machine.platform} |`);
   lines.push(`| Node | ${machine.node} |`);
+  if (machine.loadavg) {
+    lines.push(
+      `| load average at the end (1, 5, 15 min) | ${machine.loadavg.map((x) => x.toFixed(2)).join(', ')} |`,
+    );
+  }
+  if (machine.wasmPeak) {
+    const p = machine.wasmPeak;
+    lines.push(
+      `| wasm SIMD peak, one core (register-only multiply-add loop) | simd ${p.simd.toFixed(1)} GFLOP/s, fma ${p.fma === null ? '—' : `${p.fma.toFixed(1)} GFLOP/s`} |`,
+    );
+  }
   if (machine.tfjs) {
     const w = machine.tfjs.wasm;
     const wasm = w ? `SIMD ${w.simd ? 'on' : 'off'}, threads ${w.threads ? 'on' : 'off'}` : 'not initialised';
@@ -116,7 +127,7 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     }
     const hasFlops = rows.some((r) => r.gflops !== undefined);
     const header = ['contender', 'median ms', 'p10–p90 ms', 'samples'];
-    if (hasFlops) header.push('GFLOP/s');
+    if (hasFlops) header.push('GFLOP/s', '% of wasm peak');
     header.push(`speedup vs ${BASELINE_ID}`, 'status');
     lines.push(
       `| ${header.join(' | ')} |`,
@@ -129,7 +140,11 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
         r.p10Ms === null || r.p90Ms === null ? '—' : `${fmtMs(r.p10Ms)}–${fmtMs(r.p90Ms)}`,
         String(r.samples),
       ];
-      if (hasFlops) cells.push(r.gflops === undefined ? '—' : r.gflops.toFixed(2));
+      if (hasFlops)
+        cells.push(
+          r.gflops === undefined ? '—' : r.gflops.toFixed(2),
+          r.peakShare === undefined ? '—' : `${(100 * r.peakShare).toFixed(0)}%`,
+        );
       cells.push(r.speedupVsTfjsWasm === null ? '—' : `${r.speedupVsTfjsWasm.toFixed(2)}×`);
       cells.push(r.status === 'ok' ? 'ok' : `**${r.status}**: ${escapeCell(r.error ?? '')}`);
       lines.push(`| ${cells.join(' | ')} |`);
@@ -137,6 +152,7 @@ export function renderMarkdown(report: Report, cases: readonly BenchCase[]): str
     lines.push('');
   }
   lines.push(...torchVsChainrule(report.results, cases));
+  lines.push(...threadScaling(report.results, cases));
   lines.push('## Notes', '');
   lines.push(
     '- Correctness before speed: matmul, dense, batch-norm and Adam outputs are compared with float64 references computed by plain JS loops on the same seeded float32 inputs, with float32 error bounds; a `mismatch` row is still timed but excluded from ratios.',
@@ -191,6 +207,35 @@ function torchVsChainrule(rows: readonly ResultRow[], cases: readonly BenchCase[
     '',
     '| case | chainrule row | chainrule ms | PyTorch ÷ chainrule |',
     '|---|---|---:|---|',
+    ...table,
+    '',
+  ];
+}
+
+/**
+ * chainrule's thread scaling, same run: median(chainrule-wasm-1t) / median(chainrule-wasm-2t)
+ * for each case with both rows ok (the issue's "2-thread ÷ 1-thread" speed-up).
+ */
+export function threadScaling(rows: readonly ResultRow[], cases: readonly BenchCase[]): string[] {
+  const ok = (r: ResultRow | undefined) =>
+    r !== undefined && r.status === 'ok' && r.medianMs !== null && r.medianMs > 0;
+  const table: string[] = [];
+  for (const c of cases) {
+    const one = rows.find((r) => r.case === c.name && r.impl === 'chainrule' && r.backend === 'wasm-1t');
+    const two = rows.find((r) => r.case === c.name && r.impl === 'chainrule' && r.backend === 'wasm-2t');
+    if (!ok(one) || !ok(two)) continue;
+    table.push(
+      `| ${c.name} | ${fmtMs(one!.medianMs)} | ${fmtMs(two!.medianMs)} | ${(one!.medianMs! / two!.medianMs!).toFixed(2)}× |`,
+    );
+  }
+  if (table.length === 0) return [];
+  return [
+    '## chainrule: 2 threads ÷ 1 thread (same run)',
+    '',
+    'median(chainrule-wasm-1t) / median(chainrule-wasm-2t): the speed-up from the second thread.',
+    '',
+    '| case | 1 thread ms | 2 threads ms | speed-up |',
+    '|---|---:|---:|---:|',
     ...table,
     '',
   ];

@@ -3,11 +3,15 @@
  * in rounds so that a busy machine affects every variant alike; prints medians.
  *
  *   P=tuned npx tsx bench/src/update-threads.ts     # P: tuned (default), paper, td3
+ *   SPLIT=inf,65536,16384 P=paper npx tsx bench/src/update-threads.ts
+ *
+ * SPLIT lists thresholds (elements; `inf`: never) from which the 2-thread variants split
+ * elementwise, Adam and reduction kernels (setParallelElements); default: the backend's.
  * @module
  */
 import { createAgent, makeConfig } from '@chainrule/ddpg';
 import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
-import { setSimdPath } from '../../packages/tensor/src/backends/wasm/backend.ts';
+import { setParallelElements, setSimdPath } from '../../packages/tensor/src/backends/wasm/backend.ts';
 
 setBackend('wasm');
 const preset = (process.env.P ?? 'tuned') as 'tuned' | 'paper' | 'td3';
@@ -29,13 +33,22 @@ for (let i = 0; i < 1000; i++)
     truncated: false,
   });
 const paths = getBackendInfo().simdPaths as SimdPath[];
-const variants = paths.flatMap((path) => [1, 2].map((threads) => ({ path, threads, ms: [] as number[] })));
+const defaultSplit = setParallelElements(0);
+setParallelElements(defaultSplit);
+const splits = (process.env.SPLIT ?? String(defaultSplit))
+  .split(',')
+  .map((x) => (x === 'inf' ? Number.POSITIVE_INFINITY : Number(x)));
+const variants = paths.flatMap((path) => [
+  { path, threads: 1, split: defaultSplit, ms: [] as number[] },
+  ...splits.map((split) => ({ path, threads: 2, split, ms: [] as number[] })),
+]);
 const step = () => agent.update();
 for (let i = 0; i < 5; i++) step();
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of variants) {
     setSimdPath(v.path);
     setThreads(v.threads);
+    setParallelElements(v.split);
     step();
     for (let i = 0; i < PER_ROUND; i++) {
       const t0 = performance.now();
@@ -46,4 +59,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`${preset} update, wasm, median ms of ${ROUNDS}×${PER_ROUND} (interleaved rounds):`);
-for (const v of variants) console.log(`  ${v.path} ${v.threads} thread(s): ${median(v.ms).toFixed(2)} ms`);
+for (const v of variants)
+  console.log(
+    `  ${v.path} ${v.threads} thread(s)${v.threads > 1 && splits.length > 1 ? `, split from ${v.split}` : ''}: ${median(v.ms).toFixed(2)} ms`,
+  );

@@ -7,6 +7,7 @@ import { tfjsMatmul } from '../src/contenders/tfjs.ts';
 import { type Contender, quantile, type SamplingPlan } from '../src/harness.ts';
 import { matmulInputs } from '../src/inputs.ts';
 import { parseCli, type RunBenchResult, runBench } from '../src/main.ts';
+import { threadScaling } from '../src/report.ts';
 
 const TINY_PLAN: SamplingPlan = {
   timeMs: 20,
@@ -123,9 +124,9 @@ describe('bench harness', () => {
     const md = await readFile(path.join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('## matmul 8x8x8');
     expect(md).toMatch(
-      /\| contender \| median ms \| p10–p90 ms \| samples \| GFLOP\/s \| speedup vs tfjs-wasm \| status \|/,
+      /\| contender \| median ms \| p10–p90 ms \| samples \| GFLOP\/s \| % of wasm peak \| speedup vs tfjs-wasm \| status \|/,
     );
-    expect(md).toMatch(/\| tfjs-wasm \| [\d.]+ \| [\d.]+–[\d.]+ \| \d+ \| [\d.]+ \| 1\.00× \| ok \|/);
+    expect(md).toMatch(/\| tfjs-wasm \| [\d.]+ \| [\d.]+–[\d.]+ \| \d+ \| [\d.]+ \| — \| 1\.00× \| ok \|/);
     expect(md).toContain('**mismatch**');
     expect(md).toContain('median(tfjs-wasm) / median(contender)');
     expect(md).toContain('pnpm bench');
@@ -233,5 +234,31 @@ describe('references', () => {
     expect(compareOutput(new Float32Array(255), ref).message).toMatch(/length/);
     good[5] = Number.NaN;
     expect(compareOutput(good, ref).ok).toBe(false);
+  });
+});
+
+describe('threadScaling', () => {
+  const row = (backend: string, medianMs: number, status: 'ok' | 'error' = 'ok') => ({
+    case: 'matmul 8x8x8',
+    impl: 'chainrule',
+    backend,
+    medianMs,
+    p10Ms: medianMs,
+    p90Ms: medianMs,
+    samples: 3,
+    speedupVsTfjsWasm: null,
+    status,
+  });
+  const cases = [matmulCase(8, 8, 8)];
+
+  it('reports median(wasm-1t) / median(wasm-2t) for a case with both rows ok', () => {
+    const md = threadScaling([row('wasm-1t', 9), row('wasm-2t', 5)], cases).join('\n');
+    expect(md).toContain('## chainrule: 2 threads ÷ 1 thread (same run)');
+    expect(md).toContain('| matmul 8x8x8 | 9.00 | 5.00 | 1.80× |');
+  });
+
+  it('gives no table when a row is missing or not ok', () => {
+    expect(threadScaling([row('wasm-1t', 9)], cases)).toEqual([]);
+    expect(threadScaling([row('wasm-1t', 9), row('wasm-2t', 5, 'error')], cases)).toEqual([]);
   });
 });

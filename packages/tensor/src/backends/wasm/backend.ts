@@ -13,7 +13,14 @@ import { ChainruleError } from '../../errors.ts';
 import type { Tensor } from '../../tensor.ts';
 import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256, SHARED_MAX_PAGES } from './kernels.wasm.ts';
 import { WasmHeap, type WasmMemoryStats, wasmApi } from './memory.ts';
-import { coreCount, partition, type Scratch, threadsUnavailable, WorkerPool } from './threads.ts';
+import {
+  coreCount,
+  MAX_CALL_BLOCKS,
+  partition,
+  type Scratch,
+  threadsUnavailable,
+  WorkerPool,
+} from './threads.ts';
 
 /** Storage of the `wasm` backend: a block of WebAssembly memory. */
 export interface WasmStorage extends Storage {
@@ -54,6 +61,29 @@ export interface WasmRuntime {
    * C = act(A' B' + bias) with the `matmul` export's first 13 arguments (packA/packB are
    * taken here), split across threads when 2mkn reaches the threshold.
    */
+  /**
+   * Call the export `name` over `count` units of work: `args(i0, i1)` gives its arguments
+   * for units [i0, i1). With threads, and when the work is at least the threshold's number
+   * of elements (`elements`, see setParallelElements), the units are cut into a few
+   * contiguous pieces whose bounds are multiples of `align` (so that only the last piece
+   * has a SIMD tail), run by the caller and the workers; otherwise one call. The pieces
+   * must write disjoint memory and not depend on each other, so results never depend on
+   * the thread count.
+   */
+  split(
+    name: string,
+    count: number,
+    align: number,
+    elements: number,
+    args: (i0: number, i1: number) => number[],
+  ): void;
+  /**
+   * Call the export `name` once for each of `count` fixed pieces of work, `args(i)` giving
+   * piece i's arguments: across threads when there are threads, at least two pieces, at
+   * most MAX_CALL_BLOCKS, and `elements` reaches the threshold; else in order here. The
+   * pieces are the same for any thread count (a reduction's fixed blocks), so results are too.
+   */
+  each(name: string, count: number, elements: number, args: (i: number) => number[]): void;
   matmul(
     a: number,
     b: number,
@@ -74,6 +104,12 @@ let rt: Runtime | undefined;
 let requestedThreads: number | undefined;
 /** Flops (2mkn) from which matmul uses threads; measured with `pnpm bench` (see setParallelThreshold). */
 let parallelFlops = 4_000_000;
+/**
+ * Elements from which elementwise, Adam, lerp and reduction kernels are split across
+ * threads: below it the hand-off (about 5-20 µs) costs more than half the kernel saves.
+ * Measured with bench/src/split-threshold.ts (see bench/README.md).
+ */
+let parallelElems = 16384;
 /**
  * Blocks per thread in a parallel matmul: more than one, so that a thread that starts
  * late (a busy machine) leaves its blocks to the others instead of holding them up.
@@ -193,6 +229,7 @@ function createRuntime(): Runtime {
       ? new WorkerPool(
           PATHS.map((p) => modules[p]),
           heap.memory,
+          Object.keys(instances.simd!),
         )
       : undefined;
   let scratchPtr = 0;
@@ -215,6 +252,37 @@ function createRuntime(): Runtime {
         scratchCls = b.cls;
       }
       return scratchPtr;
+    },
+    split(name, count, align, elements, args) {
+      if (r.threads < 2 || !pool || elements < parallelElems || count < 2 * align) {
+        r.k[name]!(...args(0, count));
+        return;
+      }
+      // Twice as many pieces as threads: a thread that starts late leaves its second
+      // piece to the others.
+      const units = Math.ceil(count / align);
+      const parts = Math.min(units, r.threads * 2);
+      const blocks: number[][] = [];
+      for (let p = 0; p < parts; p++) {
+        const i0 = Math.floor((p * units) / parts) * align;
+        const i1 = Math.min(count, Math.floor(((p + 1) * units) / parts) * align);
+        if (i1 > i0) blocks.push(args(i0, i1));
+      }
+      if (pool.size !== r.threads - 1) pool.resize(r.threads - 1);
+      const kernels = r.k;
+      const f = kernels[name]!;
+      pool.runCalls(PATHS.indexOf(r.path), name, blocks, (a) => f(...a));
+    },
+    each(name, count, elements, args) {
+      const f = r.k[name]!;
+      if (r.threads < 2 || !pool || elements < parallelElems || count < 2 || count > MAX_CALL_BLOCKS) {
+        for (let i = 0; i < count; i++) f(...args(i));
+        return;
+      }
+      const blocks: number[][] = [];
+      for (let i = 0; i < count; i++) blocks.push(args(i));
+      if (pool.size !== r.threads - 1) pool.resize(r.threads - 1);
+      pool.runCalls(PATHS.indexOf(r.path), name, blocks, (a) => f(...a));
     },
     matmul(a, b, c, m, k, n, ta, tb, kc, bias, act) {
       const kcEff = Math.max(1, Math.min(k, kc));
@@ -270,7 +338,7 @@ function setRuntimeThreads(r: Runtime, n: number): void {
 }
 
 /**
- * Use `n` threads for the wasm backend's matmul and fused dense layer (default: the
+ * Use `n` threads for the wasm backend's matmuls and large elementwise, Adam and reduction kernels (default: the
  * `CHAINRULE_THREADS` environment variable, else the number of cores). Results do not
  * depend on it. Where threads are unavailable (no worker_threads or SharedArrayBuffer,
  * as in a browser) the backend stays on one thread; `getBackendInfo().threads` says how
@@ -293,6 +361,37 @@ export function setParallelThreshold(flops: number): number {
   }
   const prev = parallelFlops;
   parallelFlops = flops;
+  return prev;
+}
+
+/**
+ * Profiling counters of the worker pool (all 0 without threads): parallel jobs, their
+ * milliseconds from hand-off to end, and the caller's milliseconds waiting for workers
+ * after its own last block. `reset` zeroes them.
+ */
+export function threadStats(reset = false): { jobs: number; jobMs: number; waitMs: number } {
+  const s = rt?.pool?.stats;
+  if (!s) return { jobs: 0, jobMs: 0, waitMs: 0 };
+  const out = { ...s };
+  if (reset) {
+    s.jobs = 0;
+    s.jobMs = 0;
+    s.waitMs = 0;
+  }
+  return out;
+}
+
+/**
+ * The number of elements from which elementwise, Adam, lerp and reduction kernels use
+ * threads (smaller ones run on the calling thread). For tests and tuning; returns the
+ * previous value.
+ */
+export function setParallelElements(n: number): number {
+  if (!(n >= 0)) {
+    throw new ChainruleError('setParallelElements', `expected a number of elements ≥ 0, got ${n}`);
+  }
+  const prev = parallelElems;
+  parallelElems = n;
   return prev;
 }
 
@@ -401,4 +500,39 @@ export function createWasmBackend(): Backend {
 export function wasmHeapStats(): WasmMemoryStats {
   rt ??= createRuntime();
   return rt.heap.stats();
+}
+
+/**
+ * The SIMD peak of one core for a path, in GFLOP/s: the `peak_madd` kernel (12 chains of
+ * four-lane multiply-adds held in registers: fused with `fma`, a mul and an add with
+ * `simd`), timed on the calling thread; the best of `trials` runs of about `ms` ms each.
+ * A kernel's GFLOP/s divided by this says how close it is to what wasm SIMD can do here.
+ */
+export function simdPeakGflops(path: SimdPath, trials = 5, ms = 40): number {
+  rt ??= createRuntime();
+  const inst = rt.instances[path];
+  if (!inst) {
+    throw new ChainruleError('simdPeakGflops', `the "${path}" SIMD path is not available here`);
+  }
+  const f = inst.peak_madd!;
+  // Calibrate the round count to about `ms` ms, then keep the fastest trial.
+  let iters = 1 << 16;
+  for (;;) {
+    const t0 = performance.now();
+    f(iters);
+    const dt = performance.now() - t0;
+    if (dt >= ms / 4 || iters >= 1 << 30) {
+      iters = Math.min(2 ** 31 - 1, Math.ceil((iters * ms) / Math.max(dt, 1e-3)));
+      break;
+    }
+    iters *= 4;
+  }
+  let best = 0;
+  for (let t = 0; t < trials; t++) {
+    const t0 = performance.now();
+    f(iters);
+    const dt = performance.now() - t0;
+    best = Math.max(best, (iters * 96) / (dt * 1e6));
+  }
+  return best;
 }

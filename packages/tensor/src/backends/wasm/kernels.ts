@@ -147,14 +147,19 @@ for (const op of [
 ] as const) {
   const name = `un_${op}`;
   reg(op, ({ inputs, outputs }: KernelArgs) => {
-    const x = inputs[0]!;
-    runtime().k[name]!(ptrOf(x), ptrOf(outputs[0]!), x.size, 0, 0);
+    unarySplit(name, inputs[0]!, outputs[0]!, 0, 0);
   });
 }
 
+/** un_<op> over x, split across threads when large (elementwise: any split is exact). */
+function unarySplit(name: string, x: Tensor, out: Tensor, p0: number, p1: number): void {
+  const px = ptrOf(x);
+  const po = ptrOf(out);
+  runtime().split(name, x.size, 4, x.size, (i0, i1) => [px + 4 * i0, po + 4 * i0, i1 - i0, p0, p1]);
+}
+
 reg('clip', ({ inputs, outputs, attrs }: KernelArgs<{ min: number; max: number }>) => {
-  const x = inputs[0]!;
-  runtime().k.un_clip!(ptrOf(x), ptrOf(outputs[0]!), x.size, attrs.min, attrs.max);
+  unarySplit('un_clip', inputs[0]!, outputs[0]!, attrs.min, attrs.max);
 });
 
 // log has no SIMD approximation: Math.log over the view (exactly the reference's result).
@@ -230,7 +235,8 @@ function binarySimd(name: string) {
     const [ta, tb] = inputs as [Tensor, Tensor];
     const out = outputs[0]!;
     if (out.size === 0) return;
-    const f = runtime().k[name]!;
+    const rt = runtime();
+    const f = rt.k[name]!;
     const pa = ptrOf(ta);
     const pb = ptrOf(tb);
     const po = ptrOf(out);
@@ -251,7 +257,31 @@ function binarySimd(name: string) {
     const acs = sa[r - 1]!;
     const bcs = sb[r - 1]!;
     if (r <= 2) {
-      f(pa, ars, acs, pb, brs, bcs, po, rows, cols);
+      // Large ones split across threads: by rows, or by columns for a single row.
+      if (rows > 1)
+        rt.split(name, rows, 1, out.size, (i0, i1) => [
+          pa + i0 * ars,
+          ars,
+          acs,
+          pb + i0 * brs,
+          brs,
+          bcs,
+          po + i0 * cols * 4,
+          i1 - i0,
+          cols,
+        ]);
+      else
+        rt.split(name, cols, 4, out.size, (i0, i1) => [
+          pa + i0 * acs * 4,
+          0,
+          acs,
+          pb + i0 * bcs * 4,
+          0,
+          bcs,
+          po + i0 * 4,
+          1,
+          i1 - i0,
+        ]);
       return;
     }
     const block = rows * cols * 4;
@@ -315,8 +345,18 @@ reg(
     // gradient rules' where(mask, g, 0) (kernels/15-where.wat).
     if (out.dtype === 'float32' && inputs.every((t) => t.size === 1 || t.size === out.size)) {
       const [c, a, b] = inputs as [Tensor, Tensor, Tensor];
-      const full = (t: Tensor) => (t.size === out.size ? 1 : 0);
-      runtime().k.where_sel!(ptrOf(c), ptrOf(a), ptrOf(b), ptrOf(out), out.size, full(c), full(a), full(b));
+      const [fc, fa, fb] = [c, a, b].map((t) => (t.size === out.size ? 1 : 0)) as [number, number, number];
+      const [pc, pa, pb, po] = [ptrOf(c), ptrOf(a), ptrOf(b), ptrOf(out)];
+      runtime().split('where_sel', out.size, 4, out.size, (i0, i1) => [
+        pc + 4 * i0 * fc,
+        pa + 4 * i0 * fa,
+        pb + 4 * i0 * fb,
+        po + 4 * i0,
+        i1 - i0,
+        fc,
+        fa,
+        fb,
+      ]);
       return;
     }
     broadcastLoop(out, inputs, (o, offs, [c, a, b]) => {
@@ -358,20 +398,24 @@ function sumAll(px: number, n: number): number {
   return acc;
 }
 
-/** Column sums of a [rows, cols] block at `px` into `acc`, SUM_BLOCK_ROWS rows per red_cols. */
-function sumCols(
-  px: number,
-  rows: number,
-  cols: number,
-  po: number,
-  out: ArrayLike<number>,
-  acc: Float64Array,
-): void {
-  const f = runtime().k.red_cols_sum!;
-  for (let r = 0; r < rows; r += SUM_BLOCK_ROWS) {
-    f(px + r * cols * 4, Math.min(SUM_BLOCK_ROWS, rows - r), cols, po);
-    for (let j = 0; j < cols; j++) acc[j]! += out[j]!;
-  }
+/**
+ * Column sums of a [rows, cols] block at `px` into `acc`: one red_cols per block of
+ * SUM_BLOCK_ROWS rows, each into its own row of scratch (blocks run across threads when
+ * large), then the block sums added in block order in float64. The blocks are fixed, so
+ * the result is the same bits for any thread count.
+ */
+function sumCols(px: number, rows: number, cols: number, acc: Float64Array): void {
+  const rt = runtime();
+  const blocks = Math.ceil(rows / SUM_BLOCK_ROWS);
+  const tmp = rt.scratch(blocks * cols * 4);
+  rt.each('red_cols_sum', blocks, rows * cols, (b) => [
+    px + b * SUM_BLOCK_ROWS * cols * 4,
+    Math.min(SUM_BLOCK_ROWS, rows - b * SUM_BLOCK_ROWS),
+    cols,
+    tmp + b * cols * 4,
+  ]);
+  const part = rt.heap.f32(tmp, blocks * cols);
+  for (let b = 0; b < blocks; b++) for (let j = 0; j < cols; j++) acc[j]! += part[b * cols + j]!;
 }
 
 /**
@@ -396,15 +440,7 @@ function sumBlocked(pattern: string, g: number[], px: number, out: Tensor): bool
       const acc = new Float64Array(cols);
       for (let i = 0; i < outer; i++) {
         acc.fill(0);
-        const po = ptrOf(out) + i * cols * 4;
-        sumCols(
-          px + i * rows * cols * 4,
-          rows,
-          cols,
-          po,
-          viewOf(out).subarray(i * cols, (i + 1) * cols),
-          acc,
-        );
+        sumCols(px + i * rows * cols * 4, rows, cols, acc);
         viewOf(out).set(acc, i * cols);
       }
       return true;
@@ -451,7 +487,13 @@ function reduceSimd(op: 'sum' | 'max' | 'min') {
         viewOf(out).set(viewOf(x));
         return;
       case 'KR':
-        k[`red_rows_${op}`]!(px, g[0]!, g[1]!, po);
+        // Each row's reduction is independent: rows split across threads when large.
+        runtime().split(`red_rows_${op}`, g[0]!, 1, x.size, (i0, i1) => [
+          px + i0 * g[1]! * 4,
+          i1 - i0,
+          g[1]!,
+          po + i0 * 4,
+        ]);
         return;
       case 'RK':
         k[`red_cols_${op}`]!(px, g[0]!, g[1]!, po);
@@ -675,17 +717,24 @@ function adamKernel({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>): void {
   // The step and the learning rate are the last two inputs, read now (a replay's values).
   const step = viewOf(inputs[inputs.length - 2]!)[0]!;
   const lr = viewOf(inputs[inputs.length - 1]!)[0]!;
-  runtime().k.adam!(
-    ptrOf(p!),
-    ptrOf(g!),
-    ptrOf(m!),
-    ptrOf(v!),
-    amsgrad ? ptrOf(vmax!) : 0,
-    ptrOf(outputs[0]!),
-    ptrOf(outputs[1]!),
-    ptrOf(outputs[2]!),
-    amsgrad ? ptrOf(outputs[3]!) : 0,
-    p!.size,
+  const [pp, pg, pm, pv, pvx] = [p!, g!, m!, v!].map(ptrOf).concat(amsgrad ? ptrOf(vmax!) : 0) as number[];
+  const [qp, qm, qv, qvx] = [0, 1, 2]
+    .map((i) => ptrOf(outputs[i]!))
+    .concat(amsgrad ? ptrOf(outputs[3]!) : 0) as number[];
+  // Elementwise, so a split across threads changes no bit; pieces are whole vectors, so
+  // only the last one has a tail (which goes through the kernel's fixed scratch).
+  const off = (ptr: number, i0: number) => (ptr === 0 ? 0 : ptr + 4 * i0);
+  runtime().split('adam', p!.size, 4, p!.size, (i0, i1) => [
+    off(pp!, i0),
+    off(pg!, i0),
+    off(pm!, i0),
+    off(pv!, i0),
+    off(pvx!, i0),
+    off(qp!, i0),
+    off(qm!, i0),
+    off(qv!, i0),
+    off(qvx!, i0),
+    i1 - i0,
     lr,
     beta1,
     1 - beta1,
@@ -698,7 +747,7 @@ function adamKernel({ inputs, outputs, attrs }: KernelArgs<AdamAttrs>): void {
     amsgrad ? 1 : 0,
     1 - beta1 ** step,
     1 - beta2 ** step,
-  );
+  ]);
 }
 
 // A counter (an optimiser's step count): a plain loop, so float64 counts stay in wasm memory.
@@ -715,5 +764,7 @@ reg(
 // ---------------------------------------------------------------- lerp (Polyak updates, SIMD)
 
 reg('lerp', ({ inputs, outputs, attrs }: KernelArgs<{ t: number }>) => {
-  runtime().k.lerp!(ptrOf(inputs[0]!), ptrOf(inputs[1]!), ptrOf(outputs[0]!), outputs[0]!.size, attrs.t);
+  const [pa, pb, po] = [ptrOf(inputs[0]!), ptrOf(inputs[1]!), ptrOf(outputs[0]!)];
+  const n = outputs[0]!.size;
+  runtime().split('lerp', n, 4, n, (i0, i1) => [pa + 4 * i0, pb + 4 * i0, po + 4 * i0, i1 - i0, attrs.t]);
 });

@@ -34,7 +34,10 @@ const PATH = 3; // SIMD path index of the job
 const NBLOCKS = 4;
 const ACTIVE = 5; // workers with index < ACTIVE take part; the others stay asleep
 const BY_WORKERS = 6; // blocks computed by workers since the control block was made
-const ARGS = 8; // the matmul export's 13 leading arguments (packA/packB unused)
+const KIND = 7; // the job's kind: KIND_MATMUL, or KIND_CALL (any export, arguments per block)
+const ARGS = 8; // matmul: the export's 13 leading arguments (packA/packB unused); call: export index, argument count
+const KIND_MATMUL = 0;
+const KIND_CALL = 1;
 /** Blocks per job at most (the claim word's low bits). */
 export const MAX_BLOCKS = 1024;
 const TAG_SHIFT = 10;
@@ -42,13 +45,21 @@ const TAG_MASK = 0x1fffff;
 const BLOCKS = 32; // 4 words per block: i0, i1, j0, j1
 const SLOTS = BLOCKS + 4 * MAX_BLOCKS; // 4 words per worker: packA, packB, tile, error length
 const ERR_BYTES = 512;
+/** Blocks of a call job at most, and arguments per block (float64 slots: i32 and f32 are exact in them). */
+export const MAX_CALL_BLOCKS = 64;
+export const MAX_CALL_ARGS = 24;
 /** The matmul export's argument count. */
 export const MATMUL_ARGS = 18;
 /** Iterations of Atomics.load before a waiting thread sleeps: tens of µs on x64. */
 const SPIN = 20_000;
 
+/** Byte offset of the call jobs' argument table (float64, 8-byte aligned) after the error texts. */
+function callArgsAt(workers: number): number {
+  return Math.ceil(((SLOTS + 4 * workers) * 4 + workers * ERR_BYTES) / 8) * 8;
+}
+
 function controlBytes(workers: number): number {
-  return (SLOTS + 4 * workers) * 4 + workers * ERR_BYTES;
+  return callArgsAt(workers) + MAX_CALL_BLOCKS * MAX_CALL_ARGS * 8;
 }
 
 /** One block of C: rows [i0, i1) and columns [j0, j1). */
@@ -121,8 +132,9 @@ export function coreCount(): number {
 // next to a bundle). Kept in plain JavaScript: it is not compiled.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { modules, memory, control, index, workers } = workerData;
+const { modules, memory, control, index, workers, names, callAt } = workerData;
 const ctl = new Int32Array(control, 0, ${SLOTS} + 4 * workers);
+const callArgs = new Float64Array(control, callAt, ${MAX_CALL_BLOCKS * MAX_CALL_ARGS});
 const slot = ${SLOTS} + 4 * index;
 const errAt = (${SLOTS} + 4 * workers) * 4 + index * ${ERR_BYTES};
 let kernels = [];
@@ -145,6 +157,30 @@ for (;;) {
   if (index >= ctl[${ACTIVE}]) continue;
   const nb = ctl[${NBLOCKS}];
   const k = kernels[ctl[${PATH}]];
+  if (ctl[${KIND}] === ${KIND_CALL}) {
+    const name = names[ctl[${ARGS}]];
+    const a = new Array(ctl[${ARGS} + 1]);
+    for (;;) {
+      v = Atomics.load(ctl, ${CLAIM});
+      const b = v & ${MAX_BLOCKS - 1};
+      if ((v >>> ${TAG_SHIFT}) !== tag || b >= nb) break;
+      if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
+      try {
+        if (startError) throw startError;
+        if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
+        for (let i = 0; i < a.length; i++) a[i] = callArgs[b * ${MAX_CALL_ARGS} + i];
+        k[name](...a);
+      } catch (e) {
+        const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ${ERR_BYTES});
+        new Uint8Array(control, errAt, bytes.length).set(bytes);
+        ctl[slot + 3] = bytes.length;
+        Atomics.compareExchange(ctl, ${FAILED}, 0, index + 1);
+      }
+      Atomics.add(ctl, ${BY_WORKERS}, 1);
+      if (Atomics.add(ctl, ${COMPLETED}, 1) + 1 === nb) Atomics.notify(ctl, ${COMPLETED});
+    }
+    continue;
+  }
   for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
   args[8] = ctl[slot];
   args[9] = ctl[slot + 1];
@@ -183,16 +219,27 @@ export class WorkerPool {
   private readonly workers: NodeWorker[] = [];
   private control = new SharedArrayBuffer(controlBytes(0));
   private ctl = new Int32Array(this.control);
+  private callArgs = new Float64Array(this.control, callArgsAt(0), MAX_CALL_BLOCKS * MAX_CALL_ARGS);
   private tag = 0;
+  /** The kernels' export names: a call job names its export by index in this list. */
+  private readonly names: readonly string[];
+  private readonly nameIndex = new Map<string, number>();
 
   /**
    * `modules`: the compiled `shared`-memory kernels, by SIMD path index (0 simd, 1 fma;
-   * undefined where the engine lacks the path).
+   * undefined where the engine lacks the path); `names`: their export names, which call
+   * jobs (runCalls) may name.
    */
   constructor(
     private readonly modules: readonly (object | undefined)[],
     private readonly memory: object,
-  ) {}
+    names: readonly string[] = [],
+  ) {
+    this.names = names;
+    names.forEach((n, i) => {
+      this.nameIndex.set(n, i);
+    });
+  }
 
   /** Workers that take part in jobs now. */
   get size(): number {
@@ -216,6 +263,7 @@ export class WorkerPool {
     this.stopAll();
     this.control = new SharedArrayBuffer(controlBytes(count));
     this.ctl = new Int32Array(this.control);
+    this.callArgs = new Float64Array(this.control, callArgsAt(count), MAX_CALL_BLOCKS * MAX_CALL_ARGS);
     this.ctl[ACTIVE] = count;
     const { Worker } = builtin<{ Worker: WorkerCtor }>('node:worker_threads')!;
     for (let index = 0; index < count; index++) {
@@ -227,12 +275,21 @@ export class WorkerPool {
           control: this.control,
           index,
           workers: count,
+          names: this.names,
+          callAt: callArgsAt(count),
         },
       });
       w.unref();
       this.workers.push(w);
     }
   }
+
+  /**
+   * Profiling counters: parallel jobs run, milliseconds from publishing a job to its end,
+   * and milliseconds the caller spent waiting for workers after its own last block
+   * (spin, sleep and wake-up: the cost of handing off).
+   */
+  readonly stats = { jobs: 0, jobMs: 0, waitMs: 0 };
 
   /** Blocks that workers (not the caller) have computed: shows that the work was shared. */
   get blocksByWorkers(): number {
@@ -263,6 +320,7 @@ export class WorkerPool {
   ): void {
     const ctl = this.ctl;
     const nb = blocks.length;
+    const t0 = performance.now();
     if (nb > MAX_BLOCKS) throw new ChainruleError('wasm', `at most ${MAX_BLOCKS} blocks per job, got ${nb}`);
     for (let i = 0; i < 13; i++) ctl[ARGS + i] = args[i]!;
     blocks.forEach((b, i) => {
@@ -274,6 +332,7 @@ export class WorkerPool {
     }
     ctl[NBLOCKS] = nb;
     ctl[PATH] = path;
+    ctl[KIND] = KIND_MATMUL;
     ctl[FAILED] = 0;
     ctl[COMPLETED] = 0;
     this.tag = (this.tag % TAG_MASK) + 1;
@@ -284,30 +343,88 @@ export class WorkerPool {
     mine[8] = packA;
     mine[9] = packB;
     mine.push(0, 0, 0, 0, tile);
+    this.finish(
+      nb,
+      t0,
+      (b) => {
+        const blk = blocks[b]!;
+        mine[13] = blk.i0;
+        mine[14] = blk.i1;
+        mine[15] = blk.j0;
+        mine[16] = blk.j1;
+        self(mine);
+      },
+      'matmul',
+    );
+  }
+
+  /**
+   * Call the export `name` once per entry of `blocks` (each its full argument list), the
+   * caller and the workers claiming blocks as for a matmul; `self` runs the caller's.
+   * The blocks must write disjoint memory. Returns when all are done; throws the first error.
+   */
+  runCalls(
+    path: number,
+    name: string,
+    blocks: readonly (readonly number[])[],
+    self: (args: readonly number[]) => void,
+  ): void {
+    const ctl = this.ctl;
+    const nb = blocks.length;
+    const t0 = performance.now();
+    const fn = this.nameIndex.get(name);
+    if (fn === undefined) throw new ChainruleError('wasm', `no kernel export named "${name}"`);
+    if (nb > MAX_CALL_BLOCKS)
+      throw new ChainruleError('wasm', `at most ${MAX_CALL_BLOCKS} blocks per call job, got ${nb}`);
+    const nargs = blocks[0]?.length ?? 0;
+    if (nargs > MAX_CALL_ARGS)
+      throw new ChainruleError('wasm', `at most ${MAX_CALL_ARGS} arguments per call, got ${nargs}`);
+    blocks.forEach((b, i) => {
+      this.callArgs.set(b, i * MAX_CALL_ARGS);
+    });
+    ctl[ARGS] = fn;
+    ctl[ARGS + 1] = nargs;
+    ctl[NBLOCKS] = nb;
+    ctl[PATH] = path;
+    ctl[KIND] = KIND_CALL;
+    ctl[FAILED] = 0;
+    ctl[COMPLETED] = 0;
+    this.tag = (this.tag % TAG_MASK) + 1;
+    Atomics.store(ctl, CLAIM, this.tag << TAG_SHIFT);
+    Atomics.notify(ctl, CLAIM);
+    this.finish(nb, t0, (b) => self(blocks[b]!), name);
+  }
+
+  /**
+   * The caller's part of a published job: claim and run blocks until none is left, wait
+   * for the workers' blocks, count the time, and throw the first error.
+   */
+  private finish(nb: number, t0: number, run: (block: number) => void, what: string): void {
+    const ctl = this.ctl;
     let error: unknown;
     for (;;) {
       const v = Atomics.load(ctl, CLAIM);
       const b = v & (MAX_BLOCKS - 1);
       if (b >= nb) break;
       if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
-      const blk = blocks[b]!;
-      mine[13] = blk.i0;
-      mine[14] = blk.i1;
-      mine[15] = blk.j0;
-      mine[16] = blk.j1;
       try {
-        self(mine);
+        run(b);
       } catch (e) {
         error ??= e;
       }
       Atomics.add(ctl, COMPLETED, 1);
     }
+    const t1 = performance.now();
     let done = Atomics.load(ctl, COMPLETED);
     for (let i = 0; done < nb && i < SPIN; i++) done = Atomics.load(ctl, COMPLETED);
     while (done < nb) {
       Atomics.wait(ctl, COMPLETED, done);
       done = Atomics.load(ctl, COMPLETED);
     }
+    const t2 = performance.now();
+    this.stats.jobs++;
+    this.stats.jobMs += t2 - t0;
+    this.stats.waitMs += t2 - t1;
     if (error !== undefined) throw error;
     const failed = ctl[FAILED]!;
     if (failed !== 0) {
@@ -316,7 +433,7 @@ export class WorkerPool {
       const at = (SLOTS + 4 * this.workers.length) * 4 + w * ERR_BYTES;
       // TextDecoder refuses views of shared memory: copy the bytes out first.
       const text = new TextDecoder().decode(new Uint8Array(this.control, at, len).slice());
-      throw new ChainruleError('wasm', `a matmul block failed in worker thread ${failed}: ${text}`);
+      throw new ChainruleError('wasm', `a ${what} block failed in worker thread ${failed}: ${text}`);
     }
   }
 
