@@ -5,59 +5,12 @@
  * The fixture is made by fixtures/make_torch_reference.py (PyTorch 1.13, Debian's
  * python3-torch), so this test needs no Python.
  */
-import { readFileSync } from 'node:fs';
-import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import type { Var } from '../src/index.ts';
 import * as A from '../src/index.ts';
+import { type Case, firstMismatch, num, readFixture, type TJson, toTensor } from './torchFixture.ts';
 
-type Num = number | 'inf' | '-inf' | 'nan';
-interface TJson {
-  shape: number[];
-  data: Num[];
-}
-interface Case {
-  op: string;
-  options: Record<string, unknown>;
-  inputs: TJson[];
-  weight: TJson;
-  value: TJson;
-  grads: (TJson | null)[];
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/torch-reference.json', import.meta.url), 'utf8'),
-) as {
-  torch: string;
-  cases: Case[];
-};
-
-const num = (v: Num): number =>
-  v === 'inf'
-    ? Number.POSITIVE_INFINITY
-    : v === '-inf'
-      ? Number.NEGATIVE_INFINITY
-      : v === 'nan'
-        ? Number.NaN
-        : v;
-const toTensor = (t: TJson) => T.tensor(t.data.map(num), { shape: t.shape, dtype: 'float64' });
-
-/** a and b agree: both NaN, equal (infinities included), or within 1e-9 relative. */
-export function agree(a: number, b: number, rtol = 1e-9): boolean {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
-  if (a === b) return true;
-  return Math.abs(a - b) <= rtol * Math.max(Math.abs(a), Math.abs(b));
-}
-
-/** The first element where `got` and the reference disagree, or null. */
-export function firstMismatch(what: string, got: ArrayLike<number>, want: TJson): string | null {
-  if (got.length !== want.data.length) return `${what}: ${got.length} elements, PyTorch ${want.data.length}`;
-  for (let i = 0; i < got.length; i++) {
-    const w = num(want.data[i]!);
-    if (!agree(got[i]!, w)) return `${what}[${i}]: chainrule ${got[i]}, PyTorch ${w}`;
-  }
-  return null;
-}
+const fixture = readFixture(new URL('./fixtures/torch-reference.json', import.meta.url));
 
 const opt = <K extends string>(c: Case, k: K) => c.options[k] as never;
 
@@ -86,14 +39,14 @@ export function runCase(
   value: TJson = c.value,
   grads: readonly (TJson | null)[] = c.grads,
 ): string | null {
-  const xs = c.inputs.map((t, i) => (c.grads[i] ? A.param(toTensor(t)) : A.variable(toTensor(t))));
+  const xs = c.inputs.map((t, i) => (c.grads[i] ? A.param(toTensor(t)) : A.constant(toTensor(t))));
   const y = f(xs);
   const bad = firstMismatch('value', y.value.dataSync(), value);
   if (bad) return bad;
   if (JSON.stringify(y.shape) !== JSON.stringify(c.value.shape))
     return `shape ${y.shape} vs ${c.value.shape}`;
   const wrt = xs.filter((_, i) => c.grads[i]);
-  const gs = A.grad(A.sum(A.mul(y, A.variable(toTensor(c.weight)))), wrt, { allowUnused: true });
+  const gs = A.grad(A.sum(A.mul(y, A.constant(toTensor(c.weight)))), wrt, { allowUnused: true });
   let k = 0;
   for (let i = 0; i < xs.length; i++) {
     const want = grads[i];

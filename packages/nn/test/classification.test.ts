@@ -4,58 +4,18 @@
  * float64, values and the gradient of a weighted sum; gradcheck and gradgradcheck; and
  * clear errors for bad shapes and targets.
  */
-import { readFileSync } from 'node:fs';
 import type { Var } from '@chainrule/autograd';
 import * as A from '@chainrule/autograd';
 import { assertGradcheck, assertGradgradcheck } from '@chainrule/autograd/testing';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
+import { type Case, firstMismatch, readFixture, toTensor } from '../../autograd/test/torchFixture.ts';
 import { bceWithLogitsLoss, crossEntropyLoss, nllLoss } from '../src/index.ts';
 
-type Num = number | 'inf' | '-inf' | 'nan';
-interface TJson {
-  shape: number[];
-  data: Num[];
-}
-interface Case {
-  op: string;
-  options: Record<string, unknown>;
-  inputs: TJson[];
-  weight: TJson;
-  value: TJson;
-  grads: (TJson | null)[];
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/torch-losses.json', import.meta.url), 'utf8'),
-) as {
-  torch: string;
-  cases: Case[];
-};
-const num = (v: Num): number =>
-  v === 'inf'
-    ? Number.POSITIVE_INFINITY
-    : v === '-inf'
-      ? Number.NEGATIVE_INFINITY
-      : v === 'nan'
-        ? Number.NaN
-        : v;
-const toTensor = (t: TJson) => T.tensor(t.data.map(num), { shape: t.shape, dtype: 'float64' });
+const fixture = readFixture(new URL('./fixtures/torch-losses.json', import.meta.url));
 const f64 = (v: T.NestedArray) => T.tensor(v, { dtype: 'float64' });
-
-function mismatch(what: string, got: ArrayLike<number>, want: TJson, atol = 0): string | null {
-  if (got.length !== want.data.length) return `${what}: ${got.length} elements, PyTorch ${want.data.length}`;
-  for (let i = 0; i < got.length; i++) {
-    const a = got[i]!;
-    const b = num(want.data[i]!);
-    const ok =
-      Number.isNaN(a) || Number.isNaN(b)
-        ? Number.isNaN(a) && Number.isNaN(b)
-        : a === b || Math.abs(a - b) <= atol + 1e-9 * Math.max(Math.abs(a), Math.abs(b));
-    if (!ok) return `${what}[${i}]: chainrule ${a}, PyTorch ${b}`;
-  }
-  return null;
-}
+const mismatch = (what: string, got: ArrayLike<number>, want: Case['value'], atol = 0) =>
+  firstMismatch(what, got, want, 1e-9, atol);
 
 function loss(c: Case, x: Var, t: Var): Var {
   const o = c.options as Record<string, never>;
@@ -84,12 +44,12 @@ describe(`classification losses agree with PyTorch ${fixture.torch} to 1e-9 rela
   it.each(fixture.cases.map((c, i) => [`${c.op} ${JSON.stringify(c.options)} #${i}`, c] as const))(
     '%s',
     (_, c) => {
-      const xs = c.inputs.map((t, i) => (c.grads[i] ? A.param(toTensor(t)) : A.variable(toTensor(t))));
+      const xs = c.inputs.map((t, i) => (c.grads[i] ? A.param(toTensor(t)) : A.constant(toTensor(t))));
       const y = loss(c, xs[0]!, xs[1]!);
       expect(y.shape).toEqual(c.value.shape);
       expect(mismatch('value', y.value.dataSync(), c.value, ATOL[c.op])).toBeNull();
       const wrt = xs.filter((_, i) => c.grads[i]);
-      const gs = A.grad(A.sum(A.mul(y, A.variable(toTensor(c.weight)))), wrt);
+      const gs = A.grad(A.sum(A.mul(y, A.constant(toTensor(c.weight)))), wrt);
       let k = 0;
       c.grads.forEach((want, i) => {
         if (want) expect(mismatch(`grad[${i}]`, gs[k++]!.value.dataSync(), want, ATOL[c.op])).toBeNull();
@@ -109,17 +69,17 @@ describe('gradcheck and gradgradcheck', () => {
     [0.1, 0.1, 0.8],
     [0.6, 0.3, 0.1],
   ]);
-  const idx = A.variable(f64([2, -100, 1]));
+  const idx = A.constant(f64([2, -100, 1]));
   const fns: [string, (x: Var) => Var][] = [
     [
       'crossEntropyLoss (indices, ignoreIndex, labelSmoothing)',
       (x) => crossEntropyLoss(x, idx, { labelSmoothing: 0.1 }),
     ],
-    ['crossEntropyLoss (probabilities)', (x) => crossEntropyLoss(x, A.variable(probs), { reduction: 'sum' })],
+    ['crossEntropyLoss (probabilities)', (x) => crossEntropyLoss(x, A.constant(probs), { reduction: 'sum' })],
     ['nllLoss', (x) => nllLoss(A.logSoftmax(x, 1), idx)],
     [
       'bceWithLogitsLoss (posWeight)',
-      (x) => bceWithLogitsLoss(x, A.variable(probs), { posWeight: f64([2, 1, 0.5]) }),
+      (x) => bceWithLogitsLoss(x, A.constant(probs), { posWeight: f64([2, 1, 0.5]) }),
     ],
   ];
   it.each(fns)('%s', (_, f) => {
@@ -130,22 +90,22 @@ describe('gradcheck and gradgradcheck', () => {
   it('bceWithLogitsLoss also differentiates in the target, and its gradient at logit 0 is σ(0) − t', () => {
     assertGradcheck((x, t) => bceWithLogitsLoss(x, t), [logits, probs]);
     const x = A.param(f64([0, 0]));
-    const [g] = A.grad(bceWithLogitsLoss(x, A.variable(f64([0, 1])), { reduction: 'sum' }), [x]);
+    const [g] = A.grad(bceWithLogitsLoss(x, A.constant(f64([0, 1])), { reduction: 'sum' }), [x]);
     expect(Array.from(g!.value.dataSync())).toEqual([0.5, -0.5]);
   });
 });
 
 describe('values worked by hand', () => {
   it('crossEntropyLoss of uniform logits is ln C; all targets ignored gives NaN (as PyTorch)', () => {
-    const x = A.variable(f64([[0, 0, 0, 0]]));
+    const x = A.constant(f64([[0, 0, 0, 0]]));
     expect(crossEntropyLoss(x, f64([3])).value.dataSync()[0]).toBeCloseTo(Math.log(4), 14);
     expect(crossEntropyLoss(x, f64([-100])).value.dataSync()[0]).toBeNaN();
-    expect(crossEntropyLoss(A.variable(f64([0, 0])), f64(1)).shape).toEqual([]);
+    expect(crossEntropyLoss(A.constant(f64([0, 0])), f64(1)).shape).toEqual([]);
   });
 });
 
 describe('bad input names the op, the value and what was expected', () => {
-  const x = A.variable(
+  const x = A.constant(
     f64([
       [1, 2, 3],
       [4, 5, 6],
@@ -163,7 +123,7 @@ describe('bad input names the op, the value and what was expected', () => {
     expect(() => crossEntropyLoss(x, f64([0, 1, 2]))).toThrow(
       /crossEntropyLoss: input \[2,3\] needs a target of class indices \[2\] or of class probabilities \[2,3\], got \[3\]/,
     );
-    expect(() => crossEntropyLoss(A.variable(f64(1)), f64(0))).toThrow(
+    expect(() => crossEntropyLoss(A.constant(f64(1)), f64(0))).toThrow(
       /crossEntropyLoss: input must have shape \[C\]/,
     );
     expect(() => bceWithLogitsLoss(x, f64([1, 0]))).toThrow(
