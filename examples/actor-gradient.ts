@@ -158,7 +158,7 @@ export function actorGradientBothWays(seed = 0): ActorGradientResult {
     b3: makeParam('critic.b3', [1], rng, 0.3),
   };
   // States are data, not parameters: a leaf that does not require a gradient.
-  const s = A.variable(T.randn([N, state], rng, { dtype: 'float64' }), { name: 's' });
+  const s = A.input(T.randn([N, state], rng, { dtype: 'float64' }), { name: 's' });
 
   const theta = [actor.W1, actor.b1, actor.W2, actor.b2];
   const criticParams = Object.values(critic);

@@ -49,8 +49,8 @@ export function trainClassifier(seed = 0, steps = 200): ClassifierResult {
     new Linear(16, 2, { rng }),
   );
   const opt = new Adam(model.parameters(), { lr: 0.02 });
-  const input = A.variable(T.keep(x));
-  const target = A.variable(T.keep(y));
+  const input = A.input(T.keep(x));
+  const target = A.input(T.keep(y));
   const losses: [number, number][] = [];
   for (let step = 1; step <= steps; step++) {
     T.tidy(() => {

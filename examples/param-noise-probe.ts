@@ -58,7 +58,7 @@ function actorFor(rng: Rng): Actor {
 
 function act(actor: Actor, rows: number[][]): Float32Array {
   return T.tidy(() =>
-    A.noGrad(() => actor.forward(A.variable(T.tensor(rows))).value.dataSync() as Float32Array),
+    A.noGrad(() => actor.forward(A.input(T.tensor(rows))).value.dataSync() as Float32Array),
   );
 }
 

@@ -457,7 +457,7 @@ function rebuildActorProblem(seed: number): { params: A.Var[]; critic: A.Var[]; 
     p([c2, 1], 0.8),
     p([1], 0.3),
   ];
-  const s = A.variable(T.randn([batch, state], rng, { dtype: 'float64' }));
+  const s = A.input(T.randn([batch, state], rng, { dtype: 'float64' }));
   return { params, critic, s };
 }
 function actorMu(p: readonly A.Var[], s: A.Var): A.Var {

@@ -65,7 +65,7 @@ describe('expression parser', () => {
 
 describe('the ops of issue 23 in the expression language', () => {
   it('softmax, logSoftmax, logsumexp (with an axis), atan2 and the activations evaluate as autograd does', () => {
-    const x = A.variable(
+    const x = A.input(
       T.tensor(
         [
           [1, 2, 3],

@@ -19,7 +19,7 @@
  */
 
 import * as A from '@chainrule/autograd';
-import { grad, param, type Var, variable } from '@chainrule/autograd';
+import { grad, input, param, type Var } from '@chainrule/autograd';
 import { type ActorCriticAgent, type Batch, makeConfig, type Td3Config } from '@chainrule/ddpg';
 import { type Summary, train } from '@chainrule/ddpg-node';
 import { Adam, BatchNorm1d } from '@chainrule/nn';
@@ -191,10 +191,10 @@ export function chainruleDense(backend: string): Contender {
       withBackend(backend, () => {
         const inp = denseInputs();
         v = {
-          x: variable(tensor(inp.x.slice(), { shape: [inp.batch, inp.in] }), { requiresGrad: true }),
+          x: input(tensor(inp.x.slice(), { shape: [inp.batch, inp.in] }), { requiresGrad: true }),
           w: param(tensor(inp.w.slice(), { shape: [inp.in, inp.out] })),
           b: param(tensor(inp.b.slice(), { shape: [inp.out] })),
-          g: variable(tensor(inp.g.slice(), { shape: [inp.batch, inp.out] })),
+          g: input(tensor(inp.g.slice(), { shape: [inp.batch, inp.out] })),
         };
       });
     },
@@ -237,8 +237,8 @@ export function chainruleBatchnorm(backend: string): Contender {
         bn.bias!.value = tensor(inp.beta.slice(), { shape: [inp.features] });
         st = {
           bn,
-          x: variable(tensor(inp.x.slice(), { shape: [inp.batch, inp.features] }), { requiresGrad: true }),
-          g: variable(tensor(inp.g.slice(), { shape: [inp.batch, inp.features] })),
+          x: input(tensor(inp.x.slice(), { shape: [inp.batch, inp.features] }), { requiresGrad: true }),
+          g: input(tensor(inp.g.slice(), { shape: [inp.batch, inp.features] })),
         };
       });
     },

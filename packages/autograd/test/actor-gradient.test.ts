@@ -33,7 +33,7 @@ function makeNets(seed: number): Nets {
   const p = (shape: number[], name: string) => A.param(randn(shape, 0.8), { name });
   return {
     n,
-    s: A.variable(randn([n, sDim])),
+    s: A.input(randn([n, sDim])),
     actor: [p([sDim, h], 'W1'), p([h], 'b1'), p([h, aDim], 'W2'), p([aDim], 'b2')],
     critic: [p([sDim + aDim, h2], 'V1'), p([h2], 'c1'), p([h2, 1], 'V2'), p([1], 'c2')],
   };

@@ -49,7 +49,7 @@ describe('composites pass gradcheck and gradgradcheck', () => {
       fc.property(
         fc.array(fc.double({ min: -30, max: 30, noNaN: true }), { minLength: 1, maxLength: 6 }),
         (v) => {
-          const x = A.variable(f64(v));
+          const x = A.input(f64(v));
           const s = A.softmax(x).value.dataSync();
           const ls = A.logSoftmax(x).value.dataSync();
           const lse = A.logsumexp(x).value.dataSync()[0]!;
@@ -120,7 +120,7 @@ describe('stable forms at extreme inputs: finite wherever PyTorch is', () => {
 
   it('logsumexp of a slice of −∞ is −∞ and of one containing +∞ is +∞ (as PyTorch); softmax of +∞ is NaN', () => {
     const inf = Number.POSITIVE_INFINITY;
-    const x = A.variable(f64([-inf, -inf, 1, inf], [2, 2]));
+    const x = A.input(f64([-inf, -inf, 1, inf], [2, 2]));
     expect(Array.from(A.logsumexp(x, 1).value.dataSync())).toEqual([-inf, inf]);
     expect(Array.from(A.softmax(x).value.dataSync())).toEqual([
       Number.NaN,
@@ -133,7 +133,7 @@ describe('stable forms at extreme inputs: finite wherever PyTorch is', () => {
   it('the max subtracted by softmax carries no gradient (the result does not depend on it)', () => {
     const x = A.param(f64([3, 3, 1]));
     const { steps } = A.traceBackward(() =>
-      A.grad(A.sum(A.mul(A.softmax(x), A.variable(f64([1, 2, 3])))), [x]),
+      A.grad(A.sum(A.mul(A.softmax(x), A.input(f64([1, 2, 3])))), [x]),
     );
     expect(steps.map((s) => s.op)).not.toContain('max');
   });
@@ -141,7 +141,7 @@ describe('stable forms at extreme inputs: finite wherever PyTorch is', () => {
 
 describe('bad options name the op and the value', () => {
   it('gelu, softmax and softplus', () => {
-    const x = A.variable(f64([1, 2]));
+    const x = A.input(f64([1, 2]));
     expect(() => A.gelu(x, { approximate: 'erf' as 'none' })).toThrow(
       /gelu: approximate must be 'none' or 'tanh', got "erf"/,
     );

@@ -131,7 +131,7 @@ describe('seeds', () => {
 
 describe('what grad() may be asked for', () => {
   it('an input that does not require a gradient is an error', () => {
-    const x = A.variable(f64([1, 2]), { name: 'obs' });
+    const x = A.input(f64([1, 2]), { name: 'obs' });
     const w = p64([1, 1]);
     expect(() => A.grad(A.sum(A.mul(x, w)), [w, x])).toThrow(
       /inputs\[1\] \("obs"\) does not require a gradient/,
@@ -319,7 +319,7 @@ describe('vjp and valueAndGrad', () => {
   });
 
   it('valueAndGrad treats Var arguments as fresh leaves', () => {
-    const x = A.variable(f64([3])); // does not require a gradient: valueAndGrad does not care
+    const x = A.input(f64([3])); // does not require a gradient: valueAndGrad does not care
     const [, g] = A.valueAndGrad((a: Var) => A.sum(A.square(a)))(x);
     close(arr(g as Var), [6]);
     expect(x.grad).toBeNull();
@@ -333,7 +333,7 @@ describe('vjp and valueAndGrad', () => {
 
 describe('traceBackward', () => {
   it('records each rule and the un-broadcast of a bias add', () => {
-    const x = A.variable(
+    const x = A.input(
       f64([
         [1, 2, 3],
         [4, 5, 6],
@@ -373,7 +373,7 @@ describe('traceBackward', () => {
 
   it('a kept size-1 dimension is summed and reshaped', () => {
     const b = p64([[0.5, -0.5]]);
-    const x = A.variable(
+    const x = A.input(
       f64([
         [1, 2],
         [3, 4],

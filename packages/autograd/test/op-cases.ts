@@ -290,7 +290,7 @@ const whereCase: fc.Arbitrary<OpCase> = arbBroadcastableShapes(3, SH).chain(([sc
         bits.map((x) => (x ? 1 : 0)),
         { shape: sc!, dtype: 'float64' },
       );
-      const c = A.variable(cond); // a constant: cond gets no gradient and is not perturbed
+      const c = A.input(cond); // a constant: cond gets no gradient and is not perturbed
       const text = `cond ${JSON.stringify(cond.toArray())}`;
       if (form === 'left') return mkCase(`where(${text}, 0.5, x0)`, [b], (y) => A.where(c, 0.5, y!));
       if (form === 'right') return mkCase(`where(${text}, x0, -0.5)`, [a], (x) => A.where(c, x!, -0.5));

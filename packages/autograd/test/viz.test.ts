@@ -11,7 +11,7 @@ import * as A from '../src/index.ts';
  * Seven Vars: x, W, b, matmul, add, square, sum. Six edges.
  */
 function smallGraph() {
-  const x = A.variable(
+  const x = A.input(
     [
       [1, 2],
       [3, 4],
@@ -259,7 +259,7 @@ describe('traceBackward and formatTrace', () => {
   });
 
   it('marks inputs that get no gradient with —', () => {
-    const x = A.variable(T.ones([2, 3], { dtype: 'float64' })); // a constant
+    const x = A.input(T.ones([2, 3], { dtype: 'float64' })); // a constant
     const w = A.param(T.ones([3, 2], { dtype: 'float64' }));
     const { steps } = A.traceBackward(() => A.grad(A.sum(A.matmul(x, w)), w));
     const mm = steps.find((s) => s.op === 'matmul')!;

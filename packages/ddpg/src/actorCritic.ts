@@ -345,7 +345,7 @@ export class ActorCriticAgent<C extends SharedConfig = AgentConfig> implements A
     const a = T.tidy(() =>
       noGrad(() => {
         policy.eval();
-        const out = policy.forward(A.variable(rowsTensor(obs, this.spaces.obsDim)));
+        const out = policy.forward(A.input(rowsTensor(obs, this.spaces.obsDim)));
         policy.train();
         return out.value.dataSync();
       }),
@@ -382,7 +382,7 @@ export class ActorCriticAgent<C extends SharedConfig = AgentConfig> implements A
     if (!pn) return;
     pn.noise.perturb(this.actor, pn.adaptive, this.noiseRng);
     const d = noGrad(() => {
-      const s = A.variable(obs);
+      const s = A.input(obs);
       for (const m of [this.actor, pn.adaptive]) m.eval();
       const dist = pn.noise.distance(this.actor.forward(s).value, pn.adaptive.forward(s).value);
       for (const m of [this.actor, pn.adaptive]) m.train();

@@ -52,7 +52,7 @@ export function policyGradientTensors(
   obs: Tensor,
   mode: 'chain' | 'surrogate' = 'chain',
 ): { grads: Var[]; actorLoss: Tensor } {
-  const s = A.variable(obs);
+  const s = A.input(obs);
   const n = obs.shape[0]!;
   const params = actor.parameters();
   const a = actor.forward(s); // a = μθ(s), a non-leaf Var
@@ -84,7 +84,7 @@ export type DdpgConfig = z.infer<typeof ddpgConfigSchema>;
 /** y = r + γ·(1 − terminated)·Q′(s′, μ′(s′)), with no graph. Truncation still bootstraps. */
 export function targetQ<C extends SharedConfig>(agent: ActorCriticAgent<C>, b: UpdateBatch): Tensor {
   return noGrad(() => {
-    const s2 = A.variable(b.nextObs);
+    const s2 = A.input(b.nextObs);
     const q2 = agent.criticTarget.forward(s2, agent.actorTarget.forward(s2)).value;
     return T.add(b.reward, T.mul(T.mul(T.sub(1, b.terminated), agent.config.gamma), q2));
   });
@@ -97,8 +97,8 @@ export function criticStep(
   b: UpdateBatch,
   y: Tensor,
 ): { loss: Tensor; q: Tensor } {
-  const q = critic.forward(A.variable(b.obs), A.variable(b.action));
-  const loss = mseLoss(q, A.variable(y));
+  const q = critic.forward(A.input(b.obs), A.input(b.action));
+  const loss = mseLoss(q, A.input(y));
   opt.zeroGrad();
   loss.backward();
   opt.step();

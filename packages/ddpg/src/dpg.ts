@@ -45,12 +45,12 @@ export type DpgConfig = z.infer<typeof dpgConfigSchema>;
 function learn(agent: ActorCriticAgent<DpgConfig>, t: Transition): UpdateStats {
   const s = row(t.obs);
   const y = noGrad(() => {
-    const s2 = A.variable(row(t.nextObs));
+    const s2 = A.input(row(t.nextObs));
     const q2 = agent.critic.forward(s2, agent.actor.forward(s2)).value.item();
     return T.tensor([[t.reward + agent.config.gamma * (t.terminated ? 0 : 1) * q2]]);
   });
-  const q = agent.critic.forward(A.variable(s), A.variable(row(t.action)));
-  const loss = mseLoss(q, A.variable(y));
+  const q = agent.critic.forward(A.input(s), A.input(row(t.action)));
+  const loss = mseLoss(q, A.input(y));
   agent.criticOpt.zeroGrad();
   loss.backward();
   agent.criticOpt.step();

@@ -78,8 +78,8 @@ export class Actor extends Module {
     );
     const lo = Float32Array.from(low);
     const hi = Float32Array.from(high);
-    this.scale = A.variable(T.tensor(hi.map((h, i) => (h - lo[i]!) / 2)));
-    this.offset = A.variable(T.tensor(hi.map((h, i) => (h + lo[i]!) / 2)));
+    this.scale = A.input(T.tensor(hi.map((h, i) => (h - lo[i]!) / 2)));
+    this.offset = A.input(T.tensor(hi.map((h, i) => (h + lo[i]!) / 2)));
   }
 
   forward(s: Var): Var {

@@ -55,13 +55,13 @@ export function td3TargetQ(
 ): Tensor {
   const { critic2Target } = twin(agent);
   return noGrad(() => {
-    const s2 = A.variable(b.nextObs);
+    const s2 = A.input(b.nextObs);
     const { targetNoiseClip, gamma } = agent.config;
     const mu2 = agent.actorTarget.forward(s2).value;
     const eps = T.clip(noise, -targetNoiseClip, targetNoiseClip);
     const lo = T.tensor(Float32Array.from(agent.spaces.actionLow));
     const hi = T.tensor(Float32Array.from(agent.spaces.actionHigh));
-    const a2 = A.variable(T.minimum(T.maximum(T.add(mu2, eps), lo), hi));
+    const a2 = A.input(T.minimum(T.maximum(T.add(mu2, eps), lo), hi));
     const q1 = agent.criticTarget.forward(s2, a2).value;
     const q2 = critic2Target.forward(s2, a2).value;
     return T.add(b.reward, T.mul(T.mul(T.sub(1, b.terminated), gamma), T.minimum(q1, q2)));

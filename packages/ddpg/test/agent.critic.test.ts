@@ -91,7 +91,7 @@ describe('critic target', () => {
     const flags = { terminated: [0, 1, 0, 1], truncated: [0, 0, 1, 1] };
     const b = randomBatch(4, new Rng(3), flags);
     const y = Array.from(agent.target(b).dataSync());
-    const s2 = A.variable(b.nextObs);
+    const s2 = A.input(b.nextObs);
     const q2 = Array.from(
       A.noGrad(() => agent.criticTarget.forward(s2, agent.actorTarget.forward(s2))).value.dataSync(),
     );

@@ -57,7 +57,7 @@ function maxAbs(a: number[][]): number {
 function finiteDifferences(actor: Actor, critic: Critic, obs: Tensor, h = 1e-6): number[][] {
   const loss = () =>
     A.noGrad(() => {
-      const s = A.variable(obs);
+      const s = A.input(obs);
       return -T.mean(critic.forward(s, actor.forward(s)).value).item();
     });
   return actor.parameters().map((p) => {
@@ -192,7 +192,7 @@ describe('actorStep (DDPG and TD3)', () => {
     const obs = T.randn([32, OBS], new Rng(2));
     const meanQ = () =>
       A.noGrad(() => {
-        const s = A.variable(obs);
+        const s = A.input(obs);
         return T.mean(agent.critic.forward(s, agent.actor.forward(s)).value).item();
       });
     const before = meanQ();
@@ -207,7 +207,7 @@ describe('the actor-gradient graph', () => {
     const net = (hidden: number[]) => ({ hidden, batchNorm: false, finalInit: 3e-3, rng });
     const actor = new Actor(2, 1, [-1], [1], net([3]));
     const critic = new Critic(2, 1, 1, net([3]));
-    const s = A.variable(T.randn([4, 2], rng));
+    const s = A.input(T.randn([4, 2], rng));
     const q = critic.forward(s, actor.forward(s));
     const m = A.toMermaid(A.neg(A.mean(q)));
     expect(m.startsWith('flowchart BT')).toBe(true);
@@ -228,7 +228,7 @@ describe('the linear actor (actorOutput linear, no hidden layer)', () => {
       [3, -2, 1],
       [0.5, 0, -4],
     ];
-    const a = actor.forward(A.variable(T.tensor(s))).value.toArray() as number[][];
+    const a = actor.forward(A.input(T.tensor(s))).value.toArray() as number[][];
     const centre = LOW.map((l, j) => (l + HIGH[j]!) / 2);
     for (let i = 0; i < s.length; i++) {
       for (let j = 0; j < ACT; j++) {

@@ -88,7 +88,7 @@ describe('TD3: twin critics', () => {
     const term = [0, 1, 0, 0, 1, 0];
     const b = randomBatch(6, new Rng(3), term);
     const y = Array.from(agent.target(b).dataSync());
-    const s2 = A.variable(b.nextObs);
+    const s2 = A.input(b.nextObs);
     const [q1, q2] = A.noGrad(() => {
       const a2 = agent.actorTarget.forward(s2);
       return [agent.criticTarget, agent.critic2Target!].map((c) =>
@@ -162,12 +162,12 @@ describe('TD3: target policy smoothing', () => {
     const seen: Tensor[] = [];
     const spy = vi.spyOn(agent.criticTarget, 'forward').mockImplementation((s: Var, a: Var) => {
       seen.push(a.value);
-      return A.variable(T.zeros([s.shape[0]!, 1]));
+      return A.input(T.zeros([s.shape[0]!, 1]));
     });
     agent.target(b);
     spy.mockRestore();
     expect(seen).toHaveLength(1);
-    const mu2 = A.noGrad(() => agent.actorTarget.forward(A.variable(b.nextObs))).value.dataSync();
+    const mu2 = A.noGrad(() => agent.actorTarget.forward(A.input(b.nextObs))).value.dataSync();
     const a2 = seen[0]!.dataSync();
     let atClip = 0;
     for (let i = 0; i < a2.length; i++) {
@@ -189,7 +189,7 @@ describe('TD3: target policy smoothing', () => {
     const seen: Tensor[] = [];
     const spy = vi.spyOn(agent.criticTarget, 'forward').mockImplementation((s: Var, a: Var) => {
       seen.push(a.value);
-      return A.variable(T.zeros([s.shape[0]!, 1]));
+      return A.input(T.zeros([s.shape[0]!, 1]));
     });
     agent.target(b);
     spy.mockRestore();

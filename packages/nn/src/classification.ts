@@ -50,7 +50,7 @@ function checkReduction(op: string, reduction: unknown): Reduction {
 
 function asVar(op: string, name: string, x: unknown): Var {
   if (x instanceof A.Var) return x;
-  if (x instanceof T.Tensor) return A.variable(x);
+  if (x instanceof T.Tensor) return A.input(x);
   throw new ChainruleError(op, `${name} must be a Var or a Tensor, got ${x === null ? 'null' : typeof x}`);
 }
 
@@ -100,7 +100,7 @@ function indexNll(
     mask[(outer * classes + c) * inner + (i % inner)] = 1;
     count++;
   }
-  const onehot = A.variable(T.Tensor.fromTyped(mask, [...shape]));
+  const onehot = A.input(T.Tensor.fromTyped(mask, [...shape]));
   // where, not a product with the mask: a −∞ log-probability of another class must not give NaN.
   const nll = A.neg(A.sum(A.where(onehot, logp, 0), axis));
   return { nll, count };
@@ -170,7 +170,7 @@ export function crossEntropyLoss(input: Var, target: Var | T.Tensor, options: Cr
   if (eps === 0) return loss;
   // PyTorch's label smoothing with indices: (1 − ε)·nll + (ε/C)·(−Σ_c log p_c), the second
   // term 0 where the target is ignored and reduced with the same count.
-  const kept = A.variable(T.notEqual(t.value, ignoreIndex));
+  const kept = A.input(T.notEqual(t.value, ignoreIndex));
   const uniform = A.where(kept, A.neg(A.sum(logp, axis)), 0);
   return A.add(A.mul(loss, 1 - eps), A.mul(reduceOver(uniform, reduction, count), eps / classes));
 }

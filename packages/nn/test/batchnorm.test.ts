@@ -2,7 +2,7 @@
  * BatchNorm1d semantics (PyTorch's): batch statistics with the biased variance in training,
  * running statistics updated with the unbiased variance, running statistics in eval.
  */
-import { variable } from '@chainrule/autograd';
+import { input } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { BatchNorm1d } from '../src/layers.ts';
@@ -14,7 +14,7 @@ const X = [
   [3, 6],
   [5, 10],
 ];
-const x64 = () => variable(T.tensor(X, { dtype: 'float64' }));
+const x64 = () => input(T.tensor(X, { dtype: 'float64' }));
 
 // Worked by hand:
 //   mean                = [3, 6]
@@ -74,7 +74,7 @@ describe('BatchNorm1d: training mode', () => {
 
   it('batch size 1 is a clear error, and changes nothing', () => {
     const bn = new BatchNorm1d(2);
-    const one = variable(T.tensor([[1, 2]]));
+    const one = input(T.tensor([[1, 2]]));
     expect(() => bn.forward(one)).toThrow(/training mode needs more than one sample per batch.*\[1,2\]/);
     expectClose(arr(bn.runningMean), [0, 0]);
     expectClose(arr(bn.runningVar), [1, 1]);
@@ -101,7 +101,7 @@ describe('BatchNorm1d: eval mode', () => {
     const bn = new BatchNorm1d(2, { dtype: 'float64' }).eval();
     bn.weight!.value = T.tensor([3, 1], { dtype: 'float64' });
     bn.bias!.value = T.tensor([1, -1], { dtype: 'float64' });
-    const y = arr(bn.forward(variable(T.tensor([[2, -4]], { dtype: 'float64' }))));
+    const y = arr(bn.forward(input(T.tensor([[2, -4]], { dtype: 'float64' }))));
     // Fresh running statistics: mean 0, var 1.
     expectClose(y, [(3 * 2) / Math.sqrt(1 + EPS) + 1, -4 / Math.sqrt(1 + EPS) - 1]);
   });
@@ -145,9 +145,7 @@ describe('BatchNorm1d: options', () => {
     );
     expect(() => bn.runningMean).toThrow(/no buffer named "runningMean"/);
     // Batch statistics need two samples, in eval mode as well.
-    expect(() => bn.forward(variable(T.tensor([[1, 2]], { dtype: 'float64' })))).toThrow(
-      /more than one sample/,
-    );
+    expect(() => bn.forward(input(T.tensor([[1, 2]], { dtype: 'float64' })))).toThrow(/more than one sample/);
   });
 
   it('float32 by default: parameters and buffers follow the dtype option', () => {

@@ -4,7 +4,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { variable } from '@chainrule/autograd';
+import { input } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { Rng, type Tensor } from '@chainrule/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ function makeNet(seed: number, dtype: 'float32' | 'float64' = 'float32') {
 /** A trained-looking network: running statistics moved off their defaults. */
 function trained(seed: number, dtype: 'float32' | 'float64' = 'float32') {
   const net = makeNet(seed, dtype);
-  net.forward(variable(T.randn([6, 3], new Rng(seed + 100), { dtype })));
+  net.forward(input(T.randn([6, 3], new Rng(seed + 100), { dtype })));
   return net;
 }
 
@@ -66,7 +66,7 @@ describe('checkpoints', () => {
       expectSameDict(src.stateDict(), dst.stateDict());
       src.eval();
       dst.eval();
-      const x = variable(T.randn([2, 3], new Rng(7), { dtype }));
+      const x = input(T.randn([2, 3], new Rng(7), { dtype }));
       expect(arr(dst.forward(x))).toEqual(arr(src.forward(x)));
     }
   });

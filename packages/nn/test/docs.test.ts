@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as A from '@chainrule/autograd';
-import { noGrad, type Var, variable } from '@chainrule/autograd';
+import { input, noGrad, type Var } from '@chainrule/autograd';
 import * as nn from '@chainrule/nn';
 import {
   Adam,
@@ -128,8 +128,8 @@ describe('docs/nn.md: a classifier', () => {
       points.push(px + rng.normal(0, 0.1), py + rng.normal(0, 0.1));
       labels.push(upper ? 0 : 1);
     }
-    const x = A.variable(T.keep(T.tensor(points, { shape: [n, 2] })));
-    const y = A.variable(T.keep(T.tensor(labels))); // class indices, in a float tensor
+    const x = A.input(T.keep(T.tensor(points, { shape: [n, 2] })));
+    const y = A.input(T.keep(T.tensor(labels))); // class indices, in a float tensor
 
     const model = new Sequential(
       new Linear(2, 16, { activation: 'tanh', rng }),
@@ -199,10 +199,10 @@ describe('docs/nn.md', () => {
 
     /** One update from a minibatch of 64 (random numbers stand in for a replay buffer). */
     function update(): number {
-      const s = variable(T.randn([n, obsDim], rng));
-      const a = variable(T.uniform([n, actDim], -bound, bound, rng));
-      const r = variable(T.randn([n, 1], rng));
-      const s2 = variable(T.randn([n, obsDim], rng));
+      const s = input(T.randn([n, obsDim], rng));
+      const a = input(T.uniform([n, actDim], -bound, bound, rng));
+      const r = input(T.randn([n, 1], rng));
+      const s2 = input(T.randn([n, obsDim], rng));
 
       // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
       const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));
@@ -248,7 +248,7 @@ describe('docs/nn.md', () => {
     // Acting: eval mode, so BatchNorm uses its running statistics (one row is fine).
     // tidy() releases the forward pass's tensors and keeps the Var it returns.
     actor.eval();
-    const action = T.tidy(() => noGrad(() => actor.forward(variable(T.randn([1, obsDim], rng)))));
+    const action = T.tidy(() => noGrad(() => actor.forward(input(T.randn([1, obsDim], rng)))));
     actor.train();
     // docs:end
 
@@ -297,9 +297,9 @@ describe('docs/nn.md', () => {
     const ours = fromPyTorch(torchSd);
     const fc = new Linear(2, 3, { init: 'zeros' });
     fc.loadStateDict({ weight: ours['fc.weight']!, bias: ours['fc.bias']! });
-    fc.forward(variable(T.tensor([[1, 1]]))); // [[3.1, 7.2, 11.3]], as in PyTorch
+    fc.forward(input(T.tensor([[1, 1]]))); // [[3.1, 7.2, 11.3]], as in PyTorch
     // docs:end
-    const yv = arr(fc.forward(variable(T.tensor([[1, 1]]))));
+    const yv = arr(fc.forward(input(T.tensor([[1, 1]]))));
     [3.1, 7.2, 11.3].forEach((v, i) => {
       expect(yv[i]).toBeCloseTo(v, 5);
     });
@@ -307,7 +307,7 @@ describe('docs/nn.md', () => {
 
     // A whole critic through PyTorch's names and layout and back.
     const critic = new Critic(3, 1, new Rng(5));
-    critic.forward(variable(T.randn([4, 3], new Rng(6))), variable(T.randn([4, 1], new Rng(7))));
+    critic.forward(input(T.randn([4, 3], new Rng(6))), input(T.randn([4, 1], new Rng(7))));
     const torchStyle: StateDict = { 'bn1.num_batches_tracked': T.tensor([1]) };
     for (const [k, t] of Object.entries(critic.stateDict())) {
       const name = k.replace('runningMean', 'running_mean').replace('runningVar', 'running_var');
@@ -354,10 +354,10 @@ describe('docs/nn.md', () => {
 
       /** One update from a minibatch of 64 (random numbers stand in for a replay buffer). */
       function update(): number {
-        const s = variable(T.randn([n, obsDim], rng));
-        const a = variable(T.uniform([n, actDim], -bound, bound, rng));
-        const r = variable(T.randn([n, 1], rng));
-        const s2 = variable(T.randn([n, obsDim], rng));
+        const s = input(T.randn([n, obsDim], rng));
+        const a = input(T.uniform([n, actDim], -bound, bound, rng));
+        const r = input(T.randn([n, 1], rng));
+        const s2 = input(T.randn([n, obsDim], rng));
 
         // Critic: minimise (Q(s, a) − y)² with y = r + γ·Q′(s′, μ′(s′)) (no terminal states).
         const y = noGrad(() => A.add(r, A.mul(criticTarget.forward(s2, actorTarget.forward(s2)), gamma)));

@@ -3,7 +3,7 @@
  * (Losses: losses.test.ts; Module registration and state dicts: module.test.ts;
  * initialisers: init.test.ts; checkpoints: checkpoint.test.ts.)
  */
-import { param, variable } from '@chainrule/autograd';
+import { input, param } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { ChainruleError, Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { BatchNorm1d, LayerNorm, LeakyReLU, Linear, ReLU, Sequential } from '../
 import { Adam, clipGradNorm, hardUpdate, SGD, type SGDOptions, softUpdate } from '../src/optim.ts';
 
 const rng = () => new Rng(0);
-const x = (...shape: number[]) => variable(T.zeros(shape));
+const x = (...shape: number[]) => input(T.zeros(shape));
 
 describe('layer constructor arguments', () => {
   it('Linear: sizes must be positive integers', () => {
@@ -60,7 +60,7 @@ describe('layer input shapes', () => {
     expect(() => lin.forward(x(1, 2, 3))).toThrow(/got \[1,2,3\]/);
     expect(lin.forward(x(5, 3)).shape).toEqual([5, 2]);
     // A dtype mismatch is reported by the fused dense kernel.
-    expect(() => lin.forward(variable(T.zeros([1, 3], { dtype: 'float64' })))).toThrow(/dtype mismatch/);
+    expect(() => lin.forward(input(T.zeros([1, 3], { dtype: 'float64' })))).toThrow(/dtype mismatch/);
   });
 
   it('BatchNorm1d: [batch, features] only; batch size 1 in training', () => {
@@ -77,7 +77,7 @@ describe('layer input shapes', () => {
     expect(() => ln.forward(x(3, 2))).toThrow(
       /^LayerNorm: expected the last dimension to be 3, got \[3,2\]$/,
     );
-    expect(() => ln.forward(variable(T.scalar(1)))).toThrow(/expected the last dimension to be 3, got \[\]/);
+    expect(() => ln.forward(input(T.scalar(1)))).toThrow(/expected the last dimension to be 3, got \[\]/);
     expect(ln.forward(x(2, 2, 3)).shape).toEqual([2, 2, 3]);
   });
 

@@ -4,7 +4,7 @@
  * parameter: `checkModule` runs the module's own forward with the checker's Vars swapped in.
  */
 import * as A from '@chainrule/autograd';
-import { noGrad, type Var, variable } from '@chainrule/autograd';
+import { input, noGrad, type Var } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import fc from 'fast-check';
@@ -85,7 +85,7 @@ describe('gradcheck: BatchNorm1d', () => {
   it('training mode: the input gradient sums to zero over the batch (batch statistics are differentiated)', () => {
     // With the statistics treated as constants the sum would be γ/σ·Σg, not 0.
     const bn = randomBn(3, 7, {});
-    const x = variable(randn64([5, 3], 8), { requiresGrad: true });
+    const x = input(randn64([5, 3], 8), { requiresGrad: true });
     const y = bn.forward(x);
     y.backward(randn64([5, 3], 9));
     const colSums = arr(T.sum(x.grad!, 0));
@@ -179,7 +179,7 @@ describe('gradcheck: Sequential', () => {
           );
           expect(net.parameters()).toHaveLength(8);
           const x = randn64([batch, inF], s + 1);
-          const h = noGrad(() => net.layers[1]!.forward(net.layers[0]!.forward(variable(x))));
+          const h = noGrad(() => net.layers[1]!.forward(net.layers[0]!.forward(input(x))));
           fc.pre(minAbs(arr(h)) > 1e-3); // away from the leaky relu's kink
           const r = checkModule(net, x);
           expect(r.ok, r.message).toBe(true);

@@ -1,13 +1,13 @@
 /**
  * Loss values worked by hand (PyTorch's definitions) and the losses' error paths.
  */
-import { variable } from '@chainrule/autograd';
+import { input } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { huberLoss, mseLoss, type Reduction, smoothL1Loss } from '../src/losses.ts';
 import { arr } from './helpers.ts';
 
-const v = (xs: number[]) => variable(T.tensor(xs, { dtype: 'float64' }));
+const v = (xs: number[]) => input(T.tensor(xs, { dtype: 'float64' }));
 const close = (actual: number[], expected: number[]) => {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((a, i) => {
@@ -43,7 +43,7 @@ describe('loss values', () => {
   });
 
   it('the gradient of mean-reduced MSE is 2(pred − target)/n', () => {
-    const p = variable(T.tensor([1, -1, 3], { dtype: 'float64' }), { requiresGrad: true });
+    const p = input(T.tensor([1, -1, 3], { dtype: 'float64' }), { requiresGrad: true });
     mseLoss(p, v([0, 1, 2.5])).backward();
     close(arr(p.grad!), [(2 * 1) / 3, (2 * -2) / 3, (2 * 0.5) / 3]);
   });
@@ -61,8 +61,8 @@ describe('loss errors', () => {
       expect(() => loss(v([1, 2, 3]), v([1, 2]))).toThrow(
         new RegExp(`^${name}: prediction \\[3\\] and target \\[2\\] must have the same shape$`),
       );
-      const col = variable(T.zeros([3, 1]));
-      expect(() => loss(col, variable(T.zeros([3])))).toThrow(/prediction \[3,1\] and target \[3\]/);
+      const col = input(T.zeros([3, 1]));
+      expect(() => loss(col, input(T.zeros([3])))).toThrow(/prediction \[3,1\] and target \[3\]/);
       expect(() => loss(v([1]), v([1]), { reduction: 'avg' as Reduction })).toThrow(
         new RegExp(`^${name}: unknown reduction "avg"; expected 'mean', 'sum' or 'none'$`),
       );

@@ -3,7 +3,7 @@
  */
 
 import * as A from '@chainrule/autograd';
-import { param, type Var, variable } from '@chainrule/autograd';
+import { input, param, type Var } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
@@ -114,7 +114,7 @@ describe('Module: modes and gradients', () => {
 
   it('zeroGrad clears the gradient of every parameter, nested ones included', () => {
     const net = new Net();
-    A.sum(net.forward(variable(T.randn([4, 3], new Rng(2))))).backward();
+    A.sum(net.forward(input(T.randn([4, 3], new Rng(2))))).backward();
     expect(net.parameters().every((p) => p.grad !== null)).toBe(true);
     net.zeroGrad();
     expect(net.parameters().every((p) => p.grad === null)).toBe(true);
@@ -124,14 +124,14 @@ describe('Module: modes and gradients', () => {
 describe('Module: state dicts', () => {
   it('round trip: another instance loads the state and computes the same outputs', () => {
     const a = new Net(1);
-    a.forward(variable(T.randn([5, 3], new Rng(3)))); // move the running statistics off their defaults
+    a.forward(input(T.randn([5, 3], new Rng(3)))); // move the running statistics off their defaults
     const b = new Net(2);
     expect(snapshot(b)).not.toEqual(snapshot(a));
     b.loadStateDict(a.stateDict());
     expect(snapshot(b)).toEqual(snapshot(a));
     a.eval();
     b.eval();
-    const x = variable(T.randn([2, 3], new Rng(4)));
+    const x = input(T.randn([2, 3], new Rng(4)));
     expect(arr(b.forward(x))).toEqual(arr(a.forward(x)));
   });
 
@@ -149,14 +149,14 @@ describe('Module: state dicts', () => {
     // The loaded tensors are copies too.
     expect(net.head.weight.value).not.toBe(other['head.weight']);
     const opt = new Adam(net.parameters(), { lr: 0.1 });
-    A.sum(net.forward(variable(T.randn([3, 3], new Rng(6))))).backward();
+    A.sum(net.forward(input(T.randn([3, 3], new Rng(6))))).backward();
     opt.step();
     expect(arr(net.head.weight)).not.toEqual(arr(other['head.weight']!));
   });
 
   it('strict: missing, unexpected and mismatched keys are all listed in one error, and nothing changes', () => {
     const net = new Net(1);
-    net.forward(variable(T.randn([5, 3], new Rng(3))));
+    net.forward(input(T.randn([5, 3], new Rng(3))));
     const before = snapshot(net);
     const bad: StateDict = new Net(2).stateDict();
     delete bad['head.bias']; // missing parameter

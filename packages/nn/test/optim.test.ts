@@ -8,7 +8,7 @@
  */
 
 import * as A from '@chainrule/autograd';
-import { param, type Var, variable } from '@chainrule/autograd';
+import { input, param, type Var } from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { Rng } from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ const C = [0, 1, 0.5, -1]; // the third coordinate starts at its optimum: zero g
 /** Take `steps` optimiser steps on ½‖θ − c‖² (gradient by backward) and record θ after each. */
 function trajectory(make: (p: Var) => Optimizer, steps = 3, theta0 = THETA0, c = C): number[][] {
   const p = param(T.tensor(theta0, { dtype: 'float64' }));
-  const target = variable(T.tensor(c, { dtype: 'float64' }));
+  const target = input(T.tensor(c, { dtype: 'float64' }));
   const opt = make(p);
   const out: number[][] = [];
   for (let t = 0; t < steps; t++) {
@@ -283,8 +283,8 @@ function regression(initSeed: number) {
     new Linear(5, 2, { rng }),
   );
   const data = new Rng(12345); // the same data whatever the initial weights
-  const x = variable(T.randn([8, 3], data));
-  const y = variable(T.randn([8, 2], data));
+  const x = input(T.randn([8, 3], data));
+  const y = input(T.randn([8, 2], data));
   const stepOnce = (opt: Optimizer) => {
     opt.zeroGrad();
     mseLoss(net.forward(x), y).backward();
@@ -444,7 +444,7 @@ describe('softUpdate and hardUpdate', () => {
   const net = (seed: number) =>
     new Sequential(new Linear(2, 3, { rng: new Rng(seed) }), new BatchNorm1d(3), new ReLU());
   /** Give the BatchNorm running statistics distinct values by running a training batch. */
-  const trainBatch = (m: Sequential, seed: number) => m.forward(variable(T.randn([4, 2], new Rng(seed))));
+  const trainBatch = (m: Sequential, seed: number) => m.forward(input(T.randn([4, 2], new Rng(seed))));
 
   it("Polyak averaging θ' ← τθ + (1 − τ)θ' for parameters; buffers copied by default", () => {
     const target = net(1);
@@ -527,7 +527,7 @@ describe('replayed optimiser steps', () => {
     const opt = make(net.parameters());
     const fn = (x: T.Tensor, y: T.Tensor) => {
       opt.zeroGrad();
-      const loss = mseLoss(net.forward(variable(x)), variable(y));
+      const loss = mseLoss(net.forward(input(x)), input(y));
       loss.backward();
       opt.step();
       return loss.value;
