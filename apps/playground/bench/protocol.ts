@@ -28,7 +28,7 @@ export interface UpdateBenchResult {
   roundMedians: { oneThread: number[]; allThreads: number[] };
   rounds: number;
   perRound: number;
-  /** Matmul blocks the pool's workers computed during the all-threads updates (0: no sharing). */
+  /** Blocks (of matmuls and split kernels) the pool's workers computed during the all-threads updates (0: no sharing). */
   blocksByWorkers: number;
   crossOriginIsolated: boolean;
   simdPath: string;

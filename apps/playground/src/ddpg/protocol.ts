@@ -57,7 +57,7 @@ export type FromWorker =
       row: EpisodeRow;
       stepsPerSecond: number;
       updates: number;
-      /** Matmul blocks the pool's worker threads (not the training worker) computed so far. */
+      /** Blocks (of matmuls and split kernels) that the pool's worker threads, not the training worker, computed so far. */
       blocksByWorkers: number;
     }
   | { type: 'state'; running: boolean; mode: 'train' | 'watch' }
