@@ -43,6 +43,16 @@ function stubNodeBuiltins(): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation: with these two headers the page gets SharedArrayBuffer, so the
+ * training worker's wasm kernels can run on every core (see README.md for static hosts;
+ * public/_headers carries them to Netlify and Cloudflare Pages).
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   // Relative asset paths, so the built site works from any folder (or a file server subpath).
   base: './',
@@ -51,5 +61,6 @@ export default defineConfig({
   define: { 'process.env': '{}' },
   worker: { format: 'es', plugins: () => [stubNodeBuiltins()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
-  server: { port: 5173 },
+  server: { port: 5173, headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
 });

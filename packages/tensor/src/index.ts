@@ -36,7 +36,14 @@ export {
   withBackend,
 } from './backend.ts';
 export { type JsStorage, jsBackend, jsData } from './backends/js.ts';
-export { type SimdPath, setThreads, type WasmMemoryStats, wasmMemoryStats } from './backends/wasm/index.ts';
+export {
+  type SimdPath,
+  setThreads,
+  type ThreadsStatus,
+  threadsReady,
+  type WasmMemoryStats,
+  wasmMemoryStats,
+} from './backends/wasm/index.ts';
 export {
   Replayable,
   type ReplayOptions,

@@ -40,9 +40,26 @@ export interface EpisodeRow {
 
 /** Worker → page. */
 export type FromWorker =
-  | { type: 'ready'; backend: string; preset: string; seed: number; hidden: string }
+  | {
+      type: 'ready';
+      backend: string;
+      preset: string;
+      seed: number;
+      hidden: string;
+      /** Threads the wasm kernels run on (the training worker's own included). */
+      threads: number;
+      /** Why only one thread (the page is not cross-origin isolated, ...), if so. */
+      threadsNote?: string;
+    }
   | { type: 'frame'; theta: number; torque: number; step: number; episode: number; mode: 'train' | 'watch' }
-  | { type: 'episode'; row: EpisodeRow; stepsPerSecond: number; updates: number }
+  | {
+      type: 'episode';
+      row: EpisodeRow;
+      stepsPerSecond: number;
+      updates: number;
+      /** Blocks (of matmuls and split kernels) that the pool's worker threads, not the training worker, computed so far. */
+      blocksByWorkers: number;
+    }
   | { type: 'state'; running: boolean; mode: 'train' | 'watch' }
   | { type: 'file'; bytes: ArrayBuffer; name: string }
   | {

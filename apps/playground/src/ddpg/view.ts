@@ -149,7 +149,10 @@ export function mountDdpg(
     maxq: h('dd', { id: 'stat-maxq' }, '—'),
     sps: h('dd', { id: 'stat-sps' }, '—'),
     backend: h('dd', { id: 'stat-backend' }, '—'),
+    threads: h('dd', { id: 'stat-threads' }, '—'),
   };
+  /** Why training uses one thread, when it does (the page is not cross-origin isolated, ...). */
+  const threadsNote = h('p', { id: 'threads-note', class: 'muted' });
   const returns = new Chart(
     'return',
     'Episode return',
@@ -208,7 +211,10 @@ export function mountDdpg(
           stats.sps,
           h('dt', {}, 'backend'),
           stats.backend,
+          h('dt', {}, 'threads'),
+          stats.threads,
         ),
+        threadsNote,
       ),
       h('div', { class: 'panel charts' }, returns.box, maxq.box),
     ),
@@ -285,6 +291,8 @@ export function mountDdpg(
     switch (m.type) {
       case 'ready':
         stats.backend.textContent = m.backend;
+        stats.threads.textContent = String(m.threads);
+        threadsNote.textContent = m.threadsNote ? `One thread: ${m.threadsNote}.` : '';
         status.textContent = `${m.preset} preset, seed ${m.seed}, actor/critic hidden layers ${m.hidden}.`;
         break;
       case 'frame':
@@ -300,6 +308,7 @@ export function mountDdpg(
         stats.ret.textContent = `${fmt(m.row.return)}${m.row.kind === 'watch' ? ' (policy)' : ''}`;
         if (m.stepsPerSecond > 0) stats.sps.textContent = m.stepsPerSecond.toFixed(0);
         stats.step.textContent = String(m.row.step);
+        stats.threads.dataset.blocksByWorkers = String(m.blocksByWorkers);
         if (m.row.kind === 'train') stats.episode.textContent = String(m.row.episode);
         break;
       case 'state':

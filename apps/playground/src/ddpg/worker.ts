@@ -5,6 +5,11 @@
  * page and paces playback; the env is the core's (`makeRunEnv`). Pausing aborts the loop,
  * which hands back its state, episode in progress included; starting again continues it.
  * Watching rolls out the deterministic policy on the core's evaluation env (`makeEvalEnv`).
+ *
+ * On a cross-origin-isolated page the wasm kernels use every core: this worker starts the
+ * backend's thread pool (more Web Workers) and awaits it before the first run, since ops are
+ * synchronous and a Web Worker starts only while its creator is idle. Elsewhere it trains on
+ * one thread, and the page shows why.
  * @module
  */
 import {
@@ -20,13 +25,21 @@ import {
   runTrainingLoop,
   type TrainingSink,
 } from '@chainrule/ddpg';
-import { getBackendInfo, setBackend } from '@chainrule/tensor';
+import { getBackendInfo, setBackend, setThreads, type ThreadsStatus, threadsReady } from '@chainrule/tensor';
 import { agentFromPolicyFile, ENV_ID, encodeActor, readPolicyFile } from './policyFile.ts';
 import type { FromWorker, PagePreset, Speed, ToWorker } from './protocol.ts';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => self.postMessage(m, { transfer });
 
 setBackend('wasm');
+if (self.crossOriginIsolated) setThreads(navigator.hardwareConcurrency);
+const threadsStarted = threadsReady();
+
+/** The thread facts of the page's 'ready' message. */
+async function threadInfo(): Promise<{ threads: number; threadsNote?: string }> {
+  const s: ThreadsStatus = await threadsStarted;
+  return s.note === undefined ? { threads: s.threads } : { threads: s.threads, threadsNote: s.note };
+}
 
 /** Pendulum-v1's dt: at speed 1 a step takes 50 ms of wall time. */
 const STEP_MS = 50;
@@ -137,6 +150,7 @@ function pageSink(r: Run): TrainingSink {
         },
         stepsPerSecond: (e.step - fromStep) / ((performance.now() - started) / 1000),
         updates: e.updates,
+        blocksByWorkers: Number(getBackendInfo().blocksByWorkers ?? 0),
       });
     },
   };
@@ -188,6 +202,7 @@ function watchStep(r: Run): void {
     row: { episode: r.watchEpisodes, step: r.step, return: r.watchTotal, avgMaxQ: null, kind: 'watch' },
     stepsPerSecond: 0,
     updates: r.agent.updates,
+    blocksByWorkers: Number(getBackendInfo().blocksByWorkers ?? 0),
   });
   r.watchEnv = null;
   r.watchObs = null;
@@ -243,6 +258,7 @@ function postState(): void {
 
 async function reset(preset: PagePreset, seed: number): Promise<void> {
   await stop();
+  const threads = await threadInfo();
   const config = makeConfig(preset);
   run = newRun(makeAgent(makeRunEnv(ENV_ID, config).env, config, seed), seed);
   post({
@@ -251,12 +267,14 @@ async function reset(preset: PagePreset, seed: number): Promise<void> {
     preset,
     seed,
     hidden: `${config.actorHidden.join('-')} / ${config.criticHidden.join('-')}`,
+    ...threads,
   });
   postState();
 }
 
 async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   await stop();
+  const threads = await threadInfo();
   const file = readPolicyFile(new Uint8Array(m.bytes), m.name, m.manifest, m.preset);
   const agent = agentFromPolicyFile(file, m.seed);
   run = newRun(agent, m.seed, file.normStats);
@@ -279,6 +297,7 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
     preset: file.config.preset,
     seed: m.seed,
     hidden: `${file.config.actorHidden.join('-')} / ${file.config.criticHidden.join('-')}`,
+    ...threads,
   });
   await start('watch');
 }

@@ -340,9 +340,9 @@ function setRuntimeThreads(r: Runtime, n: number): void {
 /**
  * Use `n` threads for the wasm backend's matmuls and large elementwise, Adam and reduction kernels (default: the
  * `CHAINRULE_THREADS` environment variable, else the number of cores). Results do not
- * depend on it. Where threads are unavailable (no worker_threads or SharedArrayBuffer,
- * as in a browser) the backend stays on one thread; `getBackendInfo().threads` says how
- * many run.
+ * depend on it. Where threads are unavailable (no SharedArrayBuffer, as on a page that is
+ * not cross-origin isolated) the backend stays on one thread; `getBackendInfo().threads`
+ * says how many run. In a browser, await {@link threadsReady} after raising it.
  */
 export function setThreads(n: number): void {
   checkThreads(n);
@@ -398,6 +398,36 @@ export function setParallelElements(n: number): number {
 /** Blocks of matmuls that worker threads (not the caller) computed so far (0 without threads). */
 export function blocksByWorkers(): number {
   return rt?.pool?.blocksByWorkers ?? 0;
+}
+
+/** What {@link threadsReady} resolves to. */
+export interface ThreadsStatus {
+  /** Threads the wasm backend's kernels run on now, the caller's included (1: no workers). */
+  readonly threads: number;
+  /** Why the backend runs on one thread although more were asked for, if it does. */
+  readonly note?: string;
+}
+
+/**
+ * Start the wasm backend's worker threads now and resolve once they run, with the thread
+ * count and, where threads are unavailable, why (`note`, also `getBackendInfo().threadsNote`).
+ *
+ * A browser must await it before its first op: a Web Worker starts only after the thread
+ * that created it returns to its event loop, and chainrule's ops are synchronous, so without
+ * it every op of a synchronous training loop runs on the calling thread. Node needs it only
+ * to start the workers ahead of time (otherwise the first large matmul starts them). Where
+ * threads are unavailable (a page that is not cross-origin isolated, a page's main thread,
+ * no SharedArrayBuffer) it resolves at once with 1 thread. Call it again after
+ * `setThreads(n)` raises the count. Creates the backend if needed.
+ */
+export async function threadsReady(): Promise<ThreadsStatus> {
+  rt ??= createRuntime();
+  const r = rt;
+  if (r.pool && r.threads > 1) {
+    if (r.pool.size !== r.threads - 1) r.pool.resize(r.threads - 1);
+    await r.pool.online();
+  }
+  return r.threadsNote === undefined ? { threads: r.threads } : { threads: 1, note: r.threadsNote };
 }
 
 /**
@@ -488,6 +518,7 @@ export function createWasmBackend(): Backend {
         simdPaths: [...rt!.paths],
         threads: rt!.threads,
         ...(rt!.threadsNote ? { threadsNote: rt!.threadsNote } : {}),
+        blocksByWorkers: rt!.pool?.blocksByWorkers ?? 0,
         kernelsSha256: KERNELS_WAT_SHA256,
         memory: heap.stats(),
       };

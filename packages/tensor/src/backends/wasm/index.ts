@@ -7,7 +7,7 @@
 import { backendByName, registerBackend } from '../../backend.ts';
 import { createWasmBackend, wasmHeapStats } from './backend.ts';
 
-export { type SimdPath, setThreads } from './backend.ts';
+export { type SimdPath, setThreads, type ThreadsStatus, threadsReady } from './backend.ts';
 
 import type { WasmMemoryStats } from './memory.ts';
 import './kernels.ts';

@@ -15,12 +15,16 @@
  * compare-exchanges on the claim word, and each finished block increments a counter that
  * the caller waits on (spin, then wait).
  *
- * Workers are `unref`'d, so they never keep the process alive. An exception in a worker
- * (a wasm trap, say) is caught there, its message written to shared memory, and re-thrown
- * at the caller as a ChainruleError once every block is done.
+ * Workers are `unref`'d once they run, so they never keep the process alive. An exception
+ * in a worker (a wasm trap, say) is caught there, its message written to shared memory, and
+ * re-thrown at the caller as a ChainruleError once every block is done.
  *
- * Node only: browsers cannot start a worker while the page's thread is blocked waiting
- * for it, and chainrule's ops are synchronous, so there the backend runs on one thread.
+ * In Node the workers are `worker_threads`. In a browser they are Web Workers, started from
+ * a Blob of the same program, and only where the caller may block (a Web Worker, not the
+ * page's main thread, where `Atomics.wait` throws) on a cross-origin-isolated page (the only
+ * place with SharedArrayBuffer). A Web Worker starts only after its creator returns to its
+ * event loop, and chainrule's ops are synchronous, so a browser program awaits
+ * `threadsReady()` (backend.ts) before its first op; until then the caller does every block.
  * @module
  */
 import { ChainruleError } from '../../errors.ts';
@@ -98,12 +102,38 @@ export function partition(m: number, n: number, parts: number): Block[] {
 interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
+  once(event: 'online', listener: () => void): void;
 }
 type WorkerCtor = new (code: string, options: { eval: true; workerData: unknown }) => NodeWorker;
 
+/** The part of a browser's Web Worker the pool uses. */
+interface WebWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: { message?: string }) => void) | null;
+}
+type WebWorkerCtor = new (url: string) => WebWorker;
+
+/** A started pool worker of either kind: `online` settles once it runs the program. */
+interface PoolWorker {
+  terminate(): void;
+  readonly online: Promise<void>;
+}
+
+/** The globals that decide whether threads can run (globalThis; tests pass others). */
+export interface ThreadGlobals {
+  process?: { getBuiltinModule?: (n: string) => unknown };
+  SharedArrayBuffer?: unknown;
+  Atomics?: { wait?: unknown };
+  Worker?: unknown;
+  crossOriginIsolated?: boolean;
+  document?: unknown;
+}
+
 /** `process.getBuiltinModule` (Node ≥ 20.16), without importing anything at the top level. */
-function builtin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
+function builtin<T>(name: string, g: ThreadGlobals = globalThis as ThreadGlobals): T | undefined {
+  const proc = g.process;
   try {
     return proc?.getBuiltinModule?.(name) as T | undefined;
   } catch {
@@ -111,21 +141,39 @@ function builtin<T>(name: string): T | undefined {
   }
 }
 
-/** Why threads cannot run here, or undefined when they can. */
-export function threadsUnavailable(): string | undefined {
-  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
-  if (typeof Atomics === 'undefined' || typeof Atomics.wait !== 'function')
-    return 'Atomics.wait is not available';
-  if (!builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker) {
-    return 'node:worker_threads is not available (browsers run the wasm backend on one thread)';
+/** What a browser page needs for SharedArrayBuffer. */
+const ISOLATION_HINT =
+  'serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+
+/** The browser's Worker constructor, when there is one. */
+function webWorker(g: ThreadGlobals = globalThis as ThreadGlobals): WebWorkerCtor | undefined {
+  return typeof g.Worker === 'function' ? (g.Worker as WebWorkerCtor) : undefined;
+}
+
+/** Why threads cannot run here (in the globals `g`), or undefined when they can. */
+export function threadsUnavailable(g: ThreadGlobals = globalThis as ThreadGlobals): string | undefined {
+  const node = builtin<{ Worker: WorkerCtor }>('node:worker_threads', g)?.Worker;
+  if (!node && g.crossOriginIsolated === false) {
+    return `the page is not cross-origin isolated, so it has no SharedArrayBuffer (${ISOLATION_HINT})`;
+  }
+  if (g.SharedArrayBuffer === undefined) return 'SharedArrayBuffer is not available';
+  if (typeof g.Atomics?.wait !== 'function') return 'Atomics.wait is not available';
+  if (node) return undefined;
+  if (!webWorker(g)) return 'neither node:worker_threads nor Web Workers are available';
+  if (g.document !== undefined) {
+    return "a page's main thread may not block in Atomics.wait; run chainrule in a Web Worker to use threads";
   }
   return undefined;
 }
 
-/** The number of cores (os.availableParallelism), or 1 where it cannot be read. */
+/**
+ * The number of cores (Node: os.availableParallelism; a browser:
+ * navigator.hardwareConcurrency), or 1 where it cannot be read.
+ */
 export function coreCount(): number {
   const os = builtin<{ availableParallelism?: () => number; cpus?: () => unknown[] }>('node:os');
-  return Math.max(1, os?.availableParallelism?.() ?? os?.cpus?.().length ?? 1);
+  const web = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Math.max(1, os?.availableParallelism?.() ?? os?.cpus?.().length ?? web ?? 1);
 }
 
 // The worker's whole program (CommonJS, run with `eval: true` so no file has to be found
@@ -211,12 +259,66 @@ for (;;) {
 }
 `;
 
+/**
+ * A Web Worker's wrapper of a worker program (WORKER_SOURCE): the program's one Node call,
+ * `require('node:worker_threads').workerData`, is answered from the first message, and the
+ * worker says it is online before it enters its loop (which never returns to the event loop).
+ */
+function webWorkerSource(source: string): string {
+  return `
+self.onmessage = (e) => {
+  self.onmessage = null;
+  const require = () => ({ workerData: e.data });
+  self.postMessage('online');
+  ${source}
+};
+`;
+}
+
+/**
+ * Start one pool worker running `source` (WORKER_SOURCE) with `workerData`: a worker_threads
+ * worker in Node, else a Web Worker running the same program (see webWorkerSource).
+ */
+function startWorker(source: string, { workerData }: { eval: true; workerData: unknown }): PoolWorker {
+  const NodeWorker = builtin<{ Worker: WorkerCtor }>('node:worker_threads')?.Worker;
+  if (NodeWorker) {
+    const w = new NodeWorker(source, { eval: true, workerData });
+    // Referenced until it runs, so that a script awaiting threadsReady() cannot exit first.
+    const online = new Promise<void>((resolve) => {
+      w.once('online', () => {
+        w.unref();
+        resolve();
+      });
+    });
+    return { terminate: () => void w.terminate(), online };
+  }
+  const Web = webWorker();
+  if (!Web) throw new ChainruleError('wasm', 'no worker_threads and no Web Worker to start a thread with');
+  const url = URL.createObjectURL(new Blob([webWorkerSource(source)], { type: 'text/javascript' }));
+  const w = new Web(url);
+  const online = new Promise<void>((resolve, reject) => {
+    w.onmessage = () => {
+      URL.revokeObjectURL(url);
+      w.onmessage = null;
+      resolve();
+    };
+    w.onerror = (e) => {
+      URL.revokeObjectURL(url);
+      reject(new ChainruleError('wasm', `a worker thread failed to start: ${e.message ?? 'unknown error'}`));
+    };
+  });
+  // A worker that failed after all its callers stopped waiting must not be an unhandled rejection.
+  online.catch(() => {});
+  w.postMessage(workerData);
+  return { terminate: () => w.terminate(), online };
+}
+
 /** Scratch of one participant in a job: pointers to its packA, packB and edge tile. */
 export type Scratch = readonly [packA: number, packB: number, tile: number];
 
 /** A pool of workers that run matmul blocks on one shared WebAssembly memory. */
 export class WorkerPool {
-  private readonly workers: NodeWorker[] = [];
+  private readonly workers: PoolWorker[] = [];
   private control = new SharedArrayBuffer(controlBytes(0));
   private ctl = new Int32Array(this.control);
   private callArgs = new Float64Array(this.control, callArgsAt(0), MAX_CALL_BLOCKS * MAX_CALL_ARGS);
@@ -265,9 +367,8 @@ export class WorkerPool {
     this.ctl = new Int32Array(this.control);
     this.callArgs = new Float64Array(this.control, callArgsAt(count), MAX_CALL_BLOCKS * MAX_CALL_ARGS);
     this.ctl[ACTIVE] = count;
-    const { Worker } = builtin<{ Worker: WorkerCtor }>('node:worker_threads')!;
     for (let index = 0; index < count; index++) {
-      const w = new Worker(WORKER_SOURCE, {
+      const w = startWorker(WORKER_SOURCE, {
         eval: true,
         workerData: {
           modules: this.modules,
@@ -279,7 +380,6 @@ export class WorkerPool {
           callAt: callArgsAt(count),
         },
       });
-      w.unref();
       this.workers.push(w);
     }
   }
@@ -291,6 +391,11 @@ export class WorkerPool {
    */
   readonly stats = { jobs: 0, jobMs: 0, waitMs: 0 };
 
+  /** Settles once every worker that takes part runs (rejects if one failed to start). */
+  async online(): Promise<void> {
+    await Promise.all(this.workers.slice(0, this.active).map((w) => w.online));
+  }
+
   /** Blocks that workers (not the caller) have computed: shows that the work was shared. */
   get blocksByWorkers(): number {
     return this.earlierBlocks + Atomics.load(this.ctl, BY_WORKERS);
@@ -300,7 +405,7 @@ export class WorkerPool {
 
   private stopAll(): void {
     this.earlierBlocks += Atomics.load(this.ctl, BY_WORKERS);
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.terminate();
     this.workers.length = 0;
     this.tag = 0;
   }
