@@ -2,7 +2,14 @@ import * as A from '@chainrule/autograd';
 import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import { actorGradientBothWays } from '../../../examples/actor-gradient.ts';
-import { ACTOR_PARAM_NAMES, buildProblem, EXAMPLES, type ExampleId } from '../src/explorer/problems.ts';
+import {
+  ACTOR_PARAM_NAMES,
+  buildExpression,
+  buildProblem,
+  EXAMPLES,
+  type ExampleId,
+  outputName,
+} from '../src/explorer/problems.ts';
 import { hessianBlocks, stepProblem } from '../src/explorer/stepper.ts';
 
 const close = (a: T.Tensor, b: T.Tensor, tol = 1e-12) => {
@@ -55,6 +62,17 @@ describe('the explorer steps backward exactly as the engine does', () => {
         ['y', [0]],
       ]),
     );
+  });
+
+  it('the output is never named like a tensor: grad(f, [x, y, b]), grad(f1, [f, x]) when f is taken', () => {
+    const [p] = stepProblem(buildProblem({ kind: 'example', id: 'broadcast', seed: 0 }));
+    expect(p!.code).toBe('grad(f, [x, y, b])');
+    const clash = buildExpression('sum(f * x)', 'f = [1, 2]\nx = [3, 4]\nf1 = 0');
+    // f1 is defined though unused: still taken.
+    expect(clash.phases[0]!.code).toBe('grad(f2, [f, x])');
+    expect(clash.graphRoots[0]!.name).toBe('f2');
+    expect(outputName(['x', 'y'])).toBe('f');
+    expect(outputName(['f', 'x'])).toBe('f1');
   });
 
   it('second derivatives match central differences of the gradient (MLP, b1 and W2)', () => {
