@@ -490,7 +490,10 @@ describe('DDPG live', () => {
     expect(linePath.length).toBeGreaterThan(20);
     expect(Number(await page.textContent('#stat-step'))).toBeGreaterThanOrEqual(1200);
     expect(Number(await page.textContent('#stat-maxq'))).not.toBeNaN();
-    // Two episodes with updates at full speed: the note's estimate uses this machine's rate.
+    // After three episodes with updates at full speed the note's estimate uses this machine's rate.
+    await expect
+      .poll(async () => Number(await page.getAttribute('#chart-maxq', 'data-points')), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(3);
     expect(await page.textContent('#speed-note')).toMatch(/\d+ steps\/s measured here/);
     expect(await page.textContent('#chart-return figcaption [data-role="note"]')).not.toMatch(
       /red: the policy/,

@@ -40,7 +40,7 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
         field: 'step',
         type: 'quantitative',
         title: 'environment steps',
-        axis: { format: ',d', tickMinStep: 1 },
+        axis: { format: ',d', tickMinStep: 1, labelOverlap: true, labelSeparation: 6 },
       },
       y: { field, type: 'quantitative', title, scale: { zero: false } },
       color: {
@@ -134,7 +134,7 @@ export function mountDdpg(
   /** Steps/s of training at full speed on this machine, once measured (for the speed note). */
   let fullSpeed: number | undefined;
   /** The last training episode with updates, and when it arrived, while at full speed. */
-  let lastUpdated: { step: number; at: number } | null = null;
+  let lastUpdated: { step: number; at: number; inARow: number } | null = null;
   let running = false;
 
   const presetSel = h(
@@ -310,8 +310,9 @@ export function mountDdpg(
   });
 
   /**
-   * This machine's full-speed rate, from two training episodes in a row that both had
-   * updates (the random warm-up runs far faster and would inflate it).
+   * This machine's full-speed rate, between training episodes in a row that had updates (the
+   * random warm-up runs far faster and would inflate it). The first such interval is skipped:
+   * it includes the first updates' one-off costs and read about a third of the rate.
    */
   const measureFullSpeed = (row: EpisodeRow) => {
     if (speed !== 'max' || row.kind !== 'train' || row.avgMaxQ === null) {
@@ -319,11 +320,12 @@ export function mountDdpg(
       return;
     }
     const now = performance.now();
-    if (lastUpdated && row.step > lastUpdated.step && now > lastUpdated.at) {
+    const inARow = (lastUpdated?.inARow ?? 0) + 1;
+    if (lastUpdated && inARow >= 3 && row.step > lastUpdated.step && now > lastUpdated.at) {
       fullSpeed = (row.step - lastUpdated.step) / ((now - lastUpdated.at) / 1000);
       showSpeedNote();
     }
-    lastUpdated = { step: row.step, at: now };
+    lastUpdated = { step: row.step, at: now, inARow };
   };
 
   let pending: Extract<FromWorker, { type: 'frame' }> | null = null;
