@@ -210,6 +210,8 @@ describe('autograd explorer', () => {
     // Second derivatives of the surrogate loss in actor.b2, against central differences
     // of the gradient computed here.
     await page.click('#hessian');
+    // Both results stay: the second derivatives sit beside (or below) the gradchecks.
+    expect(await page.textContent('#check-out [data-role="gradcheck"]')).toMatch(/gradcheck: passed/);
     const shown = await tableValues('#check-out [data-role="hessian"][data-label="actor.b2"]');
     const { critic, params, s } = rebuildActorProblem(2);
     const gradB2 = (b2: Float64Array) => {
@@ -269,6 +271,115 @@ describe('autograd explorer', () => {
     await page.fill('#expr', 'sum(x *');
     await page.click('#build');
     expect(await page.textContent('#explorer-error')).toMatch(/expected a number.*at column 8/);
+    expect(problems).toEqual([]);
+  });
+
+  it('nothing is cut off: the graph fits its pane, the Hessian tables fit the checks panel', async () => {
+    await page.goto(`${base}#explorer?ex=actor-chain&seed=0`);
+    await page.reload();
+    await page.waitForSelector('svg.graph g.node');
+    // Fit (the default): the actor gradient's graph, wider than its pane at 1:1, scales down.
+    const fits = () =>
+      page.$eval('#graph', (box) => {
+        const b = box.getBoundingClientRect();
+        const g = box.querySelector('svg.graph')!.getBoundingClientRect();
+        return {
+          overflow: box.scrollWidth - box.clientWidth,
+          inside: g.left >= b.left - 0.5 && g.right <= b.right + 0.5,
+          natural: Number(box.querySelector('svg.graph')!.getAttribute('width')),
+          width: box.clientWidth,
+        };
+      });
+    const fit = await fits();
+    expect(fit.natural).toBeGreaterThan(fit.width);
+    expect(fit.overflow).toBeLessThanOrEqual(0);
+    expect(fit.inside).toBe(true);
+    // Actual size is one click away, and then the pane scrolls sideways instead of clipping.
+    await page.click('#graph-zoom');
+    expect(await page.getAttribute('#graph-zoom', 'aria-pressed')).toBe('true');
+    expect((await fits()).overflow).toBeGreaterThan(0);
+    await page.click('#graph-zoom');
+    expect((await fits()).overflow).toBeLessThanOrEqual(0);
+
+    await page.click('#gradcheck');
+    await page.click('#hessian');
+    const boxes = await page.$$eval('#check-out [data-role="hessian"]', (tables) =>
+      tables.map((t) => {
+        const wrap = t.parentElement!;
+        const pane = t.closest('.panel')!.getBoundingClientRect();
+        const r = t.getBoundingClientRect();
+        return {
+          label: t.getAttribute('data-label'),
+          scroll: wrap.scrollWidth - wrap.clientWidth,
+          inside: r.left >= pane.left && r.right <= pane.right,
+        };
+      }),
+    );
+    expect(boxes.map((b) => b.label)).toEqual(['actor.W1', 'actor.b1', 'actor.W2', 'actor.b2']);
+    // actor.W1 [3,5] has a 15×15 Hessian: at 1280 px it fits whole, no sideways scrolling.
+    for (const b of boxes) expect(b, String(b.label)).toMatchObject({ scroll: 0, inside: true });
+    // ... and the gradchecks are still shown next to it.
+    expect(await page.textContent('#check-out [data-role="gradcheck"]')).toMatch(/gradcheck: passed/);
+    expect(await page.textContent('#check-out [data-role="gradgradcheck"]')).toMatch(/passed/);
+    // At a phone width the wide table scrolls in its own box, never the page.
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    const w1 = await page.$eval('#check-out [data-role="hessian"][data-label="actor.W1"]', (t) => {
+      const wrap = t.parentElement!;
+      return { scrolls: wrap.scrollWidth > wrap.clientWidth, overflowX: getComputedStyle(wrap).overflowX };
+    });
+    expect(w1).toEqual({ scrolls: true, overflowX: 'auto' });
+    await page.setViewportSize(DESKTOP);
+    expect(problems).toEqual([]);
+  });
+
+  it('at a tie of max the checks say the function is not differentiable there, not a bare FAILED', async () => {
+    const tie = new URLSearchParams({ expr: 'max(x) * 2', tensors: 'x = [1, 1, 0.5]' });
+    await page.goto(`${base}#explorer?${tie}`);
+    await page.reload();
+    await page.waitForSelector('svg.graph g.node');
+    await page.click('#gradcheck');
+    // Tied maxima share the gradient, which central differences of max agree with...
+    expect(await page.getAttribute('#check-out [data-role="gradcheck"]', 'data-verdict')).toBe('passed');
+    // ... but the gradient jumps at the tie, so its differences blow up (~1/ε).
+    const second = (await page.textContent('#check-out [data-role="gradgradcheck"]'))!;
+    expect(second).toMatch(/not differentiable here/);
+    expect(second).not.toMatch(/FAILED/);
+    const kinks = await page.$$eval('#check-out [data-role="kink"]', (li) => li.map((l) => l.textContent));
+    expect(kinks).toEqual(['max: a tie: elements [0] and [1] are both 1, the maximum']);
+    expect(await page.textContent('#check-out [data-role="kinks"]')).toMatch(
+      /gradient jumps along x\[0\], x\[1\]/,
+    );
+    await page.click('#hessian');
+    expect(await page.textContent('#check-out [data-role="hessian-kinks"]')).toMatch(/max: a tie/);
+    expect(await page.getAttribute('#check-out [data-role="gradgradcheck"]', 'data-verdict')).toBe(
+      'not differentiable here',
+    );
+
+    // Off the tie, both pass and nothing is said about kinks.
+    await page.fill('#tensors', 'x = [1, 0.9, 0.5]');
+    await page.click('#build');
+    await page.click('#gradcheck');
+    expect(await page.getAttribute('#check-out [data-role="gradgradcheck"]', 'data-verdict')).toBe('passed');
+    expect(await page.$$eval('#check-out [data-role="kinks"]', (k) => k.length)).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('the output is not named like an input: grad(f, [x, y, b]) in the broadcasting example', async () => {
+    await page.goto(`${base}#explorer?ex=broadcast`);
+    await page.reload();
+    await page.waitForSelector('svg.graph g.node');
+    expect(await page.textContent('#step-detail ol.phases code')).toBe('grad(f, [x, y, b])');
+    const labels = await page.$$eval('svg.graph g.node text.l1', (t) => t.map((x) => x.textContent));
+    expect(labels.filter((l) => l === 'y')).toHaveLength(1);
+    expect(labels.filter((l) => l === 'f')).toHaveLength(1);
+    // A tensor named f pushes the output's name on.
+    await page.selectOption('#example', 'expression');
+    await page.fill('#expr', 'sum(f * x)');
+    await page.fill('#tensors', 'f = [1, 2]\nx = [3, 4]');
+    await page.click('#build');
+    expect(await page.textContent('#step-detail ol.phases code')).toBe('grad(f1, [f, x])');
     expect(problems).toEqual([]);
   });
 
@@ -337,6 +448,29 @@ describe('DDPG live', () => {
   const ckpt = mkdtempSync(join(tmpdir(), 'chainrule-run-'));
   afterAll(() => rmSync(ckpt, { recursive: true, force: true }));
 
+  it('opens at full speed, real time one click away, and says how long learning takes', async () => {
+    await page.goto(`${base}#ddpg`);
+    await page.reload();
+    await page.waitForSelector('#stat-backend:not(:empty)');
+    expect(await page.isChecked('#speed-max')).toBe(true);
+    expect(page.url()).toContain('speed=max');
+    const full = (await page.textContent('#speed-note'))!;
+    expect(full).toMatch(/Learning shows after about 4,000 steps.*about \d+ s at full speed/);
+    // The return chart's caption promises only what is drawn: no red line before Watch.
+    const caption = () => page.textContent('#chart-return figcaption [data-role="note"]');
+    expect(await caption()).toMatch(/blue: training episodes.*Watch adds the policy without noise in red/);
+    expect(await caption()).not.toMatch(/red: the policy/);
+    await page.click('#speed-1');
+    expect(await page.isChecked('#speed-1')).toBe(true);
+    expect(page.url()).toContain('speed=1');
+    expect(await page.textContent('#speed-note')).toMatch(
+      /about \d(½)? minutes at this speed, about \d+ s at full speed/,
+    );
+    await page.click('#speed-max');
+    expect(page.url()).toContain('speed=max');
+    expect(problems).toEqual([]);
+  });
+
   it('trains in the worker: steps advance, the learning curve and average max Q update', async () => {
     await page.goto(`${base}#ddpg?preset=tuned&seed=0&speed=max`);
     await page.reload();
@@ -356,6 +490,14 @@ describe('DDPG live', () => {
     expect(linePath.length).toBeGreaterThan(20);
     expect(Number(await page.textContent('#stat-step'))).toBeGreaterThanOrEqual(1200);
     expect(Number(await page.textContent('#stat-maxq'))).not.toBeNaN();
+    // After three episodes with updates at full speed the note's estimate uses this machine's rate.
+    await expect
+      .poll(async () => Number(await page.getAttribute('#chart-maxq', 'data-points')), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(3);
+    expect(await page.textContent('#speed-note')).toMatch(/\d+ steps\/s measured here/);
+    expect(await page.textContent('#chart-return figcaption [data-role="note"]')).not.toMatch(
+      /red: the policy/,
+    );
     await page.click('#start'); // pause
     await expect.poll(() => page.textContent('#start')).toBe('Start');
     for (const [size, name] of [
@@ -438,6 +580,16 @@ describe('DDPG live', () => {
       .poll(async () => Number(await page.getAttribute('#chart-return', 'data-points')), { timeout: 60_000 })
       .toBeGreaterThan(before);
     expect(await page.textContent('#stat-return')).toMatch(/\(policy\)/);
+    // Only the loaded policy's episodes are drawn, all at step 0: the caption says red, and
+    // the axis labels are integers (the x tick once read "0.000000").
+    expect(await page.textContent('#chart-return figcaption [data-role="note"]')).toBe(
+      ' · red: the policy without noise',
+    );
+    const ticks = await page.$$eval('#chart-return svg .role-axis-label text', (t) =>
+      t.map((x) => x.textContent),
+    );
+    expect(ticks.length).toBeGreaterThan(1);
+    for (const t of ticks) expect(t).toMatch(/^[−-]?\d{1,3}(,\d{3})*$/);
     expect(problems).toEqual([]);
   }, 120_000);
 });

@@ -8,6 +8,7 @@ import {
   buildProblem,
   EXAMPLES,
   type ExampleId,
+  outputName,
 } from '../src/explorer/problems.ts';
 import { hessianBlocks, maxAbsDiff, stepProblem } from '../src/explorer/stepper.ts';
 
@@ -77,6 +78,17 @@ describe('the explorer steps backward exactly as the engine does', () => {
         ['y', [0]],
       ]),
     );
+  });
+
+  it('the output is never named like a tensor: grad(f, [x, y, b]), grad(f1, [f, x]) when f is taken', () => {
+    const [p] = stepProblem(buildProblem({ kind: 'example', id: 'broadcast', seed: 0 }));
+    expect(p!.code).toBe('grad(f, [x, y, b])');
+    const clash = buildExpression('sum(f * x)', 'f = [1, 2]\nx = [3, 4]\nf1 = 0');
+    // f1 is defined though unused: still taken.
+    expect(clash.phases[0]!.code).toBe('grad(f2, [f, x])');
+    expect(clash.graphRoots[0]!.name).toBe('f2');
+    expect(outputName(['x', 'y'])).toBe('f');
+    expect(outputName(['f', 'x'])).toBe('f1');
   });
 
   it('second derivatives match central differences of the gradient (MLP, b1 and W2)', () => {

@@ -14,6 +14,7 @@ import {
   type Speed,
   type ToWorker,
 } from './protocol.ts';
+import { parseSpeed, SPEEDS, speedNote } from './speed.ts';
 
 const PRESET_TEXT: Record<PagePreset, string> = {
   tuned: 'tuned: DDPG, 256-256, batch 256 (solves it in ~20k steps)',
@@ -33,7 +34,14 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
     transform: [{ filter: `datum.${field} != null` }],
     mark: { type: 'line', point: { size: 18 }, strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'environment steps' },
+      // Integer labels: with every point at one step (a loaded policy watched at step 0) the
+      // default format printed the tick as "0.000000".
+      x: {
+        field: 'step',
+        type: 'quantitative',
+        title: 'environment steps',
+        axis: { format: ',d', tickMinStep: 1, labelOverlap: true, labelSeparation: 6 },
+      },
       y: { field, type: 'quantitative', title, scale: { zero: false } },
       color: {
         field: 'kind',
@@ -47,17 +55,32 @@ function chartSpec(field: 'return' | 'avgMaxQ', title: string): vl.TopLevelSpec 
   };
 }
 
+/** The kinds of rows a chart has drawn, for its caption. */
+type Drawn = ReadonlySet<EpisodeRow['kind']>;
+
+/** The return chart's caption: what is on it now (red only once Watch has played an episode). */
+function returnNote(drawn: Drawn): string {
+  const blue = 'blue: training episodes, with exploration noise';
+  const red = 'red: the policy without noise';
+  if (drawn.has('watch')) return drawn.has('train') ? `${blue}; ${red}` : red;
+  return `${blue} (Watch adds the policy without noise in red)`;
+}
+
 class Chart {
   readonly box: HTMLElement;
   private view: vega.View;
   private readonly holder: HTMLElement;
+  private readonly noteEl: HTMLElement;
   private n = 0;
-  constructor(field: 'return' | 'avgMaxQ', title: string, id: string, note: string) {
-    this.box = h(
-      'figure',
-      { class: 'chart', id, 'data-points': 0 },
-      h('figcaption', {}, title, h('span', { class: 'muted' }, ` · ${note}`)),
-    );
+  private readonly drawn = new Set<EpisodeRow['kind']>();
+  constructor(
+    field: 'return' | 'avgMaxQ',
+    title: string,
+    id: string,
+    private readonly note: (drawn: Drawn) => string,
+  ) {
+    this.noteEl = h('span', { class: 'muted', 'data-role': 'note' }, ` · ${note(this.drawn)}`);
+    this.box = h('figure', { class: 'chart', id, 'data-points': 0 }, h('figcaption', {}, title, this.noteEl));
     const holder = h('div', { class: 'chart-holder' });
     this.holder = holder;
     this.box.append(holder);
@@ -71,12 +94,18 @@ class Chart {
   add(row: EpisodeRow): void {
     this.view.insert('episodes', [row]);
     this.n++;
+    if (!this.drawn.has(row.kind)) {
+      this.drawn.add(row.kind);
+      this.noteEl.textContent = ` · ${this.note(this.drawn)}`;
+    }
     const n = this.n;
     void this.view.runAsync().then(() => this.box.setAttribute('data-points', String(n)));
   }
   clear(): void {
     this.view.remove('episodes', () => true);
     this.n = 0;
+    this.drawn.clear();
+    this.noteEl.textContent = ` · ${this.note(this.drawn)}`;
     void this.view.runAsync().then(() => this.box.setAttribute('data-points', '0'));
   }
   /** Fit the plot to its box (the padding holds the axes). */
@@ -101,8 +130,11 @@ export function mountDdpg(
   const preset0 = initial.get('preset');
   let preset: PagePreset = PAGE_PRESETS.includes(preset0 as PagePreset) ? (preset0 as PagePreset) : 'tuned';
   let seed = Number.parseInt(initial.get('seed') ?? '0', 10) || 0;
-  const speed0 = initial.get('speed');
-  let speed: Speed = speed0 === '4' || speed0 === 'max' ? speed0 : '1';
+  let speed: Speed = parseSpeed(initial.get('speed'));
+  /** Steps/s of training at full speed on this machine, once measured (for the speed note). */
+  let fullSpeed: number | undefined;
+  /** The last training episode with updates, and when it arrived, while at full speed. */
+  let lastUpdated: { step: number; at: number; inARow: number } | null = null;
   let running = false;
 
   const presetSel = h(
@@ -119,14 +151,21 @@ export function mountDdpg(
     value: seed,
     inputmode: 'numeric',
   });
-  const speedSel = h(
-    'select',
-    { id: 'speed' },
-    h('option', { value: '1' }, 'real time (20 steps/s)'),
-    h('option', { value: '4' }, '4× real time'),
-    h('option', { value: 'max' }, 'as fast as it goes'),
+  // Radio buttons: every speed one click away (full speed first, the default).
+  const speedRadios = SPEEDS.map(({ value }) =>
+    h('input', { type: 'radio', name: 'speed', id: `speed-${value}`, value, checked: value === speed }),
   );
-  speedSel.value = speed;
+  const speedNoteEl = h('p', { class: 'muted', id: 'speed-note', 'aria-live': 'polite' });
+  const showSpeedNote = () => {
+    speedNoteEl.textContent = speedNote(preset, speed, fullSpeed);
+  };
+  const speedGroup = h(
+    'fieldset',
+    { class: 'speed', id: 'speed' },
+    h('legend', {}, 'Speed'),
+    ...SPEEDS.map(({ text }, i) => h('label', { class: 'radio' }, speedRadios[i]!, ` ${text}`)),
+    speedNoteEl,
+  );
   const startBtn = h('button', { type: 'button', id: 'start' }, 'Start');
   const resetBtn = h('button', { type: 'button', id: 'reset' }, 'Reset');
   const watchBtn = h('button', { type: 'button', id: 'watch' }, 'Watch the policy');
@@ -153,17 +192,12 @@ export function mountDdpg(
   };
   /** Why training uses one thread, when it does (the page is not cross-origin isolated, ...). */
   const threadsNote = h('p', { id: 'threads-note', class: 'muted' });
-  const returns = new Chart(
-    'return',
-    'Episode return',
-    'chart-return',
-    'blue: training episodes, red: the policy without noise',
-  );
+  const returns = new Chart('return', 'Episode return', 'chart-return', returnNote);
   const maxq = new Chart(
     'avgMaxQ',
     'Average max Q',
     'chart-maxq',
-    'mean over each episode’s updates of the batch’s max Q',
+    () => 'mean over each episode’s updates of the batch’s max Q',
   );
 
   root.append(
@@ -178,8 +212,7 @@ export function mountDdpg(
         presetSel,
         h('label', { for: 'seed' }, 'Seed'),
         seedIn,
-        h('label', { for: 'speed' }, 'Speed'),
-        speedSel,
+        speedGroup,
         h('div', { class: 'buttons' }, startBtn, resetBtn, watchBtn),
         h('div', { class: 'buttons' }, downloadBtn),
         h(
@@ -235,17 +268,23 @@ export function mountDdpg(
 
   presetSel.addEventListener('change', () => {
     preset = presetSel.value as PagePreset;
+    showSpeedNote();
     reset();
   });
   seedIn.addEventListener('change', () => {
     seed = Number.parseInt(seedIn.value, 10) || 0;
     reset();
   });
-  speedSel.addEventListener('change', () => {
-    speed = speedSel.value as Speed;
-    send({ type: 'speed', speed });
-    publish();
-  });
+  for (const radio of speedRadios) {
+    radio.addEventListener('change', () => {
+      if (!radio.checked) return;
+      speed = radio.value as Speed;
+      lastUpdated = null;
+      send({ type: 'speed', speed });
+      showSpeedNote();
+      publish();
+    });
+  }
   startBtn.addEventListener('click', () => send({ type: running ? 'pause' : 'start' }));
   resetBtn.addEventListener('click', reset);
   watchBtn.addEventListener('click', () => send({ type: 'watch' }));
@@ -275,6 +314,25 @@ export function mountDdpg(
       [bytes],
     );
   });
+
+  /**
+   * This machine's full-speed rate, between training episodes in a row that had updates (the
+   * random warm-up runs far faster and would inflate it). The first such interval is skipped:
+   * it includes the first updates' one-off costs and read about a third of the rate.
+   */
+  const measureFullSpeed = (row: EpisodeRow) => {
+    if (speed !== 'max' || row.kind !== 'train' || row.avgMaxQ === null) {
+      lastUpdated = null;
+      return;
+    }
+    const now = performance.now();
+    const inARow = (lastUpdated?.inARow ?? 0) + 1;
+    if (lastUpdated && inARow >= 3 && row.step > lastUpdated.step && now > lastUpdated.at) {
+      fullSpeed = (row.step - lastUpdated.step) / ((now - lastUpdated.at) / 1000);
+      showSpeedNote();
+    }
+    lastUpdated = { step: row.step, at: now, inARow };
+  };
 
   let pending: Extract<FromWorker, { type: 'frame' }> | null = null;
   const draw = () => {
@@ -307,12 +365,14 @@ export function mountDdpg(
         }
         stats.ret.textContent = `${fmt(m.row.return)}${m.row.kind === 'watch' ? ' (policy)' : ''}`;
         if (m.stepsPerSecond > 0) stats.sps.textContent = m.stepsPerSecond.toFixed(0);
+        measureFullSpeed(m.row);
         stats.step.textContent = String(m.row.step);
         stats.threads.dataset.blocksByWorkers = String(m.blocksByWorkers);
         if (m.row.kind === 'train') stats.episode.textContent = String(m.row.episode);
         break;
       case 'state':
         running = m.running;
+        if (!running) lastUpdated = null;
         startBtn.textContent = running ? 'Pause' : 'Start';
         startBtn.setAttribute('aria-pressed', String(running));
         break;
@@ -351,6 +411,7 @@ export function mountDdpg(
   };
 
   reset();
+  showSpeedNote();
   drawPendulum(canvas, Math.PI, 0, 'train');
   let resizeTimer: ReturnType<typeof setTimeout> | undefined;
   window.addEventListener('resize', () => {

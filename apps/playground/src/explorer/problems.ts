@@ -2,7 +2,7 @@
  * What the explorer differentiates: a typed expression, or one of the worked examples.
  *
  * A problem builds a graph and says which gradient calls to step through ("phases"). Most
- * problems have one phase, `grad(y, inputs)`. The DDPG actor gradient the TF1 way has two:
+ * problems have one phase, `grad(f, inputs)`. The DDPG actor gradient the TF1 way has two:
  * `grad(sum(Q), a)`, then `grad(a, θμ, { gradOutputs: −dQ/da / N })`.
  *
  * This module has no DOM code, so the tests run it in Node too.
@@ -99,7 +99,18 @@ export function buildProblem(state: ProblemState): Built {
   return buildActorGradient(state.seed, state.id === 'actor-chain' ? 'chain' : 'surrogate');
 }
 
-/** y = the expression; one phase: grad(y, every tensor it uses). */
+/**
+ * The output's name: `f`, or `f1`, `f2`, ... when a tensor already has that name, so that the
+ * phase's code (`grad(f, [x, y])`) never shows one name for two things.
+ */
+export function outputName(tensorNames: readonly string[]): string {
+  if (!tensorNames.includes('f')) return 'f';
+  let k = 1;
+  while (tensorNames.includes(`f${k}`)) k++;
+  return `f${k}`;
+}
+
+/** f = the expression; one phase: grad(f, every tensor it uses). */
 export function buildExpression(expression: string, tensors: string): Built {
   const expr = parseExpression(expression);
   const values = parseTensors(tensors);
@@ -120,7 +131,8 @@ export function buildExpression(expression: string, tensors: string): Built {
   };
   const leaves = names.map((n, i) => A.param(inputs[i]!, { name: n }));
   const y = fn(...leaves);
-  y.name = 'y';
+  const out = outputName([...values.keys()]);
+  y.name = out;
   if (!y.requiresGrad)
     throw new T.ChainruleError('expression', 'the expression does not depend on any tensor');
   const seeded = y.size === 1 ? '' : ', { gradOutputs: ones }';
@@ -128,7 +140,7 @@ export function buildExpression(expression: string, tensors: string): Built {
     graphRoots: [y],
     phases: [
       {
-        code: `grad(y, [${names.join(', ')}]${seeded})`,
+        code: `grad(${out}, [${names.join(', ')}]${seeded})`,
         make: () => ({
           outputs: [y],
           targets: leaves,

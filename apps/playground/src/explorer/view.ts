@@ -5,9 +5,10 @@
  * @module
  */
 import * as A from '@chainrule/autograd';
-import { gradcheck, gradgradcheck } from '@chainrule/autograd/testing';
+import { type GradcheckReport, gradcheck, gradgradcheck } from '@chainrule/autograd/testing';
 import { fmt, h, shapeText, tensorTable } from '../dom.ts';
 import { drawGraph } from './graph.ts';
+import { findJumps, findKinks, type Jump } from './kinks.ts';
 import {
   type Built,
   buildProblem,
@@ -124,7 +125,22 @@ export function mountExplorer(
   const gradsBox = h('div', { id: 'grads' });
   const checkButton = h('button', { type: 'button', id: 'gradcheck' }, 'Gradcheck (numeric vs analytic)');
   const hessButton = h('button', { type: 'button', id: 'hessian' }, 'Second derivatives');
-  const checkOut = h('div', { id: 'check-out', 'aria-live': 'polite' });
+  // The two checks keep their own boxes, so running one leaves the other's result in view.
+  const gradcheckOut = h('div', { id: 'gradcheck-out', class: 'check-block' });
+  const hessianOut = h('div', { id: 'hessian-out', class: 'check-block' });
+  const checkOut = h('div', { id: 'check-out', 'aria-live': 'polite' }, gradcheckOut, hessianOut);
+  // The graph fits the pane's width unless the reader asks for its actual size (then it scrolls).
+  const zoomButton = h(
+    'button',
+    { type: 'button', id: 'graph-zoom', 'aria-pressed': 'false' },
+    'Actual size',
+  );
+  zoomButton.addEventListener('click', () => {
+    const actual = zoomButton.getAttribute('aria-pressed') !== 'true';
+    zoomButton.setAttribute('aria-pressed', String(actual));
+    graphBox.classList.toggle('fit', !actual);
+  });
+  graphBox.classList.add('fit');
 
   root.append(
     h(
@@ -148,7 +164,13 @@ export function mountExplorer(
         buildButton,
         errorBox,
       ),
-      h('div', { class: 'panel graph-pane' }, h('h2', {}, 'Graph'), graphBox, legend()),
+      h(
+        'div',
+        { class: 'panel graph-pane' },
+        h('div', { class: 'pane-head' }, h('h2', {}, 'Graph'), zoomButton),
+        graphBox,
+        legend(),
+      ),
       h(
         'div',
         { class: 'panel step-pane' },
@@ -157,6 +179,12 @@ export function mountExplorer(
         detail,
         h('h3', {}, 'What grad() returned'),
         gradsBox,
+      ),
+      // Full width: a Hessian has an input's size squared cells, too many for a side column.
+      h(
+        'div',
+        { class: 'panel checks-pane' },
+        h('h2', {}, 'Check the gradients'),
         h('div', { class: 'checks' }, checkButton, hessButton),
         checkOut,
       ),
@@ -227,7 +255,8 @@ export function mountExplorer(
 
   function rebuild(): void {
     errorBox.textContent = '';
-    checkOut.replaceChildren();
+    gradcheckOut.replaceChildren();
+    hessianOut.replaceChildren();
     try {
       built = buildProblem(problem);
       // Draw before stepping: the picture shows the forward graph as recorded.
@@ -378,29 +407,75 @@ export function mountExplorer(
     const { fn, inputs, names } = built.check;
     const r1 = gradcheck(fn, inputs);
     const r2 = gradgradcheck(fn, inputs);
-    const line = (what: string, r: { ok: boolean; maxAbsError: number; message: string }) =>
-      h(
+    // A failure at a tie or a kink is the point's fault, not the rule's: say which.
+    const kinks = r1.ok && r2.ok ? [] : findKinks(fn, inputs);
+    const jumps = (order: 1 | 2, r: GradcheckReport) => (r.ok ? [] : findJumps(fn, inputs, names, order));
+    const j1 = jumps(1, r1);
+    const j2 = jumps(2, r2);
+    const line = (what: string, r: GradcheckReport, j: Jump[]) => {
+      const err = `largest |analytic − numeric| = ${r.maxAbsError.toExponential(2)}`;
+      const kink = !r.ok && (j.length > 0 || kinks.length > 0);
+      const verdict = r.ok ? 'passed' : kink ? 'not differentiable here' : 'FAILED';
+      return h(
         'p',
-        { class: r.ok ? 'ok' : 'error', 'data-role': what },
-        `${what}: ${r.ok ? 'passed' : 'FAILED'}; largest |analytic − numeric| = ${r.maxAbsError.toExponential(2)}`,
+        { class: r.ok ? 'ok' : kink ? 'warn' : 'error', 'data-role': what, 'data-verdict': verdict },
+        `${what}: ${verdict}; ${err}`,
       );
-    checkOut.replaceChildren(
-      line('gradcheck', r1),
-      line('gradgradcheck', r2),
+    };
+    const where = (j: readonly Jump[]) =>
+      j
+        .slice(0, 4)
+        .map((x) => `${x.input}[${x.index.join(',')}]`)
+        .join(', ') + (j.length > 4 ? `, … (${j.length} in all)` : '');
+    const explain: Node[] = [];
+    if (kinks.length > 0 || j1.length > 0 || j2.length > 0) {
+      explain.push(
+        h(
+          'div',
+          { class: 'kinks', 'data-role': 'kinks' },
+          h(
+            'p',
+            {},
+            'These inputs sit where the function is not differentiable (to the order checked): the central differences straddle a jump, so a mismatch there says nothing about the rules. Move the inputs off the tie or kink to check them.',
+          ),
+          h(
+            'ul',
+            {},
+            ...kinks.map((k) => h('li', { 'data-role': 'kink' }, h('code', {}, k.op), `: ${k.detail}`)),
+            j1.length > 0 ? h('li', {}, `The function’s slope jumps along ${where(j1)}.`) : null,
+            j2.length > 0 ? h('li', {}, `The gradient jumps along ${where(j2)}.`) : null,
+          ),
+        ),
+      );
+    }
+    gradcheckOut.replaceChildren(
+      line('gradcheck', r1, j1),
+      line('gradgradcheck', r2, j2),
+      ...explain,
       h('p', { class: 'muted' }, `Central differences in float64 over ${names.join(', ')}.`),
-      ...(r1.ok ? [] : [h('pre', {}, r1.message)]),
+      ...(r1.ok || explain.length > 0 ? [] : [h('pre', {}, r1.message)]),
     );
   });
 
   hessButton.addEventListener('click', () => {
     if (!built) return;
     const blocks = hessianBlocks(built);
-    checkOut.replaceChildren(
+    const kinks = findKinks(built.check.fn, built.check.inputs);
+    hessianOut.replaceChildren(
       h(
         'p',
         {},
-        'Second derivatives ∂²y/∂xᵢ∂xⱼ within each input (y summed if not a scalar), computed by differentiating the backward pass (createGraph):',
+        'Second derivatives ∂²f/∂xᵢ∂xⱼ within each input, of the function gradcheck checks (f summed if not a scalar), computed by differentiating the backward pass (createGraph):',
       ),
+      ...(kinks.length > 0
+        ? [
+            h(
+              'p',
+              { class: 'warn', 'data-role': 'hessian-kinks' },
+              `At a tie or kink (${kinks.map((k) => `${k.op}: ${k.detail}`).join('; ')}) the function has no second derivative: these are the rules’ one-sided choice.`,
+            ),
+          ]
+        : []),
       ...blocks.map((b) =>
         h(
           'div',
@@ -408,9 +483,13 @@ export function mountExplorer(
           h('span', {}, `${b.name} ${shapeText(b.shape)}`),
           b.rows
             ? h(
-                'table',
-                { class: 'tensor', 'data-role': 'hessian', 'data-label': b.name },
-                h('tbody', {}, ...b.rows.map((r) => h('tr', {}, ...r.map((v) => h('td', {}, fmt(v)))))),
+                'div',
+                { class: 'tensor-wrap' },
+                h(
+                  'table',
+                  { class: 'tensor', 'data-role': 'hessian', 'data-label': b.name },
+                  h('tbody', {}, ...b.rows.map((r) => h('tr', {}, ...r.map((v) => h('td', {}, fmt(v)))))),
+                ),
               )
             : h('p', { class: 'muted' }, 'more than 16 elements: skipped'),
         ),
