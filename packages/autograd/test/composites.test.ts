@@ -132,9 +132,7 @@ describe('stable forms at extreme inputs: finite wherever PyTorch is', () => {
 
   it('the max subtracted by softmax carries no gradient (the result does not depend on it)', () => {
     const x = A.param(f64([3, 3, 1]));
-    const { steps } = A.traceBackward(() =>
-      A.grad(A.sum(A.mul(A.softmax(x), A.input(f64([1, 2, 3])))), [x]),
-    );
+    const { steps } = A.traceBackward(() => A.grad(A.sum(A.mul(A.softmax(x), A.input(f64([1, 2, 3])))), [x]));
     expect(steps.map((s) => s.op)).not.toContain('max');
   });
 });
