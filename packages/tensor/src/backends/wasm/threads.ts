@@ -351,15 +351,15 @@ export class WorkerPool {
   private active = 0;
 
   /**
-   * Let `count` workers take part in jobs. Fewer than are running: the others sleep (kept
-   * for a later increase). More: every worker is stopped and new ones start on a fresh
+   * Let `count` workers take part in jobs. Fewer than are running (0 included): the others
+   * sleep, kept for a later increase, which then needs no start-up (in a browser, no wait
+   * for new Web Workers). More: every worker is stopped and new ones start on a fresh
    * control block, so that a worker still shutting down can never take a job.
    */
   resize(count: number): void {
     this.active = count;
     if (count <= this.workers.length) {
       this.ctl[ACTIVE] = count;
-      if (count === 0) this.stopAll();
       return;
     }
     this.stopAll();
@@ -544,6 +544,8 @@ export class WorkerPool {
 
   /** Stop every worker. */
   close(): void {
-    this.resize(0);
+    this.active = 0;
+    this.ctl[ACTIVE] = 0;
+    this.stopAll();
   }
 }
