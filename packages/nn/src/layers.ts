@@ -179,10 +179,11 @@ export class BatchNorm1d extends Module {
           const m = this.momentum;
           // In place (the buffers are variables); the temporaries go at once, so this
           // does not depend on the caller's tidy scope. bn.mean and bn.var are this call's.
+          // (1 − m)·old + m·batch is lerp(old, batch, m): one kernel each instead of three.
           T.tidy(() => {
             const bv = T.mul(bn.var, n / (n - 1));
-            this.setBuffer('runningMean', T.add(T.mul(this.runningMean, 1 - m), T.mul(bn.mean, m)));
-            this.setBuffer('runningVar', T.add(T.mul(this.runningVar, 1 - m), T.mul(bv, m)));
+            this.setBuffer('runningMean', T.lerp(this.runningMean, bn.mean, m));
+            this.setBuffer('runningVar', T.lerp(this.runningVar, bv, m));
           });
         });
       }
