@@ -37,6 +37,8 @@ for (const op of ['transpose', 'slice', 'pad', 'concat', 'gather', 'scatterAdd',
 KIND.adamUpdate = 'adam';
 KIND.increment = 'adam'; // the optimisers' step counters
 KIND.lerp = 'lerp (soft update)';
+KIND.batchNorm = 'batchNorm (fused)';
+KIND.batchNormGrad = 'batchNorm (fused)';
 const KINDS = [...new Set(Object.values(KIND))];
 
 const times = new Map<string, [ms: number, calls: number]>();

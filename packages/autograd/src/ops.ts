@@ -424,6 +424,31 @@ export function dense(x: Var, w: Var, b: Var | undefined, activation: T.DenseAct
   );
 }
 
+/** The results of {@link batchNormTrain}: y records the op; the statistics are constants. */
+export interface BatchNormOutput {
+  /** γ·(x − mean)/√(var + ε) + β, `[N, C]`. */
+  y: Var;
+  /** The per-feature batch mean, `[C]` (no gradient: for running statistics). */
+  mean: Tensor;
+  /** The per-feature biased batch variance, `[C]` (no gradient). */
+  var: Tensor;
+}
+
+/**
+ * Training-mode batch normalisation of x `[N, C]` over its rows, one fused primitive: the
+ * same function as the composite γ·(x − mean(x))/√(variance(x) + ε) + β (biased variance),
+ * gradient through the batch statistics included. Its statistics come back as constants.
+ */
+export function batchNormTrain(x: Var, gamma: Var, beta: Var, eps: number): BatchNormOutput {
+  let stats: { mean: Tensor; var: Tensor } | undefined;
+  const y = recordPrimitive('batchNorm', [x, gamma, beta], { eps }, () => {
+    const r = T.batchNormTrain(x.value, gamma.value, beta.value, eps);
+    stats = { mean: r.mean, var: r.var };
+    return r.y;
+  });
+  return { y, mean: stats!.mean, var: stats!.var };
+}
+
 // ---------------------------------------------------------------- shape ops
 
 /** Same elements, new shape (one dimension may be −1). */

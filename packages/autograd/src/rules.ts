@@ -15,7 +15,7 @@
 import type { DenseActivation } from '@chainrule/tensor';
 import * as T from '@chainrule/tensor';
 import * as op from './ops.ts';
-import { Var } from './var.ts';
+import { isGradEnabled, Var } from './var.ts';
 
 /** What a rule sees. `A` types the attributes (for ops made with `defineOp`). */
 // biome-ignore lint/suspicious/noExplicitAny: built-in rules read the attributes their op recorded.
@@ -249,6 +249,26 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
   gather: (g, { attrs }) => [op.scatterAdd(g, attrs.indices, attrs.size, attrs.axis)],
   scatterAdd: (g, { attrs }) => [op.gather(g, attrs.indices, attrs.axis)],
   cast: (g, { inputs: [x] }) => [op.cast(g, x!.dtype)],
+
+  // y = γ·x̂ + β with x̂ = (x − μ)·σ⁻¹ over the batch. When this backward is not itself being
+  // recorded (no createGraph), one fused kernel gives all three gradients. Recorded, the same
+  // formulas are written with ops, so their own gradients (second derivatives) follow.
+  batchNorm: (g, { inputs: [x, gamma], attrs }) => {
+    if (!isGradEnabled()) {
+      const r = T.batchNormGrad(g.value, x!.value, gamma!.value, attrs.eps);
+      return [new Var(r.dx), new Var(r.dgamma), new Var(r.dbeta)];
+    }
+    const c = op.sub(x!, op.mean(x!, 0, true));
+    const inv = op.reciprocal(op.sqrt(op.add(op.mean(op.square(c), 0, true), attrs.eps)));
+    const xhat = op.mul(c, inv);
+    const dxhat = op.mul(g, gamma!);
+    // dx = σ⁻¹·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) (Ioffe & Szegedy 2015, the backward of Alg. 1)
+    const dx = op.mul(
+      inv,
+      op.sub(op.sub(dxhat, op.mean(dxhat, 0, true)), op.mul(xhat, op.mean(op.mul(dxhat, xhat), 0, true))),
+    );
+    return [dx, op.sum(op.mul(g, xhat), 0), op.sum(g, 0)];
+  },
 };
 
 /**

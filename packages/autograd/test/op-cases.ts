@@ -154,6 +154,25 @@ const fusedDenseCase: fc.Arbitrary<OpCase> = fc
       ),
   );
 
+/** Training-mode batch norm: every column spread out (a near-constant column makes 1/σ steep). */
+const batchNormCase: fc.Arbitrary<OpCase> = fc
+  .record({ batch: fc.integer({ min: 2, max: 4 }), features: fc.integer({ min: 1, max: 3 }) })
+  .chain(({ batch, features }) =>
+    fc
+      .tuple(arbTensor([batch, features]), arbTensor([features]), arbTensor([features]))
+      .filter(([x]) => {
+        const v = T.variance(x, 0).dataSync();
+        return Array.from(v).every((s) => s > 0.05);
+      })
+      .map(([x, gamma, beta]) =>
+        mkCase(
+          'batchNormTrain(x0, x1, x2, 1e-3).y',
+          [x, gamma, beta],
+          (xv, gv, bv) => A.batchNormTrain(xv!, gv!, bv!, 1e-3).y,
+        ),
+      ),
+  );
+
 const reshapeCase: fc.Arbitrary<OpCase> = arbShape(SH).chain((s) =>
   fc
     .tuple(
@@ -383,4 +402,5 @@ export const OP_CASES: Readonly<Record<string, fc.Arbitrary<OpCase>>> = {
   gather: gatherCase,
   scatterAdd: scatterAddCase,
   cast: castCase,
+  batchNorm: batchNormCase,
 };

@@ -163,7 +163,6 @@ export class BatchNorm1d extends Module {
     }
     const n = x.shape[0]!;
     const useBatchStats = this.training || !this.trackRunningStats;
-    let xhat: Var;
     if (useBatchStats) {
       if (n < 2) {
         throw new ChainruleError(
@@ -171,29 +170,42 @@ export class BatchNorm1d extends Module {
           `training mode needs more than one sample per batch to compute statistics, got input ${fmtShape(x.shape)}`,
         );
       }
-      const mean = A.mean(x, 0, true);
-      const centered = A.sub(x, mean);
-      const varBiased = A.mean(A.square(centered), 0, true);
-      xhat = A.mul(centered, A.reciprocal(A.sqrt(A.add(varBiased, this.eps))));
+      // One fused kernel (forward and first-order backward) instead of ~15 small ones.
+      const gamma = this.weight ?? A.constant(this.identityAffine(x.dtype).ones);
+      const beta = this.bias ?? A.constant(this.identityAffine(x.dtype).zeros);
+      const bn = A.batchNormTrain(x, gamma, beta, this.eps);
       if (this.training && this.trackRunningStats) {
         noGrad(() => {
           const m = this.momentum;
           // In place (the buffers are variables); the temporaries go at once, so this
-          // does not depend on the caller's tidy scope.
+          // does not depend on the caller's tidy scope. bn.mean and bn.var are this call's.
+          // (1 − m)·old + m·batch is lerp(old, batch, m): one kernel each instead of three.
           T.tidy(() => {
-            const bm = T.reshape(mean.value, [this.numFeatures]);
-            const bv = T.mul(T.reshape(varBiased.value, [this.numFeatures]), n / (n - 1));
-            this.setBuffer('runningMean', T.add(T.mul(this.runningMean, 1 - m), T.mul(bm, m)));
-            this.setBuffer('runningVar', T.add(T.mul(this.runningVar, 1 - m), T.mul(bv, m)));
+            const bv = T.mul(bn.var, n / (n - 1));
+            this.setBuffer('runningMean', T.lerp(this.runningMean, bn.mean, m));
+            this.setBuffer('runningVar', T.lerp(this.runningVar, bv, m));
           });
         });
       }
+      bn.mean.dispose();
+      bn.var.dispose();
+      return bn.y;
     } else {
       const rm = A.constant(this.runningMean);
       const rstd = A.constant(T.reciprocal(T.sqrt(T.add(this.runningVar, this.eps))));
-      xhat = A.mul(A.sub(x, rm), rstd);
+      const xhat = A.mul(A.sub(x, rm), rstd);
+      return this.weight && this.bias ? A.add(A.mul(xhat, this.weight), this.bias) : xhat;
     }
-    return this.weight && this.bias ? A.add(A.mul(xhat, this.weight), this.bias) : xhat;
+  }
+
+  private affineless: { ones: T.Tensor; zeros: T.Tensor } | undefined;
+  /** γ = 1 and β = 0 for a layer without affine parameters: made once, outside any tidy scope. */
+  private identityAffine(dtype: DType): { ones: T.Tensor; zeros: T.Tensor } {
+    if (this.affineless?.ones.dtype !== dtype) {
+      const c = [this.numFeatures];
+      this.affineless = { ones: T.keep(T.ones(c, { dtype })), zeros: T.keep(T.zeros(c, { dtype })) };
+    }
+    return this.affineless;
   }
 }
 

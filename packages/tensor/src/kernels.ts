@@ -83,6 +83,14 @@ export interface LerpAttrs {
   t: number;
 }
 
+/**
+ * Attributes of the fused training-mode batch norm (`batchNorm`) and of its fused first-order
+ * backward (`batchNormGrad`): the ε added to the biased batch variance.
+ */
+export interface BatchNormAttrs {
+  eps: number;
+}
+
 /** No attributes. */
 export type NoAttrs = Record<string, never>;
 
@@ -177,6 +185,8 @@ export const OPS = {
   gather: primitive<IndexAttrs>(),
   scatterAdd: primitive<IndexAttrs>(),
   cast: primitive(),
+  batchNorm: primitive<BatchNormAttrs>(),
+  batchNormGrad: kernelOnly<BatchNormAttrs>(),
   increment: kernelOnly(),
   adamUpdate: kernelOnly<AdamAttrs>(),
   lerp: kernelOnly<LerpAttrs>(),

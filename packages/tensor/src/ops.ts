@@ -875,3 +875,101 @@ export function lerp(a: Tensor, b: Tensor, t: number): Tensor {
   if (!Number.isFinite(t)) throw new ChainruleError('lerp', `t must be finite, got ${t}`);
   return runKernel('lerp', [a, b], [{ shape: a.shape, dtype: a.dtype }], { t })[0]!;
 }
+
+/** The results of {@link batchNormTrain}. */
+export interface BatchNormResult {
+  /** γ·(x − mean)/√(var + ε) + β, `[N, C]`. */
+  y: Tensor;
+  /** The per-feature batch mean, `[C]`. */
+  mean: Tensor;
+  /** The per-feature *biased* batch variance (divided by N), `[C]`. */
+  var: Tensor;
+}
+
+/** The inputs of the batch-norm kernels: x `[N, C]` (N ≥ 1), and `[C]` vectors of x's dtype. */
+function checkBatchNorm(op: string, x: Tensor, vectors: [string, Tensor][], eps: number): void {
+  checkTensor(op, x, 'x');
+  if (x.rank !== 2 || x.shape[0]! < 1) {
+    throw new ChainruleError(op, `x must be [batch, features] with batch >= 1, got ${fmtShape(x.shape)}`);
+  }
+  const c = x.shape[1]!;
+  for (const [name, v] of vectors) {
+    checkTensor(op, v, name);
+    if (v.rank !== 1 || v.shape[0] !== c || v.dtype !== x.dtype) {
+      throw new ChainruleError(
+        op,
+        `${name} is ${v.dtype} ${fmtShape(v.shape)}; expected ${x.dtype} [${c}] to match x ${fmtShape(x.shape)}`,
+      );
+    }
+  }
+  if (!(eps > 0) || !Number.isFinite(eps))
+    throw new ChainruleError(op, `eps must be a finite number > 0, got ${eps}`);
+}
+
+/**
+ * Training-mode batch normalisation over the rows of x `[N, C]` in one kernel (Ioffe &
+ * Szegedy 2015, Alg. 1): the batch mean and biased variance of each feature, then
+ * y = γ·(x − mean)/√(var + ε) + β. Returns the statistics too, for running averages.
+ */
+export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): BatchNormResult {
+  checkBatchNorm(
+    'batchNormTrain',
+    x,
+    [
+      ['gamma', gamma],
+      ['beta', beta],
+    ],
+    eps,
+  );
+  const c = x.shape[1]!;
+  const [y, mean, v] = runKernel(
+    'batchNorm',
+    [x, gamma, beta],
+    [
+      { shape: x.shape, dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
+    ],
+    { eps },
+  );
+  return { y: y!, mean: mean!, var: v! };
+}
+
+/** The results of {@link batchNormGrad}. */
+export interface BatchNormGrads {
+  /** ∂L/∂x, `[N, C]`. */
+  dx: Tensor;
+  /** ∂L/∂γ = Σₙ g·x̂, `[C]`. */
+  dgamma: Tensor;
+  /** ∂L/∂β = Σₙ g, `[C]`. */
+  dbeta: Tensor;
+}
+
+/**
+ * The first-order backward of {@link batchNormTrain} in one kernel, given the upstream
+ * gradient g `[N, C]`: it recomputes the batch statistics from x (two passes, cheaper than
+ * keeping them) and returns dx = γ/(N·σ)·(N·g − Σg − x̂·Σ(g·x̂)), dγ and dβ.
+ * Not differentiable: autograd's rule uses it only when the backward is not recorded.
+ */
+export function batchNormGrad(g: Tensor, x: Tensor, gamma: Tensor, eps: number): BatchNormGrads {
+  checkBatchNorm('batchNormGrad', x, [['gamma', gamma]], eps);
+  checkTensor('batchNormGrad', g, 'g');
+  if (!shapesEqual(g.shape, x.shape) || g.dtype !== x.dtype) {
+    throw new ChainruleError(
+      'batchNormGrad',
+      `g is ${g.dtype} ${fmtShape(g.shape)}; expected ${x.dtype} ${fmtShape(x.shape)} like x`,
+    );
+  }
+  const c = x.shape[1]!;
+  const [dx, dgamma, dbeta] = runKernel(
+    'batchNormGrad',
+    [g, x, gamma],
+    [
+      { shape: x.shape, dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
+      { shape: [c], dtype: x.dtype },
+    ],
+    { eps },
+  );
+  return { dx: dx!, dgamma: dgamma!, dbeta: dbeta! };
+}

@@ -148,6 +148,36 @@ describe('wasm threads', () => {
     });
   }
 
+  it('batchNorm and batchNormGrad are bit-identical for 1, 2 and 3 threads (split by whole column groups)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...EDGE),
+        fc.constantFrom(...EDGE, 300, 401),
+        fc.integer({ min: 0, max: 1e6 }),
+        (n, c, seed) => {
+          const runs = [1, 2, 3].map((threads) => {
+            T.setThreads(threads);
+            return T.tidy(() => {
+              const x = T.tensor(rand(n * c, seed), { shape: [n, c] });
+              const g = T.tensor(rand(n * c, seed + 1), { shape: [n, c] });
+              const gamma = T.tensor(rand(c, seed + 2));
+              const beta = T.tensor(rand(c, seed + 3));
+              const f = T.batchNormTrain(x, gamma, beta, 1e-5);
+              const b = T.batchNormGrad(g, x, gamma, 1e-5);
+              return [f.y, f.mean, f.var, b.dx, b.dgamma, b.dbeta].map((t) => t.dataSync());
+            });
+          });
+          for (const other of runs.slice(1)) {
+            other.forEach((out, i) => {
+              expect(new Uint32Array(out.buffer)).toEqual(new Uint32Array(runs[0]![i]!.buffer));
+            });
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it('a product written to memory that grew while the workers were running is right, and so are older tensors', () => {
     T.setThreads(2);
     const before = T.wasmMemoryStats();

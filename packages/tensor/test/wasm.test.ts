@@ -618,3 +618,37 @@ describe('wasm lerp', () => {
     );
   });
 });
+
+describe('wasm batchNorm', () => {
+  // The reference sums in float64 and rounds once; wasm sums each column down its rows in
+  // float32. Inputs in [-2, 2] and γ in [0.5, 2] with ε = 1e-3 (σ⁻¹ ≤ 32) keep both within
+  // a few float32 ulps of the outputs' scale.
+  it('forward and backward match the reference within float32 rounding, including column tails', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...EDGE), fc.constantFrom(...EDGE), seedArb, (r, c, seed) => {
+        const x = values([r, c], seed);
+        const g = values([r, c], seed + 1);
+        const gamma = values([c], seed + 2, { lo: 0.5, hi: 2 });
+        const beta = values([c], seed + 3);
+        const tol = close(1e-4, 1e-5);
+        parity(
+          [x, gamma, beta],
+          (tx, tg, tb) => {
+            const f = T.batchNormTrain(tx!, tg!, tb!, 1e-3);
+            return [f.y, f.mean, f.var];
+          },
+          tol,
+        );
+        parity(
+          [g, x, gamma],
+          (tgr, tx, tg) => {
+            const b = T.batchNormGrad(tgr!, tx!, tg!, 1e-3);
+            return [b.dx, b.dgamma, b.dbeta];
+          },
+          tol,
+        );
+      }),
+      RUNS,
+    );
+  });
+});

@@ -47,4 +47,5 @@ export const RULE_TEXT: Readonly<Record<Primitive, string>> = {
   gather: 'dx = scatterAdd(g) along the same axis',
   scatterAdd: 'dx = gather(g) along the same axis',
   cast: 'dx = g cast back',
+  batchNorm: 'dx = σ⁻¹(gγ − mean(gγ) − x̂·mean(gγ·x̂)), dγ = Σ g·x̂, dβ = Σ g',
 };

@@ -10,6 +10,7 @@ import { type Backend, type KernelArgs, registerBackend, registerKernel, type St
 import { allocTyped, type DType, type TypedArray } from '../dtype.ts';
 import {
   type AdamAttrs,
+  type BatchNormAttrs,
   BINARY_OPS,
   type BinaryOp,
   COMPARISON_OPS,
@@ -651,5 +652,76 @@ registerKernel({
     const s = 1 - t;
     // (1 − t)·a + t·b rather than a + t·(b − a): exact at t = 0 and t = 1 (a hard copy).
     for (let i = 0; i < y.length; i++) y[i] = s * a[i]! + t * b[i]!;
+  },
+});
+
+/**
+ * The batch statistics of column j of x [n, c] in float64: the mean, then the biased
+ * variance as the mean of squared deviations (two passes, which does not cancel as
+ * E[x²] − E[x]² does).
+ */
+function columnStats(x: TypedArray, n: number, c: number, j: number): [mean: number, variance: number] {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i * c + j]!;
+  const mean = s / n;
+  let s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[i * c + j]! - mean;
+    s2 += d * d;
+  }
+  return [mean, s2 / n];
+}
+
+registerKernel({
+  op: 'batchNorm',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<BatchNormAttrs>) => {
+    const [n, c] = inputs[0]!.shape as [number, number];
+    const x = jsData(inputs[0]!);
+    const gamma = jsData(inputs[1]!);
+    const beta = jsData(inputs[2]!);
+    const y = jsData(outputs[0]!);
+    const meanOut = jsData(outputs[1]!);
+    const varOut = jsData(outputs[2]!);
+    for (let j = 0; j < c; j++) {
+      const [mean, variance] = columnStats(x, n, c, j);
+      const scale = gamma[j]! / Math.sqrt(variance + attrs.eps);
+      for (let i = 0; i < n; i++) y[i * c + j] = (x[i * c + j]! - mean) * scale + beta[j]!;
+      meanOut[j] = mean;
+      varOut[j] = variance;
+    }
+  },
+});
+
+registerKernel({
+  op: 'batchNormGrad',
+  backend: 'js',
+  fn: ({ inputs, outputs, attrs }: KernelArgs<BatchNormAttrs>) => {
+    const [n, c] = inputs[1]!.shape as [number, number];
+    const g = jsData(inputs[0]!);
+    const x = jsData(inputs[1]!);
+    const gamma = jsData(inputs[2]!);
+    const dx = jsData(outputs[0]!);
+    const dgamma = jsData(outputs[1]!);
+    const dbeta = jsData(outputs[2]!);
+    for (let j = 0; j < c; j++) {
+      const [mean, variance] = columnStats(x, n, c, j);
+      const inv = 1 / Math.sqrt(variance + attrs.eps);
+      let sg = 0;
+      let sgx = 0;
+      for (let i = 0; i < n; i++) {
+        sg += g[i * c + j]!;
+        sgx += g[i * c + j]! * (x[i * c + j]! - mean);
+      }
+      const dg = sgx * inv; // Σ g·x̂
+      // dx = γσ⁻¹/N · (N·g − Σg − x̂·Σ(g·x̂)): Ioffe & Szegedy (2015), the backward of Alg. 1.
+      const k = (gamma[j]! * inv) / n;
+      for (let i = 0; i < n; i++) {
+        const xhat = (x[i * c + j]! - mean) * inv;
+        dx[i * c + j] = k * (n * g[i * c + j]! - sg - xhat * dg);
+      }
+      dgamma[j] = dg;
+      dbeta[j] = sg;
+    }
   },
 });

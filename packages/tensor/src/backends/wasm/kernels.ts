@@ -19,6 +19,7 @@ import { type KernelArgs, type KernelFn, registerKernel } from '../../backend.ts
 import type { TypedArray } from '../../dtype.ts';
 import type {
   AdamAttrs,
+  BatchNormAttrs,
   FusedDenseAttrs,
   IndexAttrs,
   KernelName,
@@ -767,4 +768,28 @@ reg('lerp', ({ inputs, outputs, attrs }: KernelArgs<{ t: number }>) => {
   const [pa, pb, po] = [ptrOf(inputs[0]!), ptrOf(inputs[1]!), ptrOf(outputs[0]!)];
   const n = outputs[0]!.size;
   runtime().split('lerp', n, 4, n, (i0, i1) => [pa + 4 * i0, pb + 4 * i0, po + 4 * i0, i1 - i0, attrs.t]);
+});
+
+// ---------------------------------------------------------------- batch norm (training, SIMD)
+// Columns are independent (each group of four sums down its own rows), so a split by columns
+// across threads changes no bit; pieces are whole groups of four, so only the last has a tail.
+
+reg('batchNorm', ({ inputs, outputs, attrs }: KernelArgs<BatchNormAttrs>) => {
+  const [n, c] = inputs[0]!.shape as [number, number];
+  const [px, pg, pb] = inputs.map(ptrOf) as [number, number, number];
+  const [py, pm, pv] = outputs.map(ptrOf) as [number, number, number];
+  runtime().split('bn_fwd', c, 4, n * c, (j0, j1) => {
+    const o = 4 * j0;
+    return [px + o, pg + o, pb + o, py + o, pm + o, pv + o, n, j1 - j0, 4 * c, attrs.eps];
+  });
+});
+
+reg('batchNormGrad', ({ inputs, outputs, attrs }: KernelArgs<BatchNormAttrs>) => {
+  const [n, c] = inputs[1]!.shape as [number, number];
+  const [pgr, px, pg] = inputs.map(ptrOf) as [number, number, number];
+  const [pdx, pdg, pdb] = outputs.map(ptrOf) as [number, number, number];
+  runtime().split('bn_bwd', c, 4, n * c, (j0, j1) => {
+    const o = 4 * j0;
+    return [pgr + o, px + o, pg + o, pdx + o, pdg + o, pdb + o, n, j1 - j0, 4 * c, attrs.eps];
+  });
 });
