@@ -123,8 +123,9 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
   reciprocal: (g, { output: y }) => [op.neg(op.mul(g, op.square(y)))],
   tanh: (g, { output: y }) => [op.mul(g, op.sub(1, op.square(y)))],
   sigmoid: (g, { output: y }) => [op.mul(g, op.mul(y, op.sub(1, y)))],
-  // Subgradient at 0: 0 (g is selected where x > 0, as PyTorch's threshold_backward).
-  relu: (g, { inputs: [x] }) => [select(op.greater(x!, 0), g)],
+  // Subgradient at 0: 0. PyTorch's threshold_backward zeroes g where x <= 0 and passes it
+  // elsewhere, NaN included (NaN <= 0 is false), so the mask is "not x <= 0", not "x > 0".
+  relu: (g, { inputs: [x] }) => [op.where(op.lessEqual(x!, 0), 0, g)],
   sin: (g, { inputs: [x] }) => [op.mul(g, op.cos(x!))],
   cos: (g, { inputs: [x] }) => [op.neg(op.mul(g, op.sin(x!)))],
   log1p: (g, { inputs: [x] }) => [op.div(g, op.add(x!, 1))],
@@ -154,8 +155,13 @@ export const GRAD_RULES: { readonly [P in op.Primitive]: GradRule<op.PrimitiveAt
     let da: Var | null = null;
     let db: Var | null = null;
     if (needs[0]) {
-      const d = op.mul(g, op.mul(b!, op.pow(a!, op.sub(b!, 1))));
-      da = op.where(op.equal(b!, 0), 0, d);
+      // Where b = 0 the base is replaced by 1 before aᵇ⁻¹ is formed, so the masked branch
+      // is finite: at a = 0 it would be 0⁻¹ = ∞, and its own derivative (createGraph)
+      // would send 0·∞ = NaN through the select. The second derivative of a⁰ is then 0, as
+      // PyTorch's x.pow(0.0) (a constant) gives; its tensor-exponent path gives that NaN.
+      const bZero = op.equal(b!, 0);
+      const d = op.mul(g, op.mul(b!, op.pow(op.where(bZero, 1, a!), op.sub(b!, 1))));
+      da = op.where(bZero, 0, d);
     }
     if (needs[1]) {
       const baseZero = op.mul(op.equal(a!, 0), op.greaterEqual(b!, 0));
@@ -281,7 +287,8 @@ function activationGrad(g: Var, y: Var, act: DenseActivation): Var {
     case 'linear':
       return g;
     case 'relu':
-      return select(op.greater(y, 0), g); // y > 0 exactly where z > 0; subgradient 0 at 0
+      // y <= 0 exactly where z <= 0; subgradient 0 at 0; g passes at NaN, as relu's rule
+      return op.where(op.lessEqual(y, 0), 0, g);
     case 'tanh':
       return op.mul(g, op.sub(1, op.square(y)));
     case 'sigmoid':

@@ -70,7 +70,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /**
  * Normalise an axis or list of axes for a tensor of `rank`: negative axes count from
- * the end; `undefined` means every axis. Returns sorted unique axes.
+ * the end; `undefined` means every axis. Returns sorted unique axes. A 0-d tensor accepts
+ * axis 0 and −1 and has no axis to name (so `[]`), as PyTorch's dim wrapping treats a scalar
+ * as a vector of one element: `sum(scalar, 0)` is the scalar.
  */
 export function normalizeAxes(
   op: string,
@@ -79,6 +81,19 @@ export function normalizeAxes(
 ): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : [...axes];
+  if (rank === 0) {
+    for (const a of list) {
+      if (a !== 0 && a !== -1) {
+        throw new ChainruleError(
+          op,
+          `axis ${a} is out of range for a tensor of rank 0; expected 0 or -1 (a scalar's one wrapped axis)`,
+        );
+      }
+    }
+    if (list.length > 1)
+      throw new ChainruleError(op, `axis ${list[1]} is repeated in ${JSON.stringify(list)}`);
+    return [];
+  }
   const seen = new Set<number>();
   for (const a of list) {
     if (!Number.isInteger(a) || a < -rank || a >= rank) {
@@ -94,8 +109,12 @@ export function normalizeAxes(
   return [...seen].sort((x, y) => x - y);
 }
 
-/** Normalise one axis (negative counts from the end) for `rank`. */
+/** Normalise one axis (negative counts from the end) for `rank` ≥ 1. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
+  // A single axis must exist, so a 0-d tensor's wrapped axis (see normalizeAxes) is refused.
+  if (rank === 0) {
+    throw new ChainruleError(op, `axis ${axis} is out of range for a tensor of rank 0; expected rank >= 1`);
+  }
   return normalizeAxes(op, axis, rank)[0]!;
 }
 

@@ -150,7 +150,19 @@ describe('axes', () => {
     expect(() => T.sum(x, 0.5)).toThrow(/sum: axis 0.5 is out of range/);
     expect(() => T.mean(x, 5)).toThrow(/^mean: axis 5 is out of range/);
     expect(() => T.variance(x, [0, 0])).toThrow(/^variance: axis 0 is repeated/);
-    expect(() => T.sum(T.scalar(1), 0)).toThrow(/sum: axis 0 is out of range for a tensor of rank 0/);
+    expect(() => T.sum(T.scalar(1), 1)).toThrow(
+      /^sum: axis 1 is out of range for a tensor of rank 0; expected 0 or -1 \(a scalar's one wrapped axis\)$/,
+    );
+    expect(() => T.max(T.scalar(1), [0, -1])).toThrow(/^max: axis -1 is repeated in \[0,-1\]$/);
+    expect(() => T.gather(T.scalar(1), [0], 0)).toThrow(/gather:/);
+  });
+
+  it("a scalar's axis 0 or -1 wraps to no axis, as in PyTorch (sum(scalar, 0) is the scalar)", () => {
+    for (const ax of [0, -1, [0], [-1]]) {
+      expect(T.sum(T.scalar(3), ax).dataSync()).toEqual(new Float32Array([3]));
+      expect(T.max(T.scalar(3), ax, true).shape).toEqual([]);
+    }
+    expect(T.mean(T.scalar(3), 0).dataSync()).toEqual(new Float32Array([3]));
   });
 
   it('expandDims / squeeze / concat / stack axes', () => {
