@@ -201,16 +201,11 @@ const VAR_FLOOR =
   '(negative, no floor) while its value divides by max(0, n - correction); chainrule ' +
   "differentiates its value's formula and gives NaN (docs/autograd.md, Degenerate inputs; " +
   "tinygrad itself checks this case forward-only, 'TODO: fix backward')";
-const SIGN_NAN =
-  'value: PyTorch (and tfjs) give sign(NaN) = 0; chainrule gives NaN in all three backends, as ' +
-  'NumPy does (packages/tensor/test/ops.test.ts asserts it); changing it touches the js, wasm ' +
-  'and gpu.js kernels, left to the lead';
 for (const p of ['float64', 'float32']) {
   KNOWN[`tinygrad: test_pow_zero_tensor (0 ** 0.0) (${p})`] = POW_LN0;
   KNOWN[`tinygrad: test_pow_const (0.0 ** x) (${p})`] = POW_LN0;
   KNOWN[`tinygrad: test_var_one_in_axis axes [0, 3] correction 5 (${p})`] = VAR_FLOOR;
   KNOWN[`tinygrad: test_var_one_in_axis axes [0, 4] correction 5 (${p})`] = VAR_FLOOR;
-  KNOWN[`tfjs: sign_test basic (NaN) (${p})`] = SIGN_NAN;
 }
 
 const SOURCES: readonly Source[] = ['micrograd', 'tinygrad', 'tfjs'];

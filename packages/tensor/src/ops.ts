@@ -63,7 +63,7 @@ export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
 export const square = (x: Tensor): Tensor => unary('square', x);
 /** Elementwise |x|. */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
-/** Elementwise sign: −1, 0 or 1. */
+/** Elementwise sign: −1, 0 or 1; 0 at ±0 and at NaN, as PyTorch's and tfjs's `sign` give. */
 export const sign = (x: Tensor): Tensor => unary('sign', x);
 /** Elementwise 1/x. */
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);

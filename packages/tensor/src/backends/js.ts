@@ -88,7 +88,7 @@ export const UNARY_FUNCS: Record<UnaryOp, Unary> = {
   sqrt: Math.sqrt,
   square: (x) => x * x,
   abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : Number.isNaN(x) ? Number.NaN : 0),
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   reciprocal: (x) => 1 / x,
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),

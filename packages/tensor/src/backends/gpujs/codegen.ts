@@ -175,7 +175,7 @@ export const UNARY_EXPR: Partial<Record<UnaryOp, string>> = {
   sqrt: 'Math.sqrt(v)',
   square: 'v * v',
   abs: 'Math.abs(v)',
-  sign: 'v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : v)',
+  sign: 'v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0)',
   reciprocal: '1.0 / v',
   // NaN fails the test and takes the exponential form, which keeps it NaN.
   tanh: `Math.abs(v) < 0.625 ? ${TANH_SMALL} : ${TANH_LARGE}`,

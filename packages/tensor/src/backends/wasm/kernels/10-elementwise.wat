@@ -31,8 +31,8 @@
 ;; max(x, +0): NaN stays NaN and -0 becomes +0, as in the js reference.
 ;; @use UNARY(relu | (f32x4.max (local.get $v) (v128.const i32x4 0 0 0 0)))
 ;; @use UNARY(clip | (f32x4.min (f32x4.max (local.get $v) (f32x4.splat (local.get $p0))) (f32x4.splat (local.get $p1))))
-;; sign: 1 where x > 0, -1 where x < 0, x itself where x is NaN, else +0.
-;; @use UNARY(sign | (v128.or (v128.or (v128.and (f32x4.gt (local.get $v) (v128.const i32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (v128.and (f32x4.lt (local.get $v) (v128.const i32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1))) (v128.and (f32x4.ne (local.get $v) (local.get $v)) (local.get $v))))
+;; sign: 1 where x > 0, -1 where x < 0, else +0 (NaN included, as PyTorch and tfjs give).
+;; @use UNARY(sign | (v128.or (v128.and (f32x4.gt (local.get $v) (v128.const i32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1)) (v128.and (f32x4.lt (local.get $v) (v128.const i32x4 0 0 0 0)) (v128.const f32x4 -1 -1 -1 -1))))
 ;; @use UNARY(exp | (call $exp4 (local.get $v)))
 ;; @use UNARY(tanh | (call $tanh4 (local.get $v)))
 ;; @use UNARY(sigmoid | (call $sigmoid4 (local.get $v)))
