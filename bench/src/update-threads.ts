@@ -5,13 +5,21 @@
  *   P=tuned npx tsx bench/src/update-threads.ts     # P: tuned (default), paper, td3
  *   SPLIT=inf,65536,16384 P=paper npx tsx bench/src/update-threads.ts
  *
+ *   BLOCKS=1,2,3 P=tuned npx tsx bench/src/update-threads.ts
+ *
  * SPLIT lists thresholds (elements; `inf`: never) from which the 2-thread variants split
  * elementwise, Adam and reduction kernels (setParallelElements); default: the backend's.
+ * BLOCKS lists how many blocks per thread the 2-thread variants cut a parallel matmul into
+ * (setMatmulBlocksPerThread); default: the backend's. PATHS=fma keeps one SIMD path.
  * @module
  */
 import { createAgent, makeConfig } from '@chainrule/ddpg';
 import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
-import { setParallelElements, setSimdPath } from '../../packages/tensor/src/backends/wasm/backend.ts';
+import {
+  setMatmulBlocksPerThread,
+  setParallelElements,
+  setSimdPath,
+} from '../../packages/tensor/src/backends/wasm/backend.ts';
 
 setBackend('wasm');
 const preset = (process.env.P ?? 'tuned') as 'tuned' | 'paper' | 'td3';
@@ -32,15 +40,22 @@ for (let i = 0; i < 1000; i++)
     terminated: false,
     truncated: false,
   });
-const paths = getBackendInfo().simdPaths as SimdPath[];
+const paths = (getBackendInfo().simdPaths as SimdPath[]).filter(
+  (p) => !process.env.PATHS || process.env.PATHS.split(',').includes(p),
+);
+const defaultBlocks = setMatmulBlocksPerThread(1);
+setMatmulBlocksPerThread(defaultBlocks);
+const blockCounts = (process.env.BLOCKS ?? String(defaultBlocks)).split(',').map(Number);
 const defaultSplit = setParallelElements(0);
 setParallelElements(defaultSplit);
 const splits = (process.env.SPLIT ?? String(defaultSplit))
   .split(',')
   .map((x) => (x === 'inf' ? Number.POSITIVE_INFINITY : Number(x)));
 const variants = paths.flatMap((path) => [
-  { path, threads: 1, split: defaultSplit, ms: [] as number[] },
-  ...splits.map((split) => ({ path, threads: 2, split, ms: [] as number[] })),
+  { path, threads: 1, split: defaultSplit, blocks: defaultBlocks, ms: [] as number[] },
+  ...splits.flatMap((split) =>
+    blockCounts.map((blocks) => ({ path, threads: 2, split, blocks, ms: [] as number[] })),
+  ),
 ]);
 const step = () => agent.update();
 for (let i = 0; i < 5; i++) step();
@@ -49,6 +64,7 @@ for (let round = 0; round < ROUNDS; round++) {
     setSimdPath(v.path);
     setThreads(v.threads);
     setParallelElements(v.split);
+    setMatmulBlocksPerThread(v.blocks);
     step();
     for (let i = 0; i < PER_ROUND; i++) {
       const t0 = performance.now();
@@ -61,5 +77,5 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`${preset} update, wasm, median ms of ${ROUNDS}×${PER_ROUND} (interleaved rounds):`);
 for (const v of variants)
   console.log(
-    `  ${v.path} ${v.threads} thread(s)${v.threads > 1 && splits.length > 1 ? `, split from ${v.split}` : ''}: ${median(v.ms).toFixed(2)} ms`,
+    `  ${v.path} ${v.threads} thread(s)${v.threads > 1 && splits.length > 1 ? `, split from ${v.split}` : ''}${v.threads > 1 && blockCounts.length > 1 ? `, ${v.blocks} matmul block(s) per thread` : ''}: ${median(v.ms).toFixed(2)} ms`,
   );

@@ -13,6 +13,7 @@ import {
   blocksByWorkers,
   runtime,
   type SimdPath,
+  setMatmulBlocksPerThread,
   setParallelThreshold,
   setSimdPath,
 } from '../src/backends/wasm/backend.ts';
@@ -79,11 +80,14 @@ describe('wasm threads', () => {
     expect(T.getBackendInfo().threads).toBe(1);
     for (const bad of [0, -1, 1.5, Number.NaN]) {
       expect(() => T.setThreads(bad)).toThrow(/setThreads: expected a whole number of threads ≥ 1, got/);
+      expect(() => setMatmulBlocksPerThread(bad)).toThrow(
+        /setMatmulBlocksPerThread: expected an integer ≥ 1, got/,
+      );
     }
   });
 
   for (const path of ['simd', 'fma'] as const) {
-    it(`${path}: matmul (all transposes, batched) and fusedDense are bit-identical for 1, 2 and 3 threads`, () => {
+    it(`${path}: matmul (all transposes, batched) and fusedDense are bit-identical for 1, 2 and 3 threads and any blocks per thread`, () => {
       setSimdPath(path);
       const shared = blocksByWorkers();
       fc.assert(
@@ -99,9 +103,15 @@ describe('wasm threads', () => {
             const a = rand(2 * m * k, seed);
             const b = rand(k * n, seed + 1);
             const bias = rand(n, seed + 2);
-            const runs = [1, 2, 3].map((threads) => {
-              T.setThreads(threads);
-              return T.tidy(() => {
+            const runs = [
+              [1, 1],
+              [2, 1],
+              [2, 3],
+              [3, 2],
+            ].map(([threads, blocks]) => {
+              T.setThreads(threads!);
+              const previousBlocks = setMatmulBlocksPerThread(blocks!);
+              const outputs = T.tidy(() => {
                 const A = T.tensor(a.subarray(0, m * k), { shape: ta ? [k, m] : [m, k] });
                 const B = T.tensor(b, { shape: tb ? [n, k] : [k, n] });
                 const A2 = T.tensor(a, { shape: ta ? [2, k, m] : [2, m, k] });
@@ -117,6 +127,8 @@ describe('wasm threads', () => {
                   ).dataSync(),
                 ];
               });
+              setMatmulBlocksPerThread(previousBlocks);
+              return outputs;
             });
             for (const other of runs.slice(1)) {
               other.forEach((out, i) => {

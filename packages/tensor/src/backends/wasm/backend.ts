@@ -114,7 +114,7 @@ let parallelElems = 16384;
  * Blocks per thread in a parallel matmul: more than one, so that a thread that starts
  * late (a busy machine) leaves its blocks to the others instead of holding them up.
  */
-const BLOCKS_PER_THREAD = 3;
+let blocksPerThread = 1;
 
 /** The runtime of the wasm backend; created with the backend. */
 export function runtime(): WasmRuntime {
@@ -288,7 +288,7 @@ function createRuntime(): Runtime {
       const kcEff = Math.max(1, Math.min(k, kc));
       const blocks =
         r.threads > 1 && pool && 2 * m * k * n >= parallelFlops
-          ? partition(m, n, r.threads * BLOCKS_PER_THREAD)
+          ? partition(m, n, r.threads * blocksPerThread)
           : undefined;
       if (!blocks || blocks.length < 2) {
         const aBytes = Math.ceil(m / 4) * 4 * kcEff * 4;
@@ -361,6 +361,22 @@ export function setParallelThreshold(flops: number): number {
   }
   const prev = parallelFlops;
   parallelFlops = flops;
+  return prev;
+}
+
+/**
+ * How many blocks per thread a parallel matmul is cut into (default 1): more blocks even
+ * out a late worker, fewer pack A or B fewer times. One was 5–10% faster than three on
+ * every DDPG update and matmul shape measured (bench/README.md, "Where one update's time
+ * goes"). Results do not depend on it. For
+ * tuning (`BLOCKS=1,3 npx tsx bench/src/update-threads.ts`); returns the previous value.
+ */
+export function setMatmulBlocksPerThread(n: number): number {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ChainruleError('setMatmulBlocksPerThread', `expected an integer ≥ 1, got ${n}`);
+  }
+  const prev = blocksPerThread;
+  blocksPerThread = n;
   return prev;
 }
 
