@@ -10,7 +10,9 @@
  * SPLIT lists thresholds (elements; `inf`: never) from which the 2-thread variants split
  * elementwise, Adam and reduction kernels (setParallelElements); default: the backend's.
  * BLOCKS lists how many blocks per thread the 2-thread variants cut a parallel matmul into
- * (setMatmulBlocksPerThread); default: the backend's. PATHS=fma keeps one SIMD path.
+ * (setMatmulBlocksPerThread); default: the backend's. FLOPS lists the matmul sizes (2mkn)
+ * from which the 2-thread variants use threads (setParallelThreshold). PATHS=fma keeps one
+ * SIMD path.
  * @module
  */
 import { createAgent, makeConfig } from '@chainrule/ddpg';
@@ -18,6 +20,7 @@ import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@cha
 import {
   setMatmulBlocksPerThread,
   setParallelElements,
+  setParallelThreshold,
   setSimdPath,
 } from '../../packages/tensor/src/backends/wasm/backend.ts';
 
@@ -46,15 +49,20 @@ const paths = (getBackendInfo().simdPaths as SimdPath[]).filter(
 const defaultBlocks = setMatmulBlocksPerThread(1);
 setMatmulBlocksPerThread(defaultBlocks);
 const blockCounts = (process.env.BLOCKS ?? String(defaultBlocks)).split(',').map(Number);
+const defaultFlops = setParallelThreshold(0);
+setParallelThreshold(defaultFlops);
+const flopCounts = (process.env.FLOPS ?? String(defaultFlops)).split(',').map(Number);
 const defaultSplit = setParallelElements(0);
 setParallelElements(defaultSplit);
 const splits = (process.env.SPLIT ?? String(defaultSplit))
   .split(',')
   .map((x) => (x === 'inf' ? Number.POSITIVE_INFINITY : Number(x)));
 const variants = paths.flatMap((path) => [
-  { path, threads: 1, split: defaultSplit, blocks: defaultBlocks, ms: [] as number[] },
+  { path, threads: 1, split: defaultSplit, blocks: defaultBlocks, flops: defaultFlops, ms: [] as number[] },
   ...splits.flatMap((split) =>
-    blockCounts.map((blocks) => ({ path, threads: 2, split, blocks, ms: [] as number[] })),
+    blockCounts.flatMap((blocks) =>
+      flopCounts.map((flops) => ({ path, threads: 2, split, blocks, flops, ms: [] as number[] })),
+    ),
   ),
 ]);
 const step = () => agent.update();
@@ -65,6 +73,7 @@ for (let round = 0; round < ROUNDS; round++) {
     setThreads(v.threads);
     setParallelElements(v.split);
     setMatmulBlocksPerThread(v.blocks);
+    setParallelThreshold(v.flops);
     step();
     for (let i = 0; i < PER_ROUND; i++) {
       const t0 = performance.now();
@@ -77,5 +86,5 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`${preset} update, wasm, median ms of ${ROUNDS}×${PER_ROUND} (interleaved rounds):`);
 for (const v of variants)
   console.log(
-    `  ${v.path} ${v.threads} thread(s)${v.threads > 1 && splits.length > 1 ? `, split from ${v.split}` : ''}${v.threads > 1 && blockCounts.length > 1 ? `, ${v.blocks} matmul block(s) per thread` : ''}: ${median(v.ms).toFixed(2)} ms`,
+    `  ${v.path} ${v.threads} thread(s)${v.threads > 1 && splits.length > 1 ? `, split from ${v.split}` : ''}${v.threads > 1 && blockCounts.length > 1 ? `, ${v.blocks} matmul block(s) per thread` : ''}${v.threads > 1 && flopCounts.length > 1 ? `, matmuls split from ${v.flops} flops` : ''}: ${median(v.ms).toFixed(2)} ms`,
   );
