@@ -190,7 +190,19 @@
           (local.set $c21 (f32x4.add (local.get $c21) (local.get $b1)))
           (local.set $c30 (f32x4.add (local.get $c30) (local.get $b0)))
           (local.set $c31 (f32x4.add (local.get $c31) (local.get $b1)))))
-      (if (local.get $act)
+      ;; relu inline (the same f32x4.max as $act): eight calls per tile cost 8% of a
+      ;; 256x256x256 product on V8, which does not inline them.
+      (if (i32.eq (local.get $act) (i32.const 1))
+        (then
+          (local.set $c00 (f32x4.max (local.get $c00) (v128.const i32x4 0 0 0 0)))
+          (local.set $c01 (f32x4.max (local.get $c01) (v128.const i32x4 0 0 0 0)))
+          (local.set $c10 (f32x4.max (local.get $c10) (v128.const i32x4 0 0 0 0)))
+          (local.set $c11 (f32x4.max (local.get $c11) (v128.const i32x4 0 0 0 0)))
+          (local.set $c20 (f32x4.max (local.get $c20) (v128.const i32x4 0 0 0 0)))
+          (local.set $c21 (f32x4.max (local.get $c21) (v128.const i32x4 0 0 0 0)))
+          (local.set $c30 (f32x4.max (local.get $c30) (v128.const i32x4 0 0 0 0)))
+          (local.set $c31 (f32x4.max (local.get $c31) (v128.const i32x4 0 0 0 0))))
+      (else (if (local.get $act)
         (then
           (local.set $c00 (call $act (local.get $c00) (local.get $act)))
           (local.set $c01 (call $act (local.get $c01) (local.get $act)))
@@ -199,7 +211,7 @@
           (local.set $c20 (call $act (local.get $c20) (local.get $act)))
           (local.set $c21 (call $act (local.get $c21) (local.get $act)))
           (local.set $c30 (call $act (local.get $c30) (local.get $act)))
-          (local.set $c31 (call $act (local.get $c31) (local.get $act)))))))
+          (local.set $c31 (call $act (local.get $c31) (local.get $act)))))))))
   (v128.store (local.get $cp) (local.get $c00))
   (v128.store offset=16 (local.get $cp) (local.get $c01))
   (local.set $cp (i32.add (local.get $cp) (local.get $ld)))
