@@ -18,6 +18,7 @@ import * as T from '@chainrule/tensor';
 import { describe, expect, it } from 'vitest';
 import type { Var } from '../src/index.ts';
 import * as A from '../src/index.ts';
+import { moreOps, sanity } from './micrograd.ts';
 import { agree, type Num, num, readFixture, type TJson } from './torchFixture.ts';
 
 type Source = 'micrograd' | 'tinygrad' | 'tfjs';
@@ -49,27 +50,6 @@ const opt = <V>(c: PublishedCase, k: string): V => c.options[k] as V;
 const n = (c: PublishedCase, k: string) => num(c.options[k] as Num);
 const axesOf = (c: PublishedCase) => opt<number[] | null | undefined>(c, 'axes') ?? undefined;
 const keep = (c: PublishedCase) => opt<boolean | undefined>(c, 'keepDims') ?? false;
-
-/** micrograd's test_sanity_check expression, op for op. */
-function sanity(x: Var): Var {
-  const z = A.add(A.add(A.mul(2, x), 2), x);
-  const q = A.add(A.relu(z), A.mul(z, x));
-  const h = A.relu(A.mul(z, z));
-  return A.add(A.add(h, q), A.mul(q, x));
-}
-
-/** micrograd's test_more_ops expression, op for op. */
-function moreOps(a: Var, b: Var): Var {
-  let c = A.add(a, b);
-  let d = A.add(A.mul(a, b), A.pow(b, 3));
-  c = A.add(A.add(c, c), 1);
-  c = A.add(A.add(A.add(c, 1), c), A.neg(a));
-  d = A.add(A.add(d, A.mul(d, 2)), A.relu(A.add(b, a)));
-  d = A.add(A.add(d, A.mul(3, d)), A.relu(A.sub(b, a)));
-  const e = A.sub(c, d);
-  const f = A.pow(e, 2);
-  return A.add(A.div(f, 2), A.div(10, f));
-}
 
 /** The programs, chainrule's side of the table in make_published_cases.py. */
 const PROGRAMS: Record<string, (c: PublishedCase, xs: Var[]) => Var> = {

@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Var } from '../src/index.ts';
 import * as A from '../src/index.ts';
+import { moreOps, sanity } from './micrograd.ts';
 import { type Case, firstMismatch, type Num, num, readFixture, toTensor } from './torchFixture.ts';
 
 /** A case of the published suites: a {@link Case} that says where it comes from. */
@@ -37,28 +38,6 @@ const o = (c: Case) => c.options as Options;
 const n = (c: Case, k: string) => num(c.options[k] as Num);
 const axesOf = (c: Case) => o(c).axes ?? undefined;
 const scaled = (c: Case, y: Var) => (c.options.scale === undefined ? y : A.mul(y, n(c, 'scale')));
-
-/** micrograd's test_sanity_check expression, op for op. */
-function sanity(x: Var): Var {
-  const z = A.add(A.add(A.mul(2, x), 2), x);
-  const q = A.add(A.relu(z), A.mul(z, x));
-  const h = A.relu(A.mul(z, z));
-  return A.add(A.add(h, q), A.mul(q, x));
-}
-
-/** micrograd's test_more_ops expression, op for op. */
-function moreOps(a: Var, b: Var): Var {
-  let c = A.add(a, b);
-  let d = A.add(A.mul(a, b), A.pow(b, 3));
-  c = A.add(A.add(c, c), 1);
-  c = A.add(A.add(A.add(c, 1), c), A.neg(a));
-  d = A.add(A.add(d, A.mul(d, 2)), A.relu(A.add(b, a)));
-  d = A.add(A.add(d, A.mul(3, d)), A.relu(A.sub(b, a)));
-  const e = A.sub(c, d);
-  const f = A.pow(e, 2);
-  const g = A.div(f, 2);
-  return A.add(g, A.div(10, f));
-}
 
 const OPS: Record<string, (c: Case, xs: Var[]) => Var> = {
   'micrograd.sanity': (_, [x]) => sanity(x!),
