@@ -48,6 +48,17 @@ export interface PolicyFile {
   actor: StateDict;
   normStats: RunningMeanStdState | undefined;
   env: string;
+  /**
+   * The environment steps the actor was trained for (a checkpoint's `step`, or a downloaded
+   * actor's `chainrule.steps`); undefined when the file does not say.
+   */
+  steps: number | undefined;
+}
+
+/** A step count from a file, if it is one (a whole number ≥ 0). */
+function stepsOf(raw: unknown): number | undefined {
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** A stored config (older files hold every algorithm's fields: see `parseStoredConfig`). */
@@ -77,10 +88,11 @@ export function readPolicyFile(
   }
   let env = metadata['chainrule.env'] ?? ENV_ID;
   let normStats: RunningMeanStdState | undefined;
+  let steps = stepsOf(metadata['chainrule.steps']);
   let config: AgentConfig;
   let configSource: PolicyFile['configSource'];
   if (manifestJson !== undefined) {
-    let m: { env?: unknown; config?: unknown; normStats?: RunningMeanStdState | null };
+    let m: { env?: unknown; config?: unknown; step?: unknown; normStats?: RunningMeanStdState | null };
     try {
       m = JSON.parse(manifestJson);
     } catch (e) {
@@ -89,6 +101,7 @@ export function readPolicyFile(
     config = parseConfig(m.config, 'state.json');
     if (typeof m.env === 'string') env = m.env;
     normStats = m.normStats ?? undefined;
+    steps = stepsOf(m.step) ?? steps;
     configSource = 'state.json';
   } else if (metadata[CONFIG_KEY]) {
     config = parseConfig(JSON.parse(metadata[CONFIG_KEY]), `${name} metadata`);
@@ -103,7 +116,7 @@ export function readPolicyFile(
       `${name}: the run normalised observations; load its checkpoint's state.json too (it holds the statistics)`,
     );
   }
-  return { config, configSource, actor, normStats, env };
+  return { config, configSource, actor, normStats, env, steps };
 }
 
 /** An agent for Pendulum-v1 whose actor holds the file's weights (strict: every key must match). */

@@ -278,6 +278,8 @@ async function load(m: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   const file = readPolicyFile(new Uint8Array(m.bytes), m.name, m.manifest, m.preset);
   const agent = agentFromPolicyFile(file, m.seed);
   run = newRun(agent, m.seed, file.normStats);
+  // Watched episodes are plotted at the step the policy was trained to, where the file says.
+  run.step = file.steps ?? 0;
   // What the loaded policy does with the first observation of reset({ seed }).
   const probe = makeEvalEnv(ENV_ID, agent.config, file.normStats);
   const obs = Array.from(probe.reset({ seed: m.seed }).observation);
