@@ -205,34 +205,29 @@ for (;;) {
   if (index >= ctl[${ACTIVE}]) continue;
   const nb = ctl[${NBLOCKS}];
   const k = kernels[ctl[${PATH}]];
+  // How to run block b of this job: a kernel call with its own arguments, or a block of C.
+  let run;
   if (ctl[${KIND}] === ${KIND_CALL}) {
     const name = names[ctl[${ARGS}]];
     const a = new Array(ctl[${ARGS} + 1]);
-    for (;;) {
-      v = Atomics.load(ctl, ${CLAIM});
-      const b = v & ${MAX_BLOCKS - 1};
-      if ((v >>> ${TAG_SHIFT}) !== tag || b >= nb) break;
-      if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
-      try {
-        if (startError) throw startError;
-        if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
-        for (let i = 0; i < a.length; i++) a[i] = callArgs[b * ${MAX_CALL_ARGS} + i];
-        k[name](...a);
-      } catch (e) {
-        const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ${ERR_BYTES});
-        new Uint8Array(control, errAt, bytes.length).set(bytes);
-        ctl[slot + 3] = bytes.length;
-        Atomics.compareExchange(ctl, ${FAILED}, 0, index + 1);
-      }
-      Atomics.add(ctl, ${BY_WORKERS}, 1);
-      if (Atomics.add(ctl, ${COMPLETED}, 1) + 1 === nb) Atomics.notify(ctl, ${COMPLETED});
-    }
-    continue;
+    run = (b) => {
+      for (let i = 0; i < a.length; i++) a[i] = callArgs[b * ${MAX_CALL_ARGS} + i];
+      k[name](...a);
+    };
+  } else {
+    for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
+    args[8] = ctl[slot];
+    args[9] = ctl[slot + 1];
+    args[17] = ctl[slot + 2];
+    run = (b) => {
+      const t = ${BLOCKS} + 4 * b;
+      args[13] = ctl[t];
+      args[14] = ctl[t + 1];
+      args[15] = ctl[t + 2];
+      args[16] = ctl[t + 3];
+      k.matmul(...args);
+    };
   }
-  for (let i = 0; i < 13; i++) args[i] = ctl[${ARGS} + i];
-  args[8] = ctl[slot];
-  args[9] = ctl[slot + 1];
-  args[17] = ctl[slot + 2];
   for (;;) {
     v = Atomics.load(ctl, ${CLAIM});
     const b = v & ${MAX_BLOCKS - 1};
@@ -241,12 +236,7 @@ for (;;) {
     try {
       if (startError) throw startError;
       if (!k) throw new Error('no kernels for SIMD path ' + ctl[${PATH}]);
-      const t = ${BLOCKS} + 4 * b;
-      args[13] = ctl[t];
-      args[14] = ctl[t + 1];
-      args[15] = ctl[t + 2];
-      args[16] = ctl[t + 3];
-      k.matmul(...args);
+      run(b);
     } catch (e) {
       const bytes = new TextEncoder().encode(String(e && e.message ? e.message : e)).slice(0, ${ERR_BYTES});
       new Uint8Array(control, errAt, bytes.length).set(bytes);
