@@ -14,10 +14,11 @@
  * is the median over rounds, so a busy machine affects every variant alike.
  * @module
  */
-import { createAgent, makeConfig, type Td3Config } from '@chainrule/ddpg';
+import { makeConfig, type Td3Config } from '@chainrule/ddpg';
 import * as T from '@chainrule/tensor';
-import { getKernel, Rng, registerKernel, setBackend, setThreads } from '@chainrule/tensor';
+import { getKernel, registerKernel, setBackend, setThreads } from '@chainrule/tensor';
 import { threadStats } from '../../packages/tensor/src/backends/wasm/backend.ts';
+import { readyAgent } from './readyAgent.ts';
 
 const B = process.env.B ?? 'wasm';
 setBackend(B);
@@ -62,19 +63,8 @@ for (const op of Object.keys(KIND) as T.KernelName[]) {
 function makeAgent(preset: string) {
   const base = preset === 'paper-nobn' ? 'paper' : (preset as 'paper' | 'tuned' | 'td3');
   const cfg = makeConfig(base, preset === 'paper-nobn' ? { batchNorm: false } : {});
-  const ag = createAgent({ obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] }, cfg, 0);
-  const r = new Rng(5);
   const { learningStarts, batchSize } = cfg as Td3Config;
-  for (let i = 0; i < Math.max(learningStarts, batchSize) + 44; i++)
-    ag.observe({
-      obs: [r.uniform(), r.uniform(), r.uniform()],
-      action: [r.uniform()],
-      reward: -r.uniform(),
-      nextObs: [r.uniform(), r.uniform(), r.uniform()],
-      terminated: false,
-      truncated: false,
-    });
-  return ag;
+  return readyAgent(cfg, Math.max(learningStarts, batchSize) + 44);
 }
 
 interface Sample {

@@ -15,34 +15,21 @@
  * SIMD path.
  * @module
  */
-import { createAgent, makeConfig } from '@chainrule/ddpg';
-import { getBackendInfo, Rng, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
+import { makeConfig } from '@chainrule/ddpg';
+import { getBackendInfo, type SimdPath, setBackend, setThreads } from '@chainrule/tensor';
 import {
   setMatmulBlocksPerThread,
   setParallelElements,
   setParallelThreshold,
   setSimdPath,
 } from '../../packages/tensor/src/backends/wasm/backend.ts';
+import { readyAgent } from './readyAgent.ts';
 
 setBackend('wasm');
 const preset = (process.env.P ?? 'tuned') as 'tuned' | 'paper' | 'td3';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const PER_ROUND = Number(process.env.N ?? 10);
-const agent = createAgent(
-  { obsDim: 3, actDim: 1, actionLow: [-2], actionHigh: [2] },
-  makeConfig(preset, {}),
-  0,
-);
-const r = new Rng(5);
-for (let i = 0; i < 1000; i++)
-  agent.observe({
-    obs: [r.uniform(), r.uniform(), r.uniform()],
-    action: [r.uniform()],
-    reward: -r.uniform(),
-    nextObs: [r.uniform(), r.uniform(), r.uniform()],
-    terminated: false,
-    truncated: false,
-  });
+const agent = readyAgent(makeConfig(preset, {}), 1000);
 const paths = (getBackendInfo().simdPaths as SimdPath[]).filter(
   (p) => !process.env.PATHS || process.env.PATHS.split(',').includes(p),
 );
