@@ -24,8 +24,10 @@ function composite(x: Var, gamma: Var, beta: Var, eps: number): Var {
 
 function draw(n: number, c: number, seed: number): { x: Float64Array; g: Float64Array; w: Float64Array } {
   const rng = new T.Rng(seed);
+  // float32 values, so the float64 reference sees the very inputs the float32 runs see and
+  // the errors measured are those of the arithmetic, not of rounding the inputs.
   const u = (k: number, lo: number, hi: number) =>
-    Float64Array.from({ length: k }, () => rng.uniform(lo, hi));
+    Float64Array.from({ length: k }, () => Math.fround(rng.uniform(lo, hi)));
   return { x: u(n * c, -3, 3), g: u(n * c, -1, 1), w: u(c, 0.5, 2) };
 }
 
@@ -82,9 +84,35 @@ function dxScale(n: number, c: number, d: ReturnType<typeof draw>): number {
   return (maxAbs(d.g) * maxAbs(d.w)) / minSigma;
 }
 
+/**
+ * The largest Σᵢ |gᵢ·x̂ᵢ| (dγ) or Σᵢ |gᵢ| (dβ) over the columns: the size of the terms each
+ * column's sum adds up. The sums themselves can cancel to near 0 (one column, a few rows), so
+ * their rounding is measured against this.
+ */
+function sumScale(n: number, c: number, d: ReturnType<typeof draw>, withXhat: boolean): number {
+  let scale = 0;
+  for (let j = 0; j < c; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += d.x[i * c + j]! / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (d.x[i * c + j]! - m) ** 2 / n;
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      const xhat = withXhat ? (d.x[i * c + j]! - m) / Math.sqrt(v + EPS) : 1;
+      t += Math.abs(d.g[i * c + j]! * xhat);
+    }
+    scale = Math.max(scale, t);
+  }
+  return scale;
+}
+
 describe('fused batchNorm', () => {
   for (const backend of ['js', 'wasm']) {
     it(`${backend}: y, dx, dγ and dβ of the fused op are within float32 rounding of the composite, and no further from float64`, () => {
+      // Errors against float64 summed over the draws: on one draw either float32 form can be
+      // the lucky one (a tiny batch leaves dx a near-cancelling difference), so "the fused op
+      // is no less accurate than the composite" is judged over all of them.
+      const total = { fused: [0, 0, 0, 0], composite: [0, 0, 0, 0] };
       T.withBackend(backend, () => {
         fc.assert(
           fc.property(
@@ -96,23 +124,28 @@ describe('fused batchNorm', () => {
               const exact = run(false, 'float64', n, c, d);
               const fused = run(true, 'float32', n, c, d);
               const comp = run(false, 'float32', n, c, d);
-              const floor = dxScale(n, c, d);
+              const floors = [0, dxScale(n, c, d), sumScale(n, c, d, true), sumScale(n, c, d, false)];
               fused.forEach((f, k) => {
                 const label = ['y', 'dx', 'dgamma', 'dbeta'][k]!;
-                const fl = k === 1 ? floor : 0;
+                const fl = floors[k]!;
                 const eFused = relErr(f, exact[k]!, fl);
                 const eComp = relErr(comp[k]!, exact[k]!, fl);
                 // float32 has 2^-24 ≈ 6e-8 relative rounding; sums over ≤ 70 rows grow it.
                 expect(eFused, `${label} fused vs float64`).toBeLessThan(2e-5);
                 expect(relErr(f, comp[k]!, fl), `${label} fused vs float32 composite`).toBeLessThan(4e-5);
-                expect(eFused, `${label}: the fused op is no less accurate than the composite`).toBeLessThan(
-                  Math.max(4 * eComp, 2e-6),
-                );
+                total.fused[k]! += eFused;
+                total.composite[k]! += eComp;
               });
             },
           ),
           { numRuns: 40 },
         );
+      });
+      ['y', 'dx', 'dgamma', 'dbeta'].forEach((label, k) => {
+        expect(
+          total.fused[k]!,
+          `${label}: the fused op is no less accurate than the composite, over all draws`,
+        ).toBeLessThanOrEqual(2 * total.composite[k]! + 1e-6);
       });
     });
   }
